@@ -1,0 +1,497 @@
+//! The catalog of event kinds: what an institution records, each kind's fields, their
+//! types and labels. It is data (one TOML file per kind), so a school can add a kind
+//! without a compiler; the defaults are embedded at build time.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{canonical, error::Error, occurred::parse_date, FieldError};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_catalog.rs"));
+
+/// The largest `data` payload accepted, in canonical bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+/// Text fields without their own `max_len` are limited to this many characters.
+pub const DEFAULT_MAX_LEN: usize = 200;
+/// Integer fields without their own `max` are limited to this.
+pub const DEFAULT_MAX_INT: u64 = 1_000_000_000;
+/// The most items a list field may hold.
+pub const MAX_LIST_ITEMS: usize = 200;
+
+/// Whether a kind happens on one day or over a range of days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Occurs {
+    /// One day.
+    Date,
+    /// A range such as a class's session; one day is also accepted.
+    Range,
+}
+
+/// The kind of correction a kind performs, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Correction {
+    /// Replaces the target's data.
+    Amend,
+    /// Removes the target from every figure.
+    Void,
+}
+
+/// The type of one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// Free text, up to `max_len` characters.
+    Text,
+    /// A whole number between `min` (default 0) and `max`.
+    Integer,
+    /// Yes or no.
+    Boolean,
+    /// A day, `YYYY-MM-DD`.
+    Date,
+    /// One of the labelled `values`.
+    Enum,
+    /// A list of text items.
+    List,
+    /// A reference to one person (their name or staff id).
+    Person,
+    /// A list of person references.
+    People,
+    /// The id of another event.
+    Uuid,
+    /// A JSON object, checked by the kind's own rules (corrections carry one).
+    Object,
+}
+
+/// One allowed value of an enum field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnumValue {
+    /// The stored value.
+    pub value: String,
+    /// The Chinese label.
+    pub label_zh: String,
+    /// The English label.
+    pub label_en: String,
+}
+
+/// One field of a kind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    /// The field's name in `data`.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    /// Whether an event without it is refused.
+    #[serde(default)]
+    pub required: bool,
+    /// The Chinese label (column header, form label).
+    pub label_zh: String,
+    /// The English label.
+    pub label_en: String,
+    /// A hint for the person filling it in, in Chinese.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help_zh: Option<String>,
+    /// The same hint in English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help_en: Option<String>,
+    /// The longest text allowed, in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<usize>,
+    /// The smallest integer allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
+    /// The largest integer allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+    /// The values of an enum field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<EnumValue>,
+}
+
+/// A rule that lifts data written at one schema version to the next.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upcast {
+    /// The version this rule reads; it produces `from + 1`.
+    pub from: u32,
+    /// Fields renamed, old name to new name.
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+    /// Values for fields that older versions did not have.
+    #[serde(default)]
+    pub defaults: BTreeMap<String, Value>,
+}
+
+/// One kind of event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindDef {
+    /// The kind's name, in the past tense (`class_held`).
+    pub name: String,
+    /// The current schema version.
+    #[serde(default = "one")]
+    pub version: u32,
+    /// The Chinese label.
+    pub label_zh: String,
+    /// The English label.
+    pub label_en: String,
+    /// Whether it happens on a day or over a range.
+    pub occurs: Occurs,
+    /// Set on `event_amended` and `event_voided`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction: Option<Correction>,
+    /// Set on kinds only the system writes (`import_completed`).
+    #[serde(default)]
+    pub system: bool,
+    /// The fields, in the order forms and sheets show them.
+    #[serde(rename = "field", default)]
+    pub fields: Vec<FieldDef>,
+    /// Upcasting rules from older versions, oldest first.
+    #[serde(rename = "upcast", default, skip_serializing_if = "Vec::is_empty")]
+    pub upcasts: Vec<Upcast>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl KindDef {
+    /// The field of that name, if the kind has one.
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Checks `data` against the fields, returning every failure (not just the first).
+    pub fn validate_data(&self, data: &Value) -> Vec<FieldError> {
+        let Some(map) = data.as_object() else {
+            return vec![FieldError::new("data", "must be a JSON object of fields")];
+        };
+        let mut errors = Vec::new();
+        if canonical::to_vec(data).len() > MAX_PAYLOAD_BYTES {
+            errors.push(FieldError::new(
+                "data",
+                format!("is larger than {} KiB", MAX_PAYLOAD_BYTES / 1024),
+            ));
+            return errors;
+        }
+        for key in map.keys() {
+            if self.field(key).is_none() {
+                let known: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+                errors.push(FieldError::new(
+                    format!("data.{key}"),
+                    format!(
+                        "is not a field of {}; its fields are: {}",
+                        self.name,
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        for f in &self.fields {
+            match map.get(&f.name) {
+                None | Some(Value::Null) if f.required => errors.push(FieldError::new(
+                    format!("data.{}", f.name),
+                    format!("is required ({})", f.label_zh),
+                )),
+                None | Some(Value::Null) => {}
+                Some(v) => {
+                    if let Err(reason) = f.check(v) {
+                        errors.push(FieldError::new(format!("data.{}", f.name), reason));
+                    }
+                }
+            }
+        }
+        errors
+    }
+
+    /// Lifts `data` written at `version` to the current version.
+    pub fn upcast(&self, version: u32, mut data: Value) -> Value {
+        for rule in self.upcasts.iter().filter(|u| u.from >= version) {
+            if let Some(map) = data.as_object_mut() {
+                for (old, new) in &rule.rename {
+                    if let Some(v) = map.remove(old) {
+                        map.insert(new.clone(), v);
+                    }
+                }
+                for (k, v) in &rule.defaults {
+                    map.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        data
+    }
+}
+
+impl FieldDef {
+    fn max_len(&self) -> usize {
+        self.max_len.unwrap_or(DEFAULT_MAX_LEN)
+    }
+
+    /// Checks one value against this field's type and limits.
+    pub fn check(&self, v: &Value) -> Result<(), String> {
+        match self.ty {
+            FieldType::Text | FieldType::Person => self.check_text(v),
+            FieldType::Integer => {
+                let n = v.as_u64().ok_or_else(|| match v.as_i64() {
+                    Some(_) => "must be a whole number ≥ 0".to_string(),
+                    None => format!("must be a whole number, not {}", describe(v)),
+                })?;
+                let (min, max) = (self.min.unwrap_or(0), self.max.unwrap_or(DEFAULT_MAX_INT));
+                if n < min || n > max {
+                    return Err(format!("must be between {min} and {max}, not {n}"));
+                }
+                Ok(())
+            }
+            FieldType::Boolean => v
+                .is_boolean()
+                .then_some(())
+                .ok_or_else(|| format!("must be true or false, not {}", describe(v))),
+            FieldType::Date => {
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| format!("must be a date YYYY-MM-DD, not {}", describe(v)))?;
+                parse_date(s).map(|_| ())
+            }
+            FieldType::Enum => {
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| format!("must be one of the listed values, not {}", describe(v)))?;
+                if self.values.iter().any(|e| e.value == s) {
+                    Ok(())
+                } else {
+                    Err(format!("'{s}' is not one of: {}", self.enum_choices()))
+                }
+            }
+            FieldType::List | FieldType::People => {
+                let items = v
+                    .as_array()
+                    .ok_or_else(|| format!("must be a list, not {}", describe(v)))?;
+                if items.len() > MAX_LIST_ITEMS {
+                    return Err(format!("has more than {MAX_LIST_ITEMS} items"));
+                }
+                for (i, item) in items.iter().enumerate() {
+                    self.check_text(item).map_err(|r| format!("item {}: {r}", i + 1))?;
+                }
+                Ok(())
+            }
+            FieldType::Uuid => v
+                .as_str()
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .map(|_| ())
+                .ok_or_else(|| format!("must be an event id (UUID), not {}", describe(v))),
+            FieldType::Object => v
+                .is_object()
+                .then_some(())
+                .ok_or_else(|| format!("must be an object of fields, not {}", describe(v))),
+        }
+    }
+
+    fn check_text(&self, v: &Value) -> Result<(), String> {
+        let s = v
+            .as_str()
+            .ok_or_else(|| format!("must be text, not {}", describe(v)))?;
+        if s.trim().is_empty() {
+            return Err("must not be empty".into());
+        }
+        let n = s.chars().count();
+        if n > self.max_len() {
+            return Err(format!("is {n} characters long; the limit is {}", self.max_len()));
+        }
+        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err("contains control characters".into());
+        }
+        Ok(())
+    }
+
+    fn enum_choices(&self) -> String {
+        self.values
+            .iter()
+            .map(|e| format!("{} ({})", e.value, e.label_zh))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Converts a value typed as text (a CLI `--set`, a spreadsheet cell) into this
+    /// field's JSON form. Enum fields also accept their Chinese or English label; lists
+    /// are split on commas or the Chinese enumeration comma.
+    pub fn coerce(&self, text: &str) -> Result<Value, String> {
+        let t = text.trim();
+        match self.ty {
+            FieldType::Integer => t
+                .parse::<u64>()
+                .map(Value::from)
+                .map_err(|_| format!("must be a whole number ≥ 0, not '{t}'")),
+            FieldType::Boolean => match t.to_lowercase().as_str() {
+                "true" | "yes" | "y" | "1" | "是" => Ok(Value::Bool(true)),
+                "false" | "no" | "n" | "0" | "否" => Ok(Value::Bool(false)),
+                _ => Err(format!("must be yes or no (是/否), not '{t}'")),
+            },
+            FieldType::Enum => self
+                .values
+                .iter()
+                .find(|e| e.value == t || e.label_zh == t || e.label_en.eq_ignore_ascii_case(t))
+                .map(|e| Value::String(e.value.clone()))
+                .ok_or_else(|| format!("'{t}' is not one of: {}", self.enum_choices())),
+            FieldType::List | FieldType::People => Ok(Value::Array(
+                t.split([',', '，', '、', ';', '；'])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_owned()))
+                    .collect(),
+            )),
+            FieldType::Object => {
+                serde_json::from_str(t).map_err(|e| format!("must be a JSON object: {e}"))
+            }
+            FieldType::Text | FieldType::Person | FieldType::Date | FieldType::Uuid => {
+                Ok(Value::String(t.to_owned()))
+            }
+        }
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("text '{}'", s.chars().take(40).collect::<String>()),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// The whole catalog: every kind by name.
+#[derive(Debug, Clone, Serialize)]
+pub struct Catalog {
+    kinds: BTreeMap<String, KindDef>,
+}
+
+impl Catalog {
+    /// The catalog embedded in the binary.
+    pub fn embedded() -> Self {
+        Self::from_files(EMBEDDED.iter().copied()).expect("the embedded catalog is valid")
+    }
+
+    /// Builds a catalog from `(file name, TOML text)` pairs, refusing duplicate or
+    /// malformed kinds with the file named.
+    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Error> {
+        let mut kinds = BTreeMap::new();
+        for (file, text) in files {
+            let bad = |reason: String| Error::Catalog {
+                file: file.to_owned(),
+                reason,
+            };
+            let kind: KindDef = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+            if !kind.name.chars().all(|c| c.is_ascii_lowercase() || c == '_') || kind.name.is_empty() {
+                return Err(bad(format!("kind name '{}' must be lower_snake_case", kind.name)));
+            }
+            for f in &kind.fields {
+                if f.ty == FieldType::Enum && f.values.is_empty() {
+                    return Err(bad(format!("enum field '{}' lists no values", f.name)));
+                }
+                if kind.fields.iter().filter(|g| g.name == f.name).count() > 1 {
+                    return Err(bad(format!("field '{}' is defined twice", f.name)));
+                }
+            }
+            if kinds.contains_key(&kind.name) {
+                return Err(bad(format!("kind '{}' is defined twice", kind.name)));
+            }
+            kinds.insert(kind.name.clone(), kind);
+        }
+        for required in ["event_amended", "event_voided", "import_completed", "target_set"] {
+            if !kinds.contains_key(required) {
+                return Err(Error::Catalog {
+                    file: format!("{required}.toml"),
+                    reason: format!("the catalog must define '{required}'"),
+                });
+            }
+        }
+        Ok(Self { kinds })
+    }
+
+    /// The kind of that name.
+    pub fn kind(&self, name: &str) -> Option<&KindDef> {
+        self.kinds.get(name)
+    }
+
+    /// Every kind, by name.
+    pub fn kinds(&self) -> impl Iterator<Item = &KindDef> {
+        self.kinds.values()
+    }
+
+    /// The kind of that name, or a field error listing the known kinds.
+    pub fn require_kind(&self, name: &str) -> Result<&KindDef, FieldError> {
+        self.kind(name).ok_or_else(|| {
+            let known: Vec<&str> = self.kinds.keys().map(String::as_str).collect();
+            FieldError::new("kind", format!("unknown kind '{name}'; known kinds: {}", known.join(", ")))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_embedded_catalog_loads() {
+        let c = Catalog::embedded();
+        for k in ["class_held", "lecture_given", "project_applied", "project_approved", "result_submitted",
+            "placement_started", "placement_ended", "meeting_held", "outreach_done", "commendation_given",
+            "election_completed", "course_developed", "site_designated", "visit_hosted", "group_formed",
+            "target_set", "event_amended", "event_voided", "import_completed"] {
+            assert!(c.kind(k).is_some(), "missing {k}");
+        }
+    }
+
+    #[test]
+    fn every_failing_field_is_reported() {
+        let c = Catalog::embedded();
+        let k = c.kind("class_held").unwrap();
+        let errs = k.validate_data(&json!({"class_id": "a", "category": "nope", "trainees": 100001, "colour": "red"}));
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"data.colour"));
+        assert!(fields.contains(&"data.category"));
+        assert!(fields.contains(&"data.trainees"));
+        assert!(fields.contains(&"data.class_name"));
+        assert!(fields.contains(&"data.session"));
+    }
+
+    #[test]
+    fn an_upcaster_renames_and_fills_fields() {
+        let toml = r#"
+            name = "thing_done"
+            version = 3
+            label_zh = "事"
+            label_en = "Thing"
+            occurs = "date"
+            [[field]]
+            name = "title"
+            type = "text"
+            label_zh = "题"
+            label_en = "Title"
+            [[upcast]]
+            from = 1
+            rename = { name = "title" }
+            [[upcast]]
+            from = 2
+            defaults = { count = 1 }
+        "#;
+        let k: KindDef = toml::from_str(toml).unwrap();
+        let before = json!({"name": "x"});
+        assert_eq!(k.upcast(1, before), json!({"title": "x", "count": 1}));
+        assert_eq!(k.upcast(2, json!({"title": "y"})), json!({"title": "y", "count": 1}));
+        assert_eq!(k.upcast(3, json!({"title": "z"})), json!({"title": "z"}));
+    }
+
+    #[test]
+    fn a_malformed_catalog_file_is_named() {
+        let err = Catalog::from_files([("bad.toml", "name = 3")]).unwrap_err();
+        assert!(err.to_string().starts_with("catalog file bad.toml:"));
+    }
+}

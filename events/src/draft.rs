@@ -1,0 +1,251 @@
+//! What a caller submits to be recorded, and its validated form.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{
+    catalog::{Catalog, Correction, Occurs},
+    error::{Error, FieldError},
+    occurred::Occurred,
+};
+
+/// The longest `recorded_by` accepted, in characters.
+pub const MAX_AUTHOR_LEN: usize = 64;
+
+/// An event as submitted: loosely typed, so that every problem can be reported by
+/// field rather than as one parse error.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    /// The event's id; a UUIDv7 is assigned when absent. Retrying with the same id is safe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The kind's name from the catalog.
+    pub kind: String,
+    /// The schema version the data was written at; the current one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    /// `YYYY-MM-DD` or `YYYY-MM-DD..YYYY-MM-DD`; corrections may leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred: Option<String>,
+    /// For history brought in from paper: when it was first written down (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<String>,
+    /// Who records it; tools that know the user set this themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<String>,
+    /// The kind's fields.
+    #[serde(default)]
+    pub data: Value,
+}
+
+/// A draft that satisfies the catalog. Only [`NewEvent::parse`] makes one, so holding one
+/// means the checks that need no store have passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    id: Uuid,
+    id_given: bool,
+    kind: String,
+    version: u32,
+    occurred: Option<Occurred>,
+    recorded_at: Option<DateTime<Utc>>,
+    recorded_by: Option<String>,
+    data: Value,
+}
+
+impl NewEvent {
+    /// Validates a draft against the catalog, reporting every failing field.
+    pub fn parse(catalog: &Catalog, draft: Draft) -> Result<Self, Error> {
+        let kind = catalog.require_kind(&draft.kind)?;
+        if kind.system {
+            return Err(FieldError::new(
+                "kind",
+                format!("'{}' is written by Annals itself and cannot be recorded", kind.name),
+            )
+            .into());
+        }
+        let mut errors = Vec::new();
+        let id = match draft.id.as_deref().map(Uuid::parse_str) {
+            None => None,
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => {
+                errors.push(FieldError::new("id", "must be a UUID"));
+                None
+            }
+        };
+        let version = draft.version.unwrap_or(kind.version);
+        if version == 0 || version > kind.version {
+            errors.push(FieldError::new(
+                "version",
+                format!("must be between 1 and {} for {}", kind.version, kind.name),
+            ));
+        }
+        let occurred = match draft.occurred.as_deref().map(str::parse::<Occurred>) {
+            None if kind.correction.is_none() => {
+                errors.push(FieldError::new("occurred", "is required (the date it happened)"));
+                None
+            }
+            None => None,
+            Some(Err(reason)) => {
+                errors.push(FieldError::new("occurred", reason));
+                None
+            }
+            Some(Ok(o)) if kind.occurs == Occurs::Date && !o.is_single_day() => {
+                errors.push(FieldError::new(
+                    "occurred",
+                    format!("{} happens on one day, not over a range", kind.name),
+                ));
+                None
+            }
+            Some(Ok(o)) => Some(o),
+        };
+        let recorded_at = match draft.recorded_at.as_deref().map(DateTime::parse_from_rfc3339) {
+            None => None,
+            Some(Ok(t)) => Some(crate::envelope::truncate(t.with_timezone(&Utc))),
+            Some(Err(_)) => {
+                errors.push(FieldError::new(
+                    "recorded_at",
+                    "must be a moment in RFC 3339 form, such as 2023-07-03T09:00:00+08:00",
+                ));
+                None
+            }
+        };
+        if let Some(by) = &draft.recorded_by {
+            if by.trim().is_empty() || by.chars().count() > MAX_AUTHOR_LEN {
+                errors.push(FieldError::new(
+                    "recorded_by",
+                    format!("must be 1 to {MAX_AUTHOR_LEN} characters"),
+                ));
+            }
+        }
+        let data = if version < kind.version {
+            kind.upcast(version, draft.data.clone())
+        } else {
+            draft.data.clone()
+        };
+        errors.extend(kind.validate_data(&data));
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        Ok(Self {
+            id_given: id.is_some(),
+            id: id.unwrap_or_else(Uuid::now_v7),
+            kind: kind.name.clone(),
+            version,
+            occurred,
+            recorded_at,
+            recorded_by: draft.recorded_by,
+            data: draft.data,
+        })
+    }
+
+    /// Makes an event the store writes itself (such as `import_completed`).
+    pub fn system(catalog: &Catalog, kind: &str, occurred: Occurred, data: Value) -> Result<Self, Error> {
+        let def = catalog.require_kind(kind)?;
+        let errors = def.validate_data(&data);
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        Ok(Self {
+            id: Uuid::now_v7(),
+            id_given: false,
+            kind: def.name.clone(),
+            version: def.version,
+            occurred: Some(occurred),
+            recorded_at: None,
+            recorded_by: None,
+            data,
+        })
+    }
+
+    /// The event's id.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+    /// Whether the caller chose the id (only then can a retry be recognised).
+    pub fn id_given(&self) -> bool {
+        self.id_given
+    }
+    /// The kind's name.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+    /// The schema version the data is written at.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+    /// When it happened; `None` only for corrections, which happen when recorded.
+    pub fn occurred(&self) -> Option<Occurred> {
+        self.occurred
+    }
+    /// A backfilled recording time, if the caller gave one.
+    pub fn recorded_at(&self) -> Option<DateTime<Utc>> {
+        self.recorded_at
+    }
+    /// The author the caller named, if any.
+    pub fn recorded_by(&self) -> Option<&str> {
+        self.recorded_by.as_deref()
+    }
+    /// Sets the author; tools that authenticate the user call this.
+    pub fn set_recorded_by(&mut self, by: impl Into<String>) {
+        self.recorded_by = Some(by.into());
+    }
+    /// The fields, as written.
+    pub fn data(&self) -> &Value {
+        &self.data
+    }
+    /// For corrections: what they do and the id they target.
+    pub fn correction(&self, catalog: &Catalog) -> Option<(Correction, Uuid)> {
+        let c = catalog.kind(&self.kind)?.correction?;
+        let target = self.data.get("target")?.as_str()?.parse().ok()?;
+        Some((c, target))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn draft(kind: &str, occurred: Option<&str>, data: Value) -> Draft {
+        Draft {
+            kind: kind.into(),
+            occurred: occurred.map(Into::into),
+            data,
+            ..Draft::default()
+        }
+    }
+
+    #[test]
+    fn an_unknown_kind_names_the_known_ones() {
+        let err = NewEvent::parse(&Catalog::embedded(), draft("party_thrown", Some("2023-01-01"), json!({}))).unwrap_err();
+        assert!(err.to_string().contains("unknown kind 'party_thrown'"));
+        assert!(err.to_string().contains("class_held"));
+    }
+
+    #[test]
+    fn a_one_day_kind_refuses_a_range() {
+        let err = NewEvent::parse(
+            &Catalog::embedded(),
+            draft("meeting_held", Some("2023-01-01..2023-01-02"), json!({"type": "school_committee"})),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("occurred: meeting_held happens on one day"));
+    }
+
+    #[test]
+    fn corrections_need_no_date_but_activities_do() {
+        let c = Catalog::embedded();
+        let void = draft("event_voided", None, json!({"target": Uuid::now_v7().to_string(), "reason": "dup"}));
+        assert!(NewEvent::parse(&c, void).is_ok());
+        let err = NewEvent::parse(&c, draft("election_completed", None, json!({"branch": "机关支部"}))).unwrap_err();
+        assert!(err.to_string().contains("occurred: is required"));
+    }
+
+    #[test]
+    fn system_kinds_cannot_be_submitted() {
+        let d = draft("import_completed", Some("2023-01-01"), json!({"file_sha256": "x", "lines": 1, "added": 1}));
+        assert!(NewEvent::parse(&Catalog::embedded(), d).unwrap_err().to_string().contains("written by Annals"));
+    }
+}

@@ -1,0 +1,271 @@
+//! The stored event: one envelope carries every kind, with its place in the log
+//! (`seq`), both times, its author and the hash that chains it to the one before.
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{canonical, catalog::Catalog, error::Error, occurred::Occurred};
+
+/// A SHA-256 digest, written as 64 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hash(pub [u8; 32]);
+
+/// The `prev_hash` of the first event: the chain's fixed starting point.
+pub const GENESIS: Hash = Hash([0; 32]);
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash({self})")
+    }
+}
+
+impl FromStr for Hash {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("'{s}' is not 64 hex digits");
+        if s.len() != 64 || !s.is_ascii() {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(Hash(out))
+    }
+}
+
+impl Serialize for Hash {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hash {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Hash {
+    /// The SHA-256 of some bytes, such as an imported file.
+    pub fn of(bytes: &[u8]) -> Self {
+        Hash(Sha256::digest(bytes).into())
+    }
+}
+
+/// Recording times are kept to the microsecond so they survive every round trip.
+pub fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+mod micros {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| serde::de::Error::custom(format!("recorded_at '{s}' is not an RFC 3339 moment")))
+    }
+}
+
+/// One event as stored and exported. The JSON form of this struct, one per line, is
+/// the export format, and `hash` covers the canonical bytes of every other field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// The event's id.
+    pub id: Uuid,
+    /// Its place in the log: 1, 2, 3… with no gaps.
+    pub seq: u64,
+    /// The kind's name.
+    pub kind: String,
+    /// The kind's schema version the data was written at.
+    pub version: u32,
+    /// When it happened.
+    pub occurred: Occurred,
+    /// When the log learned of it (UTC); never decreases along `seq`.
+    #[serde(with = "micros")]
+    pub recorded_at: DateTime<Utc>,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// The kind's fields.
+    pub data: Value,
+    /// The hash of the event before it ([`GENESIS`] for the first).
+    pub prev_hash: Hash,
+    /// The hash of this event's canonical bytes.
+    pub hash: Hash,
+}
+
+impl Envelope {
+    /// Computes the hash this envelope should carry, from everything but `hash`.
+    pub fn compute_hash(&self) -> Hash {
+        let mut value = serde_json::to_value(self).expect("an envelope always serialises");
+        if let Some(map) = value.as_object_mut() {
+            map.remove("hash");
+        }
+        Hash(Sha256::digest(canonical::to_vec(&value)).into())
+    }
+
+    /// Sets `hash` from the content; the store calls this once, when it assigns `seq`.
+    pub fn sealed(mut self) -> Self {
+        self.hash = self.compute_hash();
+        self
+    }
+
+    /// The fields with older schema versions lifted to the kind's current one, as
+    /// projections read them. Unknown kinds are left alone.
+    pub fn upcast_data(&self, catalog: &Catalog) -> Value {
+        match catalog.kind(&self.kind) {
+            Some(k) if self.version < k.version => k.upcast(self.version, self.data.clone()),
+            _ => self.data.clone(),
+        }
+    }
+
+    /// The content that makes two submissions of the same id "the same event":
+    /// everything the submitter chose, nothing the store assigned.
+    pub fn same_content(&self, kind: &str, version: u32, occurred: Option<Occurred>, data: &Value) -> bool {
+        self.kind == kind
+            && self.version == version
+            && occurred.is_none_or(|o| o == self.occurred)
+            && canonical::to_vec(&self.data) == canonical::to_vec(data)
+    }
+}
+
+/// Walks a log in order and checks each link: seq follows seq, `prev_hash` is the
+/// previous `hash`, `hash` matches the content, and time does not run backwards.
+#[derive(Debug, Clone)]
+pub struct ChainCheck {
+    next_seq: u64,
+    prev_hash: Hash,
+    prev_time: Option<DateTime<Utc>>,
+}
+
+impl Default for ChainCheck {
+    fn default() -> Self {
+        Self::after(0, GENESIS)
+    }
+}
+
+impl ChainCheck {
+    /// A check that expects the event after `seq`, whose hash was `hash`.
+    pub fn after(seq: u64, hash: Hash) -> Self {
+        Self {
+            next_seq: seq + 1,
+            prev_hash: hash,
+            prev_time: None,
+        }
+    }
+
+    /// Checks the next envelope in order.
+    pub fn check(&mut self, e: &Envelope) -> Result<(), Error> {
+        let fail = |reason: String| Err(Error::Chain { seq: e.seq, reason });
+        if e.seq != self.next_seq {
+            return Err(Error::Chain {
+                seq: self.next_seq,
+                reason: format!("expected seq {} but found seq {}", self.next_seq, e.seq),
+            });
+        }
+        if e.prev_hash != self.prev_hash {
+            return fail(format!(
+                "prev_hash {} does not match the previous event's hash {}",
+                e.prev_hash, self.prev_hash
+            ));
+        }
+        let computed = e.compute_hash();
+        if computed != e.hash {
+            return fail(format!(
+                "content does not match its hash (stored {}, computed {computed})",
+                e.hash
+            ));
+        }
+        if self.prev_time.is_some_and(|t| e.recorded_at < t) {
+            return fail("recorded_at is earlier than the previous event's".into());
+        }
+        self.next_seq += 1;
+        self.prev_hash = e.hash;
+        self.prev_time = Some(e.recorded_at);
+        Ok(())
+    }
+
+    /// The number of events checked so far plus the starting seq.
+    pub fn head_seq(&self) -> u64 {
+        self.next_seq - 1
+    }
+
+    /// The hash of the last event checked.
+    pub fn head_hash(&self) -> Hash {
+        self.prev_hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(seq: u64, prev: Hash) -> Envelope {
+        Envelope {
+            id: Uuid::now_v7(),
+            seq,
+            kind: "meeting_held".into(),
+            version: 1,
+            occurred: "2023-03-01".parse().unwrap(),
+            recorded_at: truncate(Utc::now()),
+            recorded_by: "办公室".into(),
+            data: json!({"type": "school_committee"}),
+            prev_hash: prev,
+            hash: GENESIS,
+        }
+        .sealed()
+    }
+
+    #[test]
+    fn a_chain_of_sealed_events_checks_out() {
+        let a = event(1, GENESIS);
+        let b = event(2, a.hash);
+        let mut check = ChainCheck::default();
+        check.check(&a).unwrap();
+        check.check(&b).unwrap();
+        assert_eq!(check.head_seq(), 2);
+    }
+
+    #[test]
+    fn a_changed_payload_breaks_the_hash_and_names_the_seq() {
+        let a = event(1, GENESIS);
+        let mut b = event(2, a.hash);
+        b.data = json!({"type": "branch_committee"});
+        let mut check = ChainCheck::default();
+        check.check(&a).unwrap();
+        let err = check.check(&b).unwrap_err().to_string();
+        assert!(err.starts_with("seq 2: content does not match"), "{err}");
+    }
+
+    #[test]
+    fn an_envelope_round_trips_through_json_with_its_hash() {
+        let a = event(1, GENESIS);
+        let line = serde_json::to_string(&a).unwrap();
+        let back: Envelope = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(back.compute_hash(), a.hash);
+    }
+}

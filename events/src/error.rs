@@ -1,0 +1,67 @@
+//! The error type of the `events` crate.
+use std::fmt;
+
+/// One failing field of an event, named so a person can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    /// The field's name (`occurred`, `kind`, `data.trainees`, …).
+    pub field: String,
+    /// Why the value was refused, in plain words.
+    pub reason: String,
+}
+
+impl FieldError {
+    /// A field error from anything printable.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+/// Everything that can go wrong in the event model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A catalog file is malformed. Handling: fix the named file; nothing was loaded.
+    #[error("catalog file {file}: {reason}")]
+    Catalog {
+        /// The file's name.
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The event does not satisfy its kind. Handling: show every field error to the
+    /// person who submitted it; nothing was written.
+    #[error("{}", join(.0))]
+    Invalid(Vec<FieldError>),
+    /// A stored or exported event does not hash to what it claims, or does not link to
+    /// its predecessor. Handling: treat the log or file as tampered or damaged.
+    #[error("seq {seq}: {reason}")]
+    Chain {
+        /// The first sequence number that fails.
+        seq: u64,
+        /// What does not match.
+        reason: String,
+    },
+}
+
+fn join(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::Invalid(vec![e])
+    }
+}

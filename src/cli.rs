@@ -1,0 +1,516 @@
+//! The `annals` command line: each command opens the store, calls one operation and
+//! prints its result, as text in Chinese (or English) or as JSON.
+use std::{
+    io::{IsTerminal, Write},
+    path::PathBuf,
+    process::ExitCode,
+    sync::Arc,
+};
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use events::{Catalog, Draft, Envelope, NewEvent};
+use serde_json::{json, Map, Value};
+
+use crate::{
+    config::load_catalog,
+    import::{self, Mode},
+    store::{Batch, Filter, Options, Store},
+};
+
+/// Annals: the activity log of a county Party School (县委党校工作纪实).
+#[derive(Debug, Parser)]
+#[command(name = "annals", version, about)]
+pub struct Cli {
+    /// The store folder.
+    #[arg(long, env = "ANNALS_STORE", default_value = "annals-data", global = true)]
+    pub store: PathBuf,
+    /// A folder of catalog files (*.toml) to use instead of the embedded catalog.
+    #[arg(long, env = "ANNALS_CATALOG", global = true)]
+    pub catalog: Option<PathBuf>,
+    /// Who is recording; written as `recorded_by` on what this command records.
+    #[arg(long, env = "ANNALS_USER", default_value = "命令行", global = true)]
+    pub by: String,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The language of labels and messages.
+    #[arg(long, env = "ANNALS_LANG", value_enum, default_value = "zh", global = true)]
+    pub lang: Lang,
+    /// What to do; with none, runs the demo on the store (loading the example if it is empty).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// A display language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// 中文
+    Zh,
+    /// English
+    En,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load the example dataset into an empty store, summarise the log and verify it.
+    Demo,
+    /// Create an empty store.
+    Init,
+    /// Record one event.
+    Record {
+        /// The kind, such as class_held (see `annals kinds`).
+        kind: String,
+        /// When it happened: DATE or DATE..DATE.
+        #[arg(long)]
+        occurred: Option<String>,
+        /// A field value, field=value; repeat for each field.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// All fields as a JSON object, instead of --set.
+        #[arg(long, conflicts_with = "set")]
+        data: Option<String>,
+        /// The event's id (a UUID); recording the same id again is a no-op.
+        #[arg(long)]
+        id: Option<String>,
+        /// Refuse unless the log's head is at this seq.
+        #[arg(long)]
+        expected_seq: Option<u64>,
+    },
+    /// Import a JSONL file (one event per line), all or nothing.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// Check the file without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List events.
+    Log {
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only events on or after this day.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only events on or before this day.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only events recorded at or after this moment (RFC 3339).
+        #[arg(long)]
+        recorded_from: Option<String>,
+        /// Only events recorded at or before this moment (RFC 3339).
+        #[arg(long)]
+        recorded_to: Option<String>,
+        /// Start at this seq.
+        #[arg(long)]
+        since_seq: Option<u64>,
+        /// At most this many events.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Show one event and every correction of it.
+    Show {
+        /// The event's id.
+        id: String,
+    },
+    /// List the catalog's kinds and their fields.
+    Kinds,
+    /// Write the whole log as JSONL (to stdout, or --out).
+    Export {
+        /// The file to write.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Recompute every hash and link; exits non-zero on the first bad event.
+    Verify {
+        /// Check an exported file instead of the store.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let catalog = Arc::new(load_catalog(cli.catalog.as_deref())?);
+    let ctx = Ctx { cli: &cli, catalog };
+    match cli.command.as_ref().unwrap_or(&Command::Demo) {
+        Command::Demo => ctx.demo(),
+        Command::Init => {
+            let store = ctx.open()?;
+            println!("{}: {}", ctx.t("已就绪", "ready"), store.path().display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Record {
+            kind,
+            occurred,
+            set,
+            data,
+            id,
+            expected_seq,
+        } => ctx.record(kind, occurred.clone(), set, data.as_deref(), id.clone(), *expected_seq),
+        Command::Import { file, dry_run } => ctx.import(file, *dry_run),
+        Command::Log {
+            kind,
+            from,
+            to,
+            recorded_from,
+            recorded_to,
+            since_seq,
+            limit,
+        } => {
+            let filter = Filter {
+                from_seq: *since_seq,
+                to_seq: None,
+                kind: kind.clone(),
+                occurred: match (from, to) {
+                    (None, None) => None,
+                    (f, t) => Some((
+                        f.as_deref().map(day).transpose()?.unwrap_or(NaiveDate::MIN),
+                        t.as_deref().map(day).transpose()?.unwrap_or(NaiveDate::MAX),
+                    )),
+                },
+                recorded: match (recorded_from, recorded_to) {
+                    (None, None) => None,
+                    (f, t) => Some((
+                        f.as_deref().map(moment).transpose()?.unwrap_or(DateTime::<Utc>::MIN_UTC),
+                        t.as_deref().map(moment).transpose()?.unwrap_or(DateTime::<Utc>::MAX_UTC),
+                    )),
+                },
+                limit: *limit,
+            };
+            ctx.log(filter)
+        }
+        Command::Show { id } => ctx.show(id),
+        Command::Kinds => ctx.kinds(),
+        Command::Export { out } => ctx.export(out.as_ref()),
+        Command::Verify { file } => ctx.verify(file.as_ref()),
+    }
+}
+
+fn day(s: &str) -> anyhow::Result<NaiveDate> {
+    events::occurred::parse_date(s).map_err(anyhow::Error::msg)
+}
+
+fn moment(s: &str) -> anyhow::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .with_context(|| format!("'{s}' is not a moment in RFC 3339 form, such as 2023-07-03T09:00:00+08:00"))
+}
+
+struct Ctx<'a> {
+    cli: &'a Cli,
+    catalog: Arc<Catalog>,
+}
+
+impl Ctx<'_> {
+    fn t<'s>(&self, zh: &'s str, en: &'s str) -> &'s str {
+        match self.cli.lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    fn open(&self) -> anyhow::Result<Store> {
+        Store::open(&self.cli.store, self.catalog.clone(), Options::default())
+            .with_context(|| format!("could not open the store at {}", self.cli.store.display()))
+    }
+
+    fn print_json(&self, v: &impl serde::Serialize) -> anyhow::Result<()> {
+        println!("{}", serde_json::to_string_pretty(v)?);
+        Ok(())
+    }
+
+    fn demo(&self) -> anyhow::Result<ExitCode> {
+        let store = self.open()?;
+        if store.head()?.seq == 0 {
+            let outcome = import::import(
+                &store,
+                crate::EXAMPLE_DATASET.as_bytes(),
+                crate::EXAMPLE_NAME,
+                &self.cli.by,
+                false,
+                &mut |_, _| {},
+            )?;
+            println!(
+                "{} {} {}",
+                self.t("存储为空，已载入演示数据（示例：2023年上半年），共", "The store was empty; loaded the demo dataset (2023 H1):"),
+                outcome.added,
+                self.t("条。这是演示数据，不是真实记录。", "events. This is demo data, not a real record.")
+            );
+        }
+        self.summary(&store)?;
+        self.report_verify(&store)
+    }
+
+    fn summary(&self, store: &Store) -> anyhow::Result<()> {
+        let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+        for e in store.scan(Filter::default()) {
+            *counts.entry(e?.kind).or_default() += 1;
+        }
+        if self.cli.json {
+            return self.print_json(&json!({"store": store.path(), "head": store.head()?, "kinds": counts}));
+        }
+        println!("{} {}", self.t("存储位置：", "Store:"), store.path().display());
+        for (kind, n) in &counts {
+            println!("  {:<28} {:>6}", self.kind_label(kind), n);
+        }
+        let head = store.head()?;
+        println!("{} {}  {} {}", self.t("记录总数：", "Events:"), head.seq, self.t("链头哈希：", "Head hash:"), head.hash);
+        Ok(())
+    }
+
+    fn kind_label(&self, kind: &str) -> String {
+        match self.catalog.kind(kind) {
+            Some(k) => format!("{} ({})", self.t(&k.label_zh, &k.label_en), k.name),
+            None => kind.to_owned(),
+        }
+    }
+
+    fn record(
+        &self,
+        kind: &str,
+        occurred: Option<String>,
+        set: &[String],
+        data: Option<&str>,
+        id: Option<String>,
+        expected_seq: Option<u64>,
+    ) -> anyhow::Result<ExitCode> {
+        let def = self.catalog.require_kind(kind).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let data = match data {
+            Some(text) => serde_json::from_str(text).context("--data is not valid JSON")?,
+            None => {
+                let mut map = Map::new();
+                let mut errors = Vec::new();
+                for pair in set {
+                    let Some((field, value)) = pair.split_once('=') else {
+                        bail!("--set {pair}: expected FIELD=VALUE");
+                    };
+                    match def.field(field.trim()) {
+                        Some(f) => match f.coerce(value) {
+                            Ok(v) => {
+                                map.insert(f.name.clone(), v);
+                            }
+                            Err(reason) => errors.push(format!("data.{field}: {reason}")),
+                        },
+                        None => errors.push(format!(
+                            "data.{field}: is not a field of {kind}; its fields are: {}",
+                            def.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                        )),
+                    }
+                }
+                if !errors.is_empty() {
+                    bail!("{}", errors.join("\n"));
+                }
+                Value::Object(map)
+            }
+        };
+        let draft = Draft {
+            id,
+            kind: kind.to_owned(),
+            occurred,
+            data,
+            ..Draft::default()
+        };
+        let event = NewEvent::parse(&self.catalog, draft)?;
+        let store = self.open()?;
+        let receipts = store.append(Batch {
+            events: vec![event],
+            expected_seq,
+            author: self.cli.by.clone(),
+            import: None,
+        })?;
+        let r = &receipts[0];
+        if self.cli.json {
+            self.print_json(r)?;
+        } else if r.existing {
+            println!("{} seq {} ({})", self.t("已存在，未重复记录：", "Already recorded, nothing written:"), r.seq, r.id);
+        } else {
+            println!("{} seq {}  id {}  hash {}", self.t("已记录：", "Recorded:"), r.seq, r.id, r.hash);
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn import(&self, file: &PathBuf, dry_run: bool) -> anyhow::Result<ExitCode> {
+        let bytes = std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
+        let store = self.open()?;
+        let show_progress = std::io::stderr().is_terminal() && bytes.len() > 500_000;
+        let mut progress = |done: usize, total: usize| {
+            if show_progress {
+                eprint!("\r{} {done}/{total}", self.t("校验中", "checking"));
+                if done == total {
+                    eprintln!();
+                }
+            }
+        };
+        let outcome = import::import(&store, &bytes, &file.to_string_lossy(), &self.cli.by, dry_run, &mut progress)?;
+        if self.cli.json {
+            self.print_json(&outcome)?;
+        } else {
+            let what = match outcome.mode {
+                Mode::Restored => self.t("按原样恢复（保留序号、时间与哈希）", "restored verbatim (seq, times and hashes kept)"),
+                Mode::Appended => self.t("作为新记录导入", "imported as new events"),
+                Mode::Unchanged => self.t("全部已存在，未写入任何内容", "everything was already there; nothing written"),
+                Mode::Checked => self.t("校验通过（未写入）", "checked; nothing written"),
+            };
+            println!(
+                "{what}: {} {}, {} {}, {} {}",
+                self.t("行数", "lines"),
+                outcome.lines,
+                self.t("新增", "added"),
+                outcome.added,
+                self.t("已存在", "existing"),
+                outcome.existing
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn log(&self, filter: Filter) -> anyhow::Result<ExitCode> {
+        let store = self.open()?;
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        for e in store.scan(filter) {
+            let e = e?;
+            if self.cli.json {
+                serde_json::to_writer(&mut out, &e)?;
+                writeln!(out)?;
+            } else {
+                writeln!(out, "{}", self.line(&e))?;
+            }
+        }
+        out.flush()?;
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// One event as a line of text: seq, date, kind, its fields, and who recorded it when.
+    fn line(&self, e: &Envelope) -> String {
+        let label = self.kind_label(&e.kind);
+        let fields: Vec<String> = match (self.catalog.kind(&e.kind), e.data.as_object()) {
+            (Some(def), Some(map)) => def
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    let v = map.get(&f.name)?;
+                    let shown = match v {
+                        Value::String(s) => f
+                            .values
+                            .iter()
+                            .find(|ev| ev.value == *s)
+                            .map_or(s.clone(), |ev| self.t(&ev.label_zh, &ev.label_en).to_owned()),
+                        other => other.to_string(),
+                    };
+                    Some(format!("{}={}", self.t(&f.label_zh, &f.label_en), shown))
+                })
+                .collect(),
+            _ => vec![e.data.to_string()],
+        };
+        let mut text = fields.join(" ");
+        if text.chars().count() > 80 {
+            text = text.chars().take(80).collect::<String>() + "…";
+        }
+        format!(
+            "{:>6}  {:<22}  {}  {}  [{} {}]",
+            e.seq,
+            e.occurred.to_string(),
+            label,
+            text,
+            e.recorded_at.format("%Y-%m-%d %H:%M"),
+            e.recorded_by
+        )
+    }
+
+    fn show(&self, id: &str) -> anyhow::Result<ExitCode> {
+        let id: uuid::Uuid = id.parse().with_context(|| format!("'{id}' is not an event id (UUID)"))?;
+        let store = self.open()?;
+        let Some(event) = store.get(id)? else {
+            bail!("there is no event {id}");
+        };
+        let corrections = store.corrections_of(id)?;
+        if self.cli.json {
+            return self.print_json(&json!({"event": event, "corrections": corrections})).map(|_| ExitCode::SUCCESS);
+        }
+        println!("{}", self.line(&event));
+        println!("  id {}  hash {}", event.id, event.hash);
+        for c in &corrections {
+            println!("  ↳ {}", self.line(c));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn kinds(&self) -> anyhow::Result<ExitCode> {
+        if self.cli.json {
+            return self.print_json(&self.catalog.kinds().collect::<Vec<_>>()).map(|_| ExitCode::SUCCESS);
+        }
+        for k in self.catalog.kinds() {
+            println!("{}  {}", k.name, self.t(&k.label_zh, &k.label_en));
+            for f in &k.fields {
+                let req = if f.required { self.t("（必填）", " (required)") } else { "" };
+                println!("    {:<18} {}{req}  [{:?}]", f.name, self.t(&f.label_zh, &f.label_en), f.ty);
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn export(&self, out: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
+        let store = self.open()?;
+        let n = match out {
+            Some(path) => {
+                let file = std::fs::File::create(path).with_context(|| format!("could not create {}", path.display()))?;
+                let mut w = std::io::BufWriter::new(file);
+                let n = import::export(&store, &mut w)?;
+                w.into_inner()?.sync_all()?;
+                n
+            }
+            None => import::export(&store, &mut std::io::BufWriter::new(std::io::stdout().lock()))?,
+        };
+        if out.is_some() {
+            eprintln!("{} {n}", self.t("已导出记录：", "Exported events:"));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn verify(&self, file: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
+        if let Some(path) = file {
+            let bytes = std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
+            return match import::verify_file(&self.catalog, &bytes) {
+                Ok((count, hash)) => {
+                    self.print_verified(count, &hash.to_string())?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", self.t("校验失败", "verification failed"));
+                    Ok(ExitCode::FAILURE)
+                }
+            };
+        }
+        let store = self.open()?;
+        self.report_verify(&store)
+    }
+
+    fn report_verify(&self, store: &Store) -> anyhow::Result<ExitCode> {
+        match store.verify()? {
+            Ok(report) => {
+                self.print_verified(report.count, &report.head_hash.to_string())?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(failure) => {
+                if self.cli.json {
+                    self.print_json(&json!({"ok": false, "seq": failure.seq, "reason": failure.reason}))?;
+                }
+                eprintln!("{}: {failure}", self.t("校验失败", "verification failed"));
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+
+    fn print_verified(&self, count: u64, hash: &str) -> anyhow::Result<()> {
+        if self.cli.json {
+            return self.print_json(&json!({"ok": true, "count": count, "head_hash": hash}));
+        }
+        println!("{} {count}  {} {hash}", self.t("校验通过，记录数：", "verified; events:"), self.t("链头哈希：", "head hash:"));
+        Ok(())
+    }
+}

@@ -1,0 +1,359 @@
+//! The JSONL file format: one envelope (or draft) per line. Import is all or nothing,
+//! export writes the exact envelopes, and a file's chain can be checked with no store.
+use std::{fmt, io::Write};
+
+use events::{envelope::ChainCheck, Catalog, Draft, Envelope, Hash, NewEvent};
+use serde::Serialize;
+
+use crate::store::{Batch, Filter, ImportNote, Store, StoreError};
+
+/// At most this many line errors are listed; the rest are counted.
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+/// One bad line of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    /// The 1-based line number.
+    pub line: usize,
+    /// The failing field.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.line, self.field, self.reason)
+    }
+}
+
+/// Why an import wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Lines failed validation, the chain check or the store's checks. Handling: fix
+    /// each listed line and import again; nothing was written.
+    #[error("{} line(s) refused; nothing was imported:\n{}", .0.len(), list(.0))]
+    Lines(Vec<LineError>),
+    /// The store failed. Handling: as for the store error.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn list(errors: &[LineError]) -> String {
+    let mut out: Vec<String> = errors.iter().take(MAX_LISTED_ERRORS).map(ToString::to_string).collect();
+    if errors.len() > MAX_LISTED_ERRORS {
+        out.push(format!("… and {} more", errors.len() - MAX_LISTED_ERRORS));
+    }
+    out.join("\n")
+}
+
+/// How an import was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The file is a copy of this log (an export): its events were appended verbatim.
+    Restored,
+    /// The file's events were appended as new events, with an `import_completed` record.
+    Appended,
+    /// Everything in the file was already in the log; nothing was written.
+    Unchanged,
+    /// A dry run: the file is valid; nothing was written.
+    Checked,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// How it was applied.
+    pub mode: Mode,
+    /// Event lines in the file.
+    pub lines: usize,
+    /// Events written (not counting `import_completed`).
+    pub added: usize,
+    /// Lines that were already in the log.
+    pub existing: usize,
+}
+
+enum Line {
+    Draft(NewEvent),
+    Envelope(Envelope),
+}
+
+/// Called with (lines done, lines in all) while a large file is checked.
+pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
+
+/// Imports a JSONL file into the store, all or nothing.
+#[tracing::instrument(skip_all, fields(file = name, bytes = bytes.len()))]
+pub fn import(
+    store: &Store,
+    bytes: &[u8],
+    name: &str,
+    author: &str,
+    dry_run: bool,
+    progress: Progress,
+) -> Result<Outcome, ImportError> {
+    let (lines, numbers) = parse(store.catalog(), bytes, progress)?;
+    let count = lines.len();
+    let outcome = |mode, added, existing| Outcome {
+        mode,
+        lines: count,
+        added,
+        existing,
+    };
+    let envelopes: Option<Vec<Envelope>> = lines
+        .iter()
+        .map(|l| match l {
+            Line::Envelope(e) => Some(e.clone()),
+            Line::Draft(_) => None,
+        })
+        .collect();
+    if let Some(envs) = envelopes.filter(|e| !e.is_empty()) {
+        check_chain(&envs, &numbers)?;
+        if let Some(fresh) = continuation(store, &envs)? {
+            if dry_run {
+                return Ok(outcome(Mode::Checked, fresh.len(), count - fresh.len()));
+            }
+            let added = fresh.len();
+            if added == 0 {
+                return Ok(outcome(Mode::Unchanged, 0, count));
+            }
+            let skip = count - added;
+            store.restore(fresh).map_err(|e| at_lines(e, &numbers[skip..]))?;
+            return Ok(outcome(Mode::Restored, added, skip));
+        }
+    }
+    // Not a copy of this log: every line becomes a new event of this log.
+    let mut events = Vec::with_capacity(count);
+    let mut kept_numbers = Vec::with_capacity(count);
+    let mut errors = Vec::new();
+    for (line, n) in lines.into_iter().zip(&numbers) {
+        match line {
+            Line::Draft(ev) => {
+                events.push(ev);
+                kept_numbers.push(*n);
+            }
+            Line::Envelope(e) if is_system(store.catalog(), &e) => {}
+            Line::Envelope(e) => match NewEvent::parse(store.catalog(), as_draft(e)) {
+                Ok(ev) => {
+                    events.push(ev);
+                    kept_numbers.push(*n);
+                }
+                Err(err) => errors.extend(field_errors(*n, err)),
+            },
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ImportError::Lines(errors));
+    }
+    if dry_run {
+        return Ok(outcome(Mode::Checked, events.len(), 0));
+    }
+    let batch = Batch {
+        events,
+        expected_seq: None,
+        author: author.to_owned(),
+        import: Some(ImportNote {
+            file_hash: Hash::of(bytes),
+            file_name: name.to_owned(),
+            lines: count,
+        }),
+    };
+    let receipts = store.append(batch).map_err(|e| at_lines(e, &kept_numbers))?;
+    let existing = receipts.iter().filter(|r| r.existing).count();
+    let added = receipts.len() - existing;
+    let mode = if added == 0 { Mode::Unchanged } else { Mode::Appended };
+    Ok(outcome(mode, added, existing))
+}
+
+/// Checks an exported file's chain with no store: every hash and link, from genesis.
+pub fn verify_file(catalog: &Catalog, bytes: &[u8]) -> Result<(u64, Hash), ImportError> {
+    let (lines, numbers) = parse(catalog, bytes, &mut |_, _| {})?;
+    let mut envs = Vec::with_capacity(lines.len());
+    for (line, n) in lines.into_iter().zip(&numbers) {
+        match line {
+            Line::Envelope(e) => envs.push(e),
+            Line::Draft(_) => {
+                return Err(ImportError::Lines(vec![LineError {
+                    line: *n,
+                    field: "hash".into(),
+                    reason: "is missing: this is a draft, not an exported event".into(),
+                }]))
+            }
+        }
+    }
+    let mut chain = ChainCheck::default();
+    for (e, n) in envs.iter().zip(&numbers) {
+        chain.check(e).map_err(|err| chain_error(*n, err))?;
+    }
+    Ok((chain.head_seq(), chain.head_hash()))
+}
+
+/// Writes the whole log as JSONL, one envelope per line, in seq order.
+pub fn export(store: &Store, out: &mut dyn Write) -> Result<u64, anyhow::Error> {
+    let mut n = 0;
+    for e in store.scan(Filter::default()) {
+        serde_json::to_writer(&mut *out, &e?)?;
+        out.write_all(b"\n")?;
+        n += 1;
+    }
+    out.flush()?;
+    Ok(n)
+}
+
+/// Parses and validates every line, collecting every error before giving up.
+fn parse(catalog: &Catalog, bytes: &[u8], progress: Progress) -> Result<(Vec<Line>, Vec<usize>), ImportError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let total = bytes.split(|b| *b == b'\n').count();
+    let mut lines = Vec::new();
+    let mut numbers = Vec::new();
+    let mut errors = Vec::new();
+    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        let n = i + 1;
+        if n % 1000 == 0 {
+            progress(n, total);
+        }
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match parse_line(catalog, n, raw) {
+            Ok(line) => {
+                lines.push(line);
+                numbers.push(n);
+            }
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    progress(total, total);
+    if lines.is_empty() && errors.is_empty() {
+        errors.push(LineError {
+            line: 1,
+            field: "file".into(),
+            reason: "holds no events".into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok((lines, numbers))
+    } else {
+        Err(ImportError::Lines(errors))
+    }
+}
+
+fn parse_line(catalog: &Catalog, n: usize, raw: &[u8]) -> Result<Line, Vec<LineError>> {
+    let err = |field: &str, reason: String| {
+        vec![LineError {
+            line: n,
+            field: field.into(),
+            reason,
+        }]
+    };
+    let text = std::str::from_utf8(raw).map_err(|e| err("line", format!("is not valid UTF-8 (byte {})", e.valid_up_to())))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| err("line", format!("is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(err("line", "must be a JSON object".into()));
+    }
+    if value.get("hash").is_some() {
+        let e: Envelope =
+            serde_json::from_value(value).map_err(|e| err("envelope", format!("is malformed: {e}")))?;
+        let kind = catalog
+            .require_kind(&e.kind)
+            .map_err(|fe| err(&fe.field, fe.reason))?;
+        let errors = kind.validate_data(&e.upcast_data(catalog));
+        if !errors.is_empty() {
+            return Err(field_errors(n, events::Error::Invalid(errors)));
+        }
+        Ok(Line::Envelope(e))
+    } else {
+        let draft: Draft = serde_json::from_value(value).map_err(|e| err("line", format!("is malformed: {e}")))?;
+        NewEvent::parse(catalog, draft)
+            .map(Line::Draft)
+            .map_err(|e| field_errors(n, e))
+    }
+}
+
+fn field_errors(line: usize, e: events::Error) -> Vec<LineError> {
+    match e {
+        events::Error::Invalid(list) => list
+            .into_iter()
+            .map(|f| LineError {
+                line,
+                field: f.field,
+                reason: f.reason,
+            })
+            .collect(),
+        other => vec![LineError {
+            line,
+            field: "line".into(),
+            reason: other.to_string(),
+        }],
+    }
+}
+
+fn chain_error(line: usize, e: events::Error) -> ImportError {
+    ImportError::Lines(vec![LineError {
+        line,
+        field: "hash".into(),
+        reason: e.to_string(),
+    }])
+}
+
+/// The file's chain must hold within itself, from wherever it starts.
+fn check_chain(envs: &[Envelope], numbers: &[usize]) -> Result<(), ImportError> {
+    let first = &envs[0];
+    let mut chain = ChainCheck::after(first.seq.saturating_sub(1), first.prev_hash);
+    for (e, n) in envs.iter().zip(numbers) {
+        chain.check(e).map_err(|err| chain_error(*n, err))?;
+    }
+    Ok(())
+}
+
+/// If the file is a copy of this log (each line the store already has is identical,
+/// and the rest follow the head), the envelopes still to append; otherwise `None`.
+fn continuation(store: &Store, envs: &[Envelope]) -> Result<Option<Vec<Envelope>>, StoreError> {
+    let head = store.head()?;
+    let first = &envs[0];
+    if first.seq > head.seq + 1 || (first.seq == head.seq + 1 && first.prev_hash != head.hash) {
+        return Ok(None);
+    }
+    for e in envs.iter().take_while(|e| e.seq <= head.seq) {
+        match store.get_seq(e.seq)? {
+            Some(stored) if stored.hash == e.hash => {}
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(envs.iter().filter(|e| e.seq > head.seq).cloned().collect()))
+}
+
+fn is_system(catalog: &Catalog, e: &Envelope) -> bool {
+    catalog.kind(&e.kind).is_some_and(|k| k.system)
+}
+
+fn as_draft(e: Envelope) -> Draft {
+    Draft {
+        id: Some(e.id.to_string()),
+        kind: e.kind,
+        version: Some(e.version),
+        occurred: Some(e.occurred.to_string()),
+        recorded_at: Some(e.recorded_at.to_rfc3339()),
+        recorded_by: Some(e.recorded_by),
+        data: e.data,
+    }
+}
+
+/// Maps the store's per-event errors back to the file's line numbers.
+fn at_lines(e: StoreError, numbers: &[usize]) -> ImportError {
+    match e {
+        StoreError::Rejected(items) => ImportError::Lines(
+            items
+                .into_iter()
+                .map(|i| LineError {
+                    line: numbers.get(i.index).copied().unwrap_or(0),
+                    field: i.error.field,
+                    reason: i.error.reason,
+                })
+                .collect(),
+        ),
+        other => ImportError::Store(other),
+    }
+}

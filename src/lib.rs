@@ -1,0 +1,22 @@
+//! Annals: an append-only activity log for a county Party School, kept in sled, with
+//! every figure rebuilt from the log on demand.
+//!
+//! # Layout
+//! - [`store`]: the sled store: atomic, durable, idempotent appends through one writer
+//!   thread (group commit), streaming reads, and `verify`.
+//! - [`import`]: the JSONL file format: import (all or nothing), export and file checks.
+//! - [`config`]: loading the catalog (embedded, or a deployment's own folder).
+//! - [`cli`]: the `annals` command line; `main.rs` only parses arguments and calls it.
+//!
+//! The domain itself lives in the member crates: `events` (envelope, catalog,
+//! validation, hashing) and `projections` (folds, metrics, reports). Neither does I/O.
+pub mod cli;
+pub mod config;
+pub mod import;
+pub mod store;
+
+/// The example dataset: the school's first half of 2023, loaded into an empty store by
+/// the default command so a new user sees real figures at once.
+pub const EXAMPLE_DATASET: &str = include_str!("../examples/school-2023h1.jsonl");
+/// The file name the example dataset is imported under.
+pub const EXAMPLE_NAME: &str = "examples/school-2023h1.jsonl";
