@@ -8,10 +8,13 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use chrono::{DateTime, NaiveDate, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use events::{Catalog, Draft, Envelope, NewEvent};
+use projections::period::{Lang, Query};
 use serde_json::{json, Map, Value};
+
+mod figures;
 
 use crate::{
     config::load_catalog,
@@ -35,21 +38,49 @@ pub struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
-    /// The language of labels and messages.
-    #[arg(long, env = "ANNALS_LANG", value_enum, default_value = "zh", global = true)]
+    /// The language of labels, messages and reports: zh or en.
+    #[arg(long, env = "ANNALS_LANG", default_value = "zh", global = true)]
     pub lang: Lang,
+    /// A folder of metric definitions (*.toml) to use instead of the embedded ones.
+    #[arg(long, env = "ANNALS_METRICS", global = true)]
+    pub metrics: Option<PathBuf>,
+    /// A folder of report templates (*.j2) to use instead of the embedded ones.
+    #[arg(long, env = "ANNALS_TEMPLATES", global = true)]
+    pub templates: Option<PathBuf>,
+    /// The school's UTC offset, for "today" and for days given as `known_at`.
+    #[arg(long, env = "ANNALS_UTC_OFFSET", default_value = "+08:00", value_parser = parse_offset, global = true)]
+    pub utc_offset: FixedOffset,
     /// What to do; with none, runs the demo on the store (loading the example if it is empty).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-/// A display language.
+fn parse_offset(s: &str) -> Result<FixedOffset, String> {
+    s.parse::<FixedOffset>()
+        .map_err(|_| format!("'{s}' is not a UTC offset such as +08:00"))
+}
+
+/// Which day, which knowledge and which period a figure is computed for.
+#[derive(Debug, Clone, Args)]
+pub struct When {
+    /// The period: 2023, 2023H1, 2023Q2, 2023-06 or FROM..TO (default: the year of --on).
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Count what occurred by this day (default: today).
+    #[arg(long)]
+    pub on: Option<String>,
+    /// Count only what was recorded by this moment or day (default: now).
+    #[arg(long)]
+    pub known_at: Option<String>,
+}
+
+/// How a report is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Lang {
-    /// 中文
-    Zh,
-    /// English
-    En,
+pub enum ReportFormat {
+    /// Markdown text.
+    Md,
+    /// The report's content as JSON.
+    Json,
 }
 
 /// The commands.
@@ -124,6 +155,48 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Every metric for a period, with last year's figure for the same period.
+    Metrics {
+        #[command(flatten)]
+        when: When,
+    },
+    /// Progress against a year's targets: plan against done, and the share of the year elapsed.
+    Progress {
+        /// The year (default: the year of --on).
+        #[arg(long)]
+        year: Option<i32>,
+        #[command(flatten)]
+        when: When,
+    },
+    /// A metric as a series (--metric), or the events of a period with their corrections.
+    Timeline {
+        /// The metric to chart.
+        #[arg(long)]
+        metric: Option<String>,
+        /// The buckets: month, quarter or half.
+        #[arg(long, default_value = "month")]
+        by: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// A teacher's record for a year and the "三个一" rule; everyone when no name is given.
+    Person {
+        /// The person, as recorded (a name or staff id).
+        name: Option<String>,
+        /// The year (default: the year of --on).
+        #[arg(long)]
+        year: Option<i32>,
+        #[command(flatten)]
+        when: When,
+    },
+    /// The report for a period: every figure, the plan against what is done, year on year.
+    Report {
+        /// md (default) or json.
+        #[arg(long, value_enum, default_value = "md")]
+        format: ReportFormat,
+        #[command(flatten)]
+        when: When,
+    },
     /// Recompute every hash and link; exits non-zero on the first bad event.
     Verify {
         /// Check an exported file instead of the store.
@@ -187,6 +260,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kinds => ctx.kinds(),
         Command::Export { out } => ctx.export(out.as_ref()),
         Command::Verify { file } => ctx.verify(file.as_ref()),
+        Command::Metrics { when } => ctx.metrics(when),
+        Command::Progress { year, when } => ctx.progress(*year, when),
+        Command::Timeline { metric, by, when } => ctx.timeline(metric.as_deref(), by, when),
+        Command::Person { name, year, when } => ctx.person(name.as_deref(), *year, when),
+        Command::Report { format, when } => ctx.report(*format, when),
     }
 }
 
@@ -207,14 +285,24 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn t<'s>(&self, zh: &'s str, en: &'s str) -> &'s str {
-        match self.cli.lang {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
+        self.cli.lang.pick(zh, en)
+    }
+
+    fn query(&self, when: &When) -> anyhow::Result<Query> {
+        Ok(Query::parse(
+            when.period.as_deref(),
+            when.on.as_deref(),
+            when.known_at.as_deref(),
+            Utc::now(),
+            self.cli.utc_offset.local_minus_utc(),
+        )?)
     }
 
     fn open(&self) -> anyhow::Result<Store> {
-        Store::open(&self.cli.store, self.catalog.clone(), Options::default())
+        let options = Options {
+            offset: self.cli.utc_offset,
+        };
+        Store::open(&self.cli.store, self.catalog.clone(), options)
             .with_context(|| format!("could not open the store at {}", self.cli.store.display()))
     }
 
@@ -417,7 +505,7 @@ impl Ctx<'_> {
             e.occurred.to_string(),
             label,
             text,
-            e.recorded_at.format("%Y-%m-%d %H:%M"),
+            e.recorded_at.with_timezone(&self.cli.utc_offset).format("%Y-%m-%d %H:%M"),
             e.recorded_by
         )
     }

@@ -27,3 +27,32 @@ pub fn read_toml_files(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
     files.sort();
     Ok(files)
 }
+
+/// Reads every `*.toml` in `dir` as the metric definitions, or the embedded ones, and
+/// checks them against the catalog.
+pub fn load_metrics(dir: Option<&Path>, catalog: &Catalog) -> anyhow::Result<projections::metric::Metrics> {
+    use projections::metric::Metrics;
+    let Some(dir) = dir else {
+        return Metrics::embedded(catalog).context("the embedded metric definitions do not match the catalog");
+    };
+    let files = read_toml_files(dir).with_context(|| format!("could not read the metrics folder {}", dir.display()))?;
+    Metrics::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())), catalog)
+        .with_context(|| format!("the metrics in {} are not valid", dir.display()))
+}
+
+/// Reads every `*.j2` in `dir` as the report templates, or the embedded ones.
+pub fn load_templates(dir: Option<&Path>) -> anyhow::Result<projections::report::Templates> {
+    use projections::report::Templates;
+    let Some(dir) = dir else {
+        return Templates::embedded().context("the embedded report templates do not parse");
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("could not read the templates folder {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "j2") {
+            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            files.push((name, std::fs::read_to_string(&path).with_context(|| format!("could not read {}", path.display()))?));
+        }
+    }
+    Templates::from_files(files).with_context(|| format!("the templates in {} are not valid", dir.display()))
+}

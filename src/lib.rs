@@ -5,7 +5,9 @@
 //! - [`store`]: the sled store: atomic, durable, idempotent appends through one writer
 //!   thread (group commit), streaming reads, and `verify`.
 //! - [`import`]: the JSONL file format: import (all or nothing), export and file checks.
-//! - [`config`]: loading the catalog (embedded, or a deployment's own folder).
+//! - [`config`]: loading the catalog, metrics and report templates (embedded, or a
+//!   deployment's own folders).
+//! - [`views`]: the log folded into the read models the CLI and server print.
 //! - [`cli`]: the `annals` command line; `main.rs` only parses arguments and calls it.
 //!
 //! The domain itself lives in the member crates: `events` (envelope, catalog,
@@ -14,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod import;
 pub mod store;
+pub mod views;
 
 /// The example dataset: the school's first half of 2023, loaded into an empty store by
 /// the default command so a new user sees real figures at once.

@@ -169,7 +169,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            offset: FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset"),
+            offset: FixedOffset::east_opt(events::occurred::DEFAULT_UTC_OFFSET_SECONDS).expect("+08:00 is a valid offset"),
         }
     }
 }
@@ -191,9 +191,28 @@ pub struct Store {
     catalog: Arc<Catalog>,
     /// The highest seq that is on disk; readers never see past it.
     durable: Arc<AtomicU64>,
-    writer: Arc<Mutex<Option<mpsc::Sender<Job>>>>,
+    writer: Arc<WriterHandle>,
     path: PathBuf,
     _lock: Arc<File>,
+}
+
+/// The way to the writer thread. When the last store handle drops, the thread is
+/// stopped and waited for, so sled's files are closed before the store's lock is
+/// released and the folder can be reopened at once.
+struct WriterHandle {
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for WriterHandle {
+    fn drop(&mut self) {
+        if let Ok(sender) = self.sender.get_mut() {
+            sender.take();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 const HEAD_KEY: &[u8] = b"head";
@@ -237,7 +256,7 @@ impl Store {
             head,
             offset: options.offset,
         };
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("annals-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(open_err)?;
@@ -245,7 +264,10 @@ impl Store {
             trees,
             catalog,
             durable,
-            writer: Arc::new(Mutex::new(Some(tx))),
+            writer: Arc::new(WriterHandle {
+                sender: Mutex::new(Some(tx)),
+                thread: Some(thread),
+            }),
             path: dir.to_owned(),
             _lock: Arc::new(lock),
         })
@@ -280,7 +302,7 @@ impl Store {
     ) -> Result<Vec<Receipt>, StoreError> {
         let (tx, rx) = mpsc::sync_channel(1);
         {
-            let writer = self.writer.lock().expect("writer lock poisoned");
+            let writer = self.writer.sender.lock().expect("writer lock poisoned");
             let sender = writer.as_ref().ok_or(StoreError::Closed)?;
             sender.send(job(tx)).map_err(|_| StoreError::Closed)?;
         }
@@ -339,7 +361,7 @@ impl Store {
 
     /// Stops the writer after the batches already queued; later appends get `Closed`.
     pub fn close(&self) {
-        self.writer.lock().expect("writer lock poisoned").take();
+        self.writer.sender.lock().expect("writer lock poisoned").take();
     }
 
     fn decode(&self, seq: u64, bytes: &[u8]) -> Result<Envelope, StoreError> {

@@ -10,6 +10,15 @@ use crate::{canonical, error::Error, occurred::parse_date, FieldError};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_catalog.rs"));
 
+/// The kind that amends an earlier event; every catalog defines it.
+pub const AMENDED: &str = "event_amended";
+/// The kind that voids an earlier event; every catalog defines it.
+pub const VOIDED: &str = "event_voided";
+/// The kind that sets a year's target for a metric; every catalog defines it.
+pub const TARGET_SET: &str = "target_set";
+/// The kind the store writes at the end of an import; every catalog defines it.
+pub const IMPORT_COMPLETED: &str = "import_completed";
+
 /// The largest `data` payload accepted, in canonical bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 /// Text fields without their own `max_len` are limited to this many characters.
@@ -403,7 +412,7 @@ impl Catalog {
             }
             kinds.insert(kind.name.clone(), kind);
         }
-        for required in ["event_amended", "event_voided", "import_completed", "target_set"] {
+        for required in [AMENDED, VOIDED, IMPORT_COMPLETED, TARGET_SET] {
             if !kinds.contains_key(required) {
                 return Err(Error::Catalog {
                     file: format!("{required}.toml"),

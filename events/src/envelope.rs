@@ -141,6 +141,18 @@ impl Envelope {
         }
     }
 
+    /// This envelope with its data lifted to the kind's current schema version: the
+    /// form projections fold. The hash is left as stored.
+    pub fn upcast(mut self, catalog: &Catalog) -> Self {
+        if let Some(k) = catalog.kind(&self.kind) {
+            if self.version < k.version {
+                self.data = k.upcast(self.version, std::mem::take(&mut self.data));
+                self.version = k.version;
+            }
+        }
+        self
+    }
+
     /// The content that makes two submissions of the same id "the same event":
     /// everything the submitter chose, nothing the store assigned.
     pub fn same_content(&self, kind: &str, version: u32, occurred: Option<Occurred>, data: &Value) -> bool {

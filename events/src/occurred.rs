@@ -4,6 +4,10 @@ use std::{fmt, str::FromStr};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// The school's UTC offset unless a deployment configures another: Asia/Shanghai,
+/// which keeps +08:00 all year.
+pub const DEFAULT_UTC_OFFSET_SECONDS: i32 = 8 * 3600;
+
 /// The day or days on which an event occurred. Written `2023-06-28` or
 /// `2023-06-26..2023-06-30`; a valid value never ends before it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

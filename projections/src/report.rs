@@ -1,0 +1,263 @@
+//! The half-year (or any period's) report: every figure, the plan against what is done
+//! and the year-on-year change, gathered into one context and worded by a template.
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use events::Occurred;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{
+    facts::Facts,
+    metric::Metrics,
+    period::{Lang, Query},
+    progress::{self, Pace},
+    Error, EMBEDDED_TEMPLATES,
+};
+
+/// The log head a report was computed from, so a reader can cite it exactly.
+#[derive(Debug, Clone, Serialize)]
+pub struct Seal {
+    /// The head's seq.
+    pub seq: u64,
+    /// The head's hash.
+    pub hash: String,
+}
+
+/// One figure with last year's value for the same period and day.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    /// The metric's name.
+    pub name: String,
+    /// Its figure number.
+    pub figure: Option<String>,
+    /// Its label in the report's language.
+    pub label: String,
+    /// Its unit.
+    pub unit: String,
+    /// The value.
+    pub value: u64,
+    /// Last year's value.
+    pub last_year: u64,
+    /// Whether the log holds any of the metric's events for last year's period.
+    pub last_year_recorded: bool,
+    /// value − last_year.
+    pub change: i64,
+}
+
+/// A group of figures, as the seed report groups them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    /// The group's name.
+    pub name: String,
+    /// Its label.
+    pub label: String,
+    /// Its figures.
+    pub figures: Vec<Figure>,
+}
+
+/// One line of the plan-against-done table.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanLine {
+    /// The progress itself.
+    #[serde(flatten)]
+    pub progress: progress::Progress,
+    /// The label in the report's language.
+    pub label: String,
+    /// The unit in the report's language.
+    pub unit: String,
+    /// Share done, as `52.9%`.
+    pub done_pct: String,
+    /// Share of the year elapsed, as `49.6%`.
+    pub elapsed_pct: String,
+    /// Whether it keeps pace (or is done).
+    pub on_track: bool,
+    /// The target minus last year's target, when both exist.
+    pub target_change: Option<i64>,
+}
+
+/// An intention with a due date, such as the next half's plans.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// What is planned.
+    pub title: String,
+    /// By when.
+    pub due: String,
+    /// The area of work.
+    pub area: String,
+    /// When it was decided.
+    pub occurred: Occurred,
+}
+
+/// Everything a report says, before wording. The JSON format is this, as is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The period as written in queries (`2023H1`).
+    pub period: String,
+    /// The period as people name it (`2023年上半年`).
+    pub period_label: String,
+    /// The language.
+    pub lang: Lang,
+    /// The year the period starts in.
+    pub year: i32,
+    /// Figures count what occurred by this day.
+    pub on: String,
+    /// …as known at this moment.
+    pub known_at: DateTime<Utc>,
+    /// `known_at` in the school's time zone, for people.
+    pub known_at_local: String,
+    /// When the report was produced.
+    pub generated_at: DateTime<Utc>,
+    /// The log head it was computed from.
+    pub seal: Option<Seal>,
+    /// Every figure by metric name, for sentences (`f.main_classes`).
+    pub f: BTreeMap<String, u64>,
+    /// The figures by group, with last year's values.
+    pub sections: Vec<Section>,
+    /// Plan against done, by metric name, for sentences (`p.main_classes`).
+    pub p: BTreeMap<String, PlanLine>,
+    /// Plan against done, as a table.
+    pub plan: Vec<PlanLine>,
+    /// Whether `on` is near the middle of the year (for "时间过半、任务过半").
+    pub mid_year: bool,
+
+    /// Intentions recorded for after the period.
+    pub plans: Vec<Plan>,
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// Builds the report's content for a query.
+pub fn build(
+    facts: &Facts,
+    metrics: &Metrics,
+    q: &Query,
+    lang: Lang,
+    seal: Option<Seal>,
+    generated_at: DateTime<Utc>,
+    offset: FixedOffset,
+) -> Report {
+    let on = q.on.min(q.period.to());
+    let q = Query { on, ..*q };
+    let last = q.year_before();
+    let mut f = BTreeMap::new();
+    let sections = metrics
+        .groups()
+        .iter()
+        .map(|g| Section {
+            name: g.name.clone(),
+            label: lang.pick(&g.label_zh, &g.label_en).to_owned(),
+            figures: metrics
+                .iter()
+                .filter(|m| m.group == g.name)
+                .map(|m| {
+                    let value = m.value(facts, &q);
+                    let last_year = m.value(facts, &last);
+                    f.insert(m.name.clone(), value);
+                    Figure {
+                        name: m.name.clone(),
+                        figure: m.figure.clone(),
+                        label: m.label(lang).to_owned(),
+                        unit: m.unit(lang).to_owned(),
+                        value,
+                        last_year,
+                        last_year_recorded: m.recorded(facts, &last),
+                        change: value as i64 - last_year as i64,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let year = q.period.from().year();
+    let plan: Vec<PlanLine> = progress::progress(facts, metrics, year, on, q.known_at)
+        .into_iter()
+        .map(|p| PlanLine {
+            label: lang.pick(&p.label_zh, &p.label_en).to_owned(),
+            unit: lang.pick(&p.unit_zh, &p.unit_en).to_owned(),
+            done_pct: pct(p.share_done),
+            elapsed_pct: pct(p.share_elapsed),
+            on_track: p.pace != Pace::Behind,
+            target_change: p.last_year_target.map(|t| p.target as i64 - t as i64),
+            progress: p,
+        })
+        .collect();
+    let (elapsed, days) = progress::elapsed(year, on);
+    let share = f64::from(elapsed) / f64::from(days);
+    let plans = facts
+        .of_kind("plan_made")
+        .filter(|fact| fact.recorded_at <= q.known_at)
+        .filter_map(|fact| {
+            let d = fact.data_at(q.known_at)?;
+            let due = d.get("due")?.as_str()?;
+            (due > q.period.to().to_string().as_str()).then(|| Plan {
+                title: d.get("title").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                due: due.to_owned(),
+                area: d.get("area").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                occurred: fact.occurred,
+            })
+        })
+        .collect();
+    Report {
+        period: q.period.to_string(),
+        period_label: q.period.label(lang),
+        lang,
+        year,
+        on: match lang {
+            Lang::Zh => on.format("%Y年%-m月%-d日").to_string(),
+            Lang::En => on.to_string(),
+        },
+        known_at: q.known_at,
+        known_at_local: q.known_at.with_timezone(&offset).format("%Y-%m-%d %H:%M").to_string(),
+        generated_at,
+        seal,
+        f,
+        sections,
+        p: plan.iter().map(|l| (l.progress.metric.clone(), l.clone())).collect(),
+        plan,
+        mid_year: (0.45..=0.55).contains(&share),
+        plans,
+    }
+}
+
+/// The report templates: embedded, or a deployment's own files.
+pub struct Templates {
+    env: minijinja::Environment<'static>,
+}
+
+impl Templates {
+    /// The templates embedded in the binary.
+    pub fn embedded() -> Result<Self, Error> {
+        Self::from_files(EMBEDDED_TEMPLATES.iter().map(|(n, t)| (n.to_string(), t.to_string())))
+    }
+
+    /// Templates from `(file name, text)` pairs; `report.zh.md.j2` and `report.en.md.j2`
+    /// are the ones reports use.
+    pub fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Self, Error> {
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        for (name, text) in files {
+            env.add_template_owned(name.clone(), text).map_err(|e| Error::Template {
+                name,
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(Templates { env })
+    }
+
+    /// Words the report in Markdown, in its language.
+    pub fn markdown(&self, report: &Report) -> Result<String, Error> {
+        let name = format!("report.{}.md.j2", match report.lang {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        });
+        let fail = |e: minijinja::Error| Error::Template {
+            name: name.clone(),
+            reason: format!("{e:#}"),
+        };
+        self.env.get_template(&name).map_err(fail)?.render(report).map_err(fail)
+    }
+}
