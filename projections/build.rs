@@ -11,7 +11,9 @@ fn embed(dir: &str, ext: &str, name: &str, doc: &str, out: &mut String) {
         .filter(|n| n.ends_with(ext))
         .collect();
     names.sort();
-    out.push_str(&format!("/// {doc}\npub const {name}: &[(&str, &str)] = &[\n"));
+    out.push_str(&format!(
+        "/// {doc}\npub const {name}: &[(&str, &str)] = &[\n"
+    ));
     for n in &names {
         out.push_str(&format!(
             "    ({n:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/{dir}/{n}\"))),\n"
@@ -22,8 +24,20 @@ fn embed(dir: &str, ext: &str, name: &str, doc: &str, out: &mut String) {
 
 fn main() {
     let mut out = String::new();
-    embed("metrics", ".toml", "EMBEDDED_METRICS", "The metric files embedded at build time.", &mut out);
-    embed("templates", ".j2", "EMBEDDED_TEMPLATES", "The report templates embedded at build time.", &mut out);
+    embed(
+        "metrics",
+        ".toml",
+        "EMBEDDED_METRICS",
+        "The metric files embedded at build time.",
+        &mut out,
+    );
+    embed(
+        "templates",
+        ".j2",
+        "EMBEDDED_TEMPLATES",
+        "The report templates embedded at build time.",
+        &mut out,
+    );
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("embedded.rs");
     fs::write(dest, out).expect("write embedded list");
 }

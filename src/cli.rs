@@ -15,6 +15,7 @@ use projections::period::{Lang, Query};
 use serde_json::{json, Map, Value};
 
 mod figures;
+mod serve;
 
 use crate::{
     config::load_catalog,
@@ -27,7 +28,12 @@ use crate::{
 #[command(name = "annals", version, about)]
 pub struct Cli {
     /// The store folder.
-    #[arg(long, env = "ANNALS_STORE", default_value = "annals-data", global = true)]
+    #[arg(
+        long,
+        env = "ANNALS_STORE",
+        default_value = "annals-data",
+        global = true
+    )]
     pub store: PathBuf,
     /// A folder of catalog files (*.toml) to use instead of the embedded catalog.
     #[arg(long, env = "ANNALS_CATALOG", global = true)]
@@ -50,7 +56,7 @@ pub struct Cli {
     /// The school's UTC offset, for "today" and for days given as `known_at`.
     #[arg(long, env = "ANNALS_UTC_OFFSET", default_value = "+08:00", value_parser = parse_offset, global = true)]
     pub utc_offset: FixedOffset,
-    /// What to do; with none, runs the demo on the store (loading the example if it is empty).
+    /// What to do; with none, serves the store (loading the example if it is empty).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -83,9 +89,57 @@ pub enum ReportFormat {
     Json,
 }
 
+/// How `annals serve` listens and what it allows.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, env = "ANNALS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Let anyone read without a token (writes always need one).
+    #[arg(long, env = "ANNALS_OPEN_READS")]
+    pub open_reads: bool,
+    /// The largest request body, in bytes.
+    #[arg(long, env = "ANNALS_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// The most events one request may append.
+    #[arg(long, env = "ANNALS_BATCH_LIMIT", default_value_t = 10_000)]
+    pub batch_limit: usize,
+    /// Do not load the example dataset into an empty store.
+    #[arg(long, env = "ANNALS_NO_DEMO")]
+    pub no_demo: bool,
+}
+
+/// What to do with tokens.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Make a token; it is printed once and stored only as a hash.
+    Create {
+        /// Who holds it (办公室, 教务科…); becomes `recorded_by` on what it records.
+        #[arg(long)]
+        name: String,
+        /// reader, recorder or admin.
+        #[arg(long)]
+        role: crate::store::Role,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke the token of that name.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the API and the progress page (loads the example into an empty store).
+    Serve(ServeArgs),
+    /// Manage access tokens for the server (while the server is stopped, or use /api/tokens).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Load the example dataset into an empty store, summarise the log and verify it.
     Demo,
     /// Create an empty store.
@@ -209,7 +263,16 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let catalog = Arc::new(load_catalog(cli.catalog.as_deref())?);
     let ctx = Ctx { cli: &cli, catalog };
-    match cli.command.as_ref().unwrap_or(&Command::Demo) {
+    let default = Command::Serve(ServeArgs {
+        listen: ([127, 0, 0, 1], 8080).into(),
+        open_reads: false,
+        body_limit: 1024 * 1024,
+        batch_limit: 10_000,
+        no_demo: false,
+    });
+    match cli.command.as_ref().unwrap_or(&default) {
+        Command::Serve(args) => ctx.serve(args),
+        Command::Token { action } => ctx.token(action),
         Command::Demo => ctx.demo(),
         Command::Init => {
             let store = ctx.open()?;
@@ -223,7 +286,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             id,
             expected_seq,
-        } => ctx.record(kind, occurred.clone(), set, data.as_deref(), id.clone(), *expected_seq),
+        } => ctx.record(
+            kind,
+            occurred.clone(),
+            set,
+            data.as_deref(),
+            id.clone(),
+            *expected_seq,
+        ),
         Command::Import { file, dry_run } => ctx.import(file, *dry_run),
         Command::Log {
             kind,
@@ -248,8 +318,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 recorded: match (recorded_from, recorded_to) {
                     (None, None) => None,
                     (f, t) => Some((
-                        f.as_deref().map(moment).transpose()?.unwrap_or(DateTime::<Utc>::MIN_UTC),
-                        t.as_deref().map(moment).transpose()?.unwrap_or(DateTime::<Utc>::MAX_UTC),
+                        f.as_deref()
+                            .map(moment)
+                            .transpose()?
+                            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                        t.as_deref()
+                            .map(moment)
+                            .transpose()?
+                            .unwrap_or(DateTime::<Utc>::MAX_UTC),
                     )),
                 },
                 limit: *limit,
@@ -275,7 +351,9 @@ fn day(s: &str) -> anyhow::Result<NaiveDate> {
 fn moment(s: &str) -> anyhow::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .with_context(|| format!("'{s}' is not a moment in RFC 3339 form, such as 2023-07-03T09:00:00+08:00"))
+        .with_context(|| {
+            format!("'{s}' is not a moment in RFC 3339 form, such as 2023-07-03T09:00:00+08:00")
+        })
 }
 
 struct Ctx<'a> {
@@ -311,24 +389,37 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Loads the example dataset into an empty store, saying so; true if it did.
+    fn load_demo_if_empty(&self, store: &Store) -> anyhow::Result<bool> {
+        if store.head()?.seq != 0 {
+            return Ok(false);
+        }
+        let outcome = import::import(
+            store,
+            crate::EXAMPLE_DATASET.as_bytes(),
+            crate::EXAMPLE_NAME,
+            &self.cli.by,
+            false,
+            &mut |_, _| {},
+        )?;
+        println!(
+            "{} {} {}",
+            self.t(
+                "存储为空，已载入演示数据（示例：2023年上半年），共",
+                "The store was empty; loaded the demo dataset (2023 H1):"
+            ),
+            outcome.added,
+            self.t(
+                "条。这是演示数据，不是真实记录。",
+                "events. This is demo data, not a real record."
+            )
+        );
+        Ok(true)
+    }
+
     fn demo(&self) -> anyhow::Result<ExitCode> {
         let store = self.open()?;
-        if store.head()?.seq == 0 {
-            let outcome = import::import(
-                &store,
-                crate::EXAMPLE_DATASET.as_bytes(),
-                crate::EXAMPLE_NAME,
-                &self.cli.by,
-                false,
-                &mut |_, _| {},
-            )?;
-            println!(
-                "{} {} {}",
-                self.t("存储为空，已载入演示数据（示例：2023年上半年），共", "The store was empty; loaded the demo dataset (2023 H1):"),
-                outcome.added,
-                self.t("条。这是演示数据，不是真实记录。", "events. This is demo data, not a real record.")
-            );
-        }
+        self.load_demo_if_empty(&store)?;
         self.summary(&store)?;
         self.report_verify(&store)
     }
@@ -339,14 +430,26 @@ impl Ctx<'_> {
             *counts.entry(e?.kind).or_default() += 1;
         }
         if self.cli.json {
-            return self.print_json(&json!({"store": store.path(), "head": store.head()?, "kinds": counts}));
+            return self.print_json(
+                &json!({"store": store.path(), "head": store.head()?, "kinds": counts}),
+            );
         }
-        println!("{} {}", self.t("存储位置：", "Store:"), store.path().display());
+        println!(
+            "{} {}",
+            self.t("存储位置：", "Store:"),
+            store.path().display()
+        );
         for (kind, n) in &counts {
             println!("  {:<28} {:>6}", self.kind_label(kind), n);
         }
         let head = store.head()?;
-        println!("{} {}  {} {}", self.t("记录总数：", "Events:"), head.seq, self.t("链头哈希：", "Head hash:"), head.hash);
+        println!(
+            "{} {}  {} {}",
+            self.t("记录总数：", "Events:"),
+            head.seq,
+            self.t("链头哈希：", "Head hash:"),
+            head.hash
+        );
         Ok(())
     }
 
@@ -366,7 +469,10 @@ impl Ctx<'_> {
         id: Option<String>,
         expected_seq: Option<u64>,
     ) -> anyhow::Result<ExitCode> {
-        let def = self.catalog.require_kind(kind).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let def = self
+            .catalog
+            .require_kind(kind)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let data = match data {
             Some(text) => serde_json::from_str(text).context("--data is not valid JSON")?,
             None => {
@@ -385,7 +491,11 @@ impl Ctx<'_> {
                         },
                         None => errors.push(format!(
                             "data.{field}: is not a field of {kind}; its fields are: {}",
-                            def.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                            def.fields
+                                .iter()
+                                .map(|f| f.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )),
                     }
                 }
@@ -414,15 +524,27 @@ impl Ctx<'_> {
         if self.cli.json {
             self.print_json(r)?;
         } else if r.existing {
-            println!("{} seq {} ({})", self.t("已存在，未重复记录：", "Already recorded, nothing written:"), r.seq, r.id);
+            println!(
+                "{} seq {} ({})",
+                self.t("已存在，未重复记录：", "Already recorded, nothing written:"),
+                r.seq,
+                r.id
+            );
         } else {
-            println!("{} seq {}  id {}  hash {}", self.t("已记录：", "Recorded:"), r.seq, r.id, r.hash);
+            println!(
+                "{} seq {}  id {}  hash {}",
+                self.t("已记录：", "Recorded:"),
+                r.seq,
+                r.id,
+                r.hash
+            );
         }
         Ok(ExitCode::SUCCESS)
     }
 
     fn import(&self, file: &PathBuf, dry_run: bool) -> anyhow::Result<ExitCode> {
-        let bytes = std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
+        let bytes =
+            std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
         let store = self.open()?;
         let show_progress = std::io::stderr().is_terminal() && bytes.len() > 500_000;
         let mut progress = |done: usize, total: usize| {
@@ -433,14 +555,27 @@ impl Ctx<'_> {
                 }
             }
         };
-        let outcome = import::import(&store, &bytes, &file.to_string_lossy(), &self.cli.by, dry_run, &mut progress)?;
+        let outcome = import::import(
+            &store,
+            &bytes,
+            &file.to_string_lossy(),
+            &self.cli.by,
+            dry_run,
+            &mut progress,
+        )?;
         if self.cli.json {
             self.print_json(&outcome)?;
         } else {
             let what = match outcome.mode {
-                Mode::Restored => self.t("按原样恢复（保留序号、时间与哈希）", "restored verbatim (seq, times and hashes kept)"),
+                Mode::Restored => self.t(
+                    "按原样恢复（保留序号、时间与哈希）",
+                    "restored verbatim (seq, times and hashes kept)",
+                ),
                 Mode::Appended => self.t("作为新记录导入", "imported as new events"),
-                Mode::Unchanged => self.t("全部已存在，未写入任何内容", "everything was already there; nothing written"),
+                Mode::Unchanged => self.t(
+                    "全部已存在，未写入任何内容",
+                    "everything was already there; nothing written",
+                ),
                 Mode::Checked => self.t("校验通过（未写入）", "checked; nothing written"),
             };
             println!(
@@ -487,7 +622,9 @@ impl Ctx<'_> {
                             .values
                             .iter()
                             .find(|ev| ev.value == *s)
-                            .map_or(s.clone(), |ev| self.t(&ev.label_zh, &ev.label_en).to_owned()),
+                            .map_or(s.clone(), |ev| {
+                                self.t(&ev.label_zh, &ev.label_en).to_owned()
+                            }),
                         other => other.to_string(),
                     };
                     Some(format!("{}={}", self.t(&f.label_zh, &f.label_en), shown))
@@ -505,20 +642,26 @@ impl Ctx<'_> {
             e.occurred.to_string(),
             label,
             text,
-            e.recorded_at.with_timezone(&self.cli.utc_offset).format("%Y-%m-%d %H:%M"),
+            e.recorded_at
+                .with_timezone(&self.cli.utc_offset)
+                .format("%Y-%m-%d %H:%M"),
             e.recorded_by
         )
     }
 
     fn show(&self, id: &str) -> anyhow::Result<ExitCode> {
-        let id: uuid::Uuid = id.parse().with_context(|| format!("'{id}' is not an event id (UUID)"))?;
+        let id: uuid::Uuid = id
+            .parse()
+            .with_context(|| format!("'{id}' is not an event id (UUID)"))?;
         let store = self.open()?;
         let Some(event) = store.get(id)? else {
             bail!("there is no event {id}");
         };
         let corrections = store.corrections_of(id)?;
         if self.cli.json {
-            return self.print_json(&json!({"event": event, "corrections": corrections})).map(|_| ExitCode::SUCCESS);
+            return self
+                .print_json(&json!({"event": event, "corrections": corrections}))
+                .map(|_| ExitCode::SUCCESS);
         }
         println!("{}", self.line(&event));
         println!("  id {}  hash {}", event.id, event.hash);
@@ -530,13 +673,24 @@ impl Ctx<'_> {
 
     fn kinds(&self) -> anyhow::Result<ExitCode> {
         if self.cli.json {
-            return self.print_json(&self.catalog.kinds().collect::<Vec<_>>()).map(|_| ExitCode::SUCCESS);
+            return self
+                .print_json(&self.catalog.kinds().collect::<Vec<_>>())
+                .map(|_| ExitCode::SUCCESS);
         }
         for k in self.catalog.kinds() {
             println!("{}  {}", k.name, self.t(&k.label_zh, &k.label_en));
             for f in &k.fields {
-                let req = if f.required { self.t("（必填）", " (required)") } else { "" };
-                println!("    {:<18} {}{req}  [{:?}]", f.name, self.t(&f.label_zh, &f.label_en), f.ty);
+                let req = if f.required {
+                    self.t("（必填）", " (required)")
+                } else {
+                    ""
+                };
+                println!(
+                    "    {:<18} {}{req}  [{:?}]",
+                    f.name,
+                    self.t(&f.label_zh, &f.label_en),
+                    f.ty
+                );
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -546,13 +700,17 @@ impl Ctx<'_> {
         let store = self.open()?;
         let n = match out {
             Some(path) => {
-                let file = std::fs::File::create(path).with_context(|| format!("could not create {}", path.display()))?;
+                let file = std::fs::File::create(path)
+                    .with_context(|| format!("could not create {}", path.display()))?;
                 let mut w = std::io::BufWriter::new(file);
                 let n = import::export(&store, &mut w)?;
                 w.into_inner()?.sync_all()?;
                 n
             }
-            None => import::export(&store, &mut std::io::BufWriter::new(std::io::stdout().lock()))?,
+            None => import::export(
+                &store,
+                &mut std::io::BufWriter::new(std::io::stdout().lock()),
+            )?,
         };
         if out.is_some() {
             eprintln!("{} {n}", self.t("已导出记录：", "Exported events:"));
@@ -562,7 +720,8 @@ impl Ctx<'_> {
 
     fn verify(&self, file: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
         if let Some(path) = file {
-            let bytes = std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("could not read {}", path.display()))?;
             return match import::verify_file(&self.catalog, &bytes) {
                 Ok((count, hash)) => {
                     self.print_verified(count, &hash.to_string())?;
@@ -586,7 +745,9 @@ impl Ctx<'_> {
             }
             Err(failure) => {
                 if self.cli.json {
-                    self.print_json(&json!({"ok": false, "seq": failure.seq, "reason": failure.reason}))?;
+                    self.print_json(
+                        &json!({"ok": false, "seq": failure.seq, "reason": failure.reason}),
+                    )?;
                 }
                 eprintln!("{}: {failure}", self.t("校验失败", "verification failed"));
                 Ok(ExitCode::FAILURE)
@@ -598,7 +759,11 @@ impl Ctx<'_> {
         if self.cli.json {
             return self.print_json(&json!({"ok": true, "count": count, "head_hash": hash}));
         }
-        println!("{} {count}  {} {hash}", self.t("校验通过，记录数：", "verified; events:"), self.t("链头哈希：", "head hash:"));
+        println!(
+            "{} {count}  {} {hash}",
+            self.t("校验通过，记录数：", "verified; events:"),
+            self.t("链头哈希：", "head hash:")
+        );
         Ok(())
     }
 }

@@ -9,7 +9,8 @@ pub fn load_catalog(dir: Option<&Path>) -> anyhow::Result<Catalog> {
     let Some(dir) = dir else {
         return Ok(Catalog::embedded());
     };
-    let files = read_toml_files(dir).with_context(|| format!("could not read the catalog folder {}", dir.display()))?;
+    let files = read_toml_files(dir)
+        .with_context(|| format!("could not read the catalog folder {}", dir.display()))?;
     Catalog::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
         .with_context(|| format!("the catalog in {} is not valid", dir.display()))
 }
@@ -20,7 +21,11 @@ pub fn read_toml_files(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "toml") {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             files.push((name, std::fs::read_to_string(&path)?));
         }
     }
@@ -30,12 +35,17 @@ pub fn read_toml_files(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
 
 /// Reads every `*.toml` in `dir` as the metric definitions, or the embedded ones, and
 /// checks them against the catalog.
-pub fn load_metrics(dir: Option<&Path>, catalog: &Catalog) -> anyhow::Result<projections::metric::Metrics> {
+pub fn load_metrics(
+    dir: Option<&Path>,
+    catalog: &Catalog,
+) -> anyhow::Result<projections::metric::Metrics> {
     use projections::metric::Metrics;
     let Some(dir) = dir else {
-        return Metrics::embedded(catalog).context("the embedded metric definitions do not match the catalog");
+        return Metrics::embedded(catalog)
+            .context("the embedded metric definitions do not match the catalog");
     };
-    let files = read_toml_files(dir).with_context(|| format!("could not read the metrics folder {}", dir.display()))?;
+    let files = read_toml_files(dir)
+        .with_context(|| format!("could not read the metrics folder {}", dir.display()))?;
     Metrics::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())), catalog)
         .with_context(|| format!("the metrics in {} are not valid", dir.display()))
 }
@@ -47,12 +57,23 @@ pub fn load_templates(dir: Option<&Path>) -> anyhow::Result<projections::report:
         return Templates::embedded().context("the embedded report templates do not parse");
     };
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("could not read the templates folder {}", dir.display()))? {
+    for entry in std::fs::read_dir(dir)
+        .with_context(|| format!("could not read the templates folder {}", dir.display()))?
+    {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "j2") {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            files.push((name, std::fs::read_to_string(&path).with_context(|| format!("could not read {}", path.display()))?));
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            files.push((
+                name,
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("could not read {}", path.display()))?,
+            ));
         }
     }
-    Templates::from_files(files).with_context(|| format!("the templates in {} are not valid", dir.display()))
+    Templates::from_files(files)
+        .with_context(|| format!("the templates in {} are not valid", dir.display()))
 }

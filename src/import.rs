@@ -40,7 +40,11 @@ pub enum ImportError {
 }
 
 fn list(errors: &[LineError]) -> String {
-    let mut out: Vec<String> = errors.iter().take(MAX_LISTED_ERRORS).map(ToString::to_string).collect();
+    let mut out: Vec<String> = errors
+        .iter()
+        .take(MAX_LISTED_ERRORS)
+        .map(ToString::to_string)
+        .collect();
     if errors.len() > MAX_LISTED_ERRORS {
         out.push(format!("… and {} more", errors.len() - MAX_LISTED_ERRORS));
     }
@@ -118,7 +122,9 @@ pub fn import(
                 return Ok(outcome(Mode::Unchanged, 0, count));
             }
             let skip = count - added;
-            store.restore(fresh).map_err(|e| at_lines(e, &numbers[skip..]))?;
+            store
+                .restore(fresh)
+                .map_err(|e| at_lines(e, &numbers[skip..]))?;
             return Ok(outcome(Mode::Restored, added, skip));
         }
     }
@@ -158,10 +164,16 @@ pub fn import(
             lines: count,
         }),
     };
-    let receipts = store.append(batch).map_err(|e| at_lines(e, &kept_numbers))?;
+    let receipts = store
+        .append(batch)
+        .map_err(|e| at_lines(e, &kept_numbers))?;
     let existing = receipts.iter().filter(|r| r.existing).count();
     let added = receipts.len() - existing;
-    let mode = if added == 0 { Mode::Unchanged } else { Mode::Appended };
+    let mode = if added == 0 {
+        Mode::Unchanged
+    } else {
+        Mode::Appended
+    };
     Ok(outcome(mode, added, existing))
 }
 
@@ -201,7 +213,11 @@ pub fn export(store: &Store, out: &mut dyn Write) -> Result<u64, anyhow::Error> 
 }
 
 /// Parses and validates every line, collecting every error before giving up.
-fn parse(catalog: &Catalog, bytes: &[u8], progress: Progress) -> Result<(Vec<Line>, Vec<usize>), ImportError> {
+fn parse(
+    catalog: &Catalog,
+    bytes: &[u8],
+    progress: Progress,
+) -> Result<(Vec<Line>, Vec<usize>), ImportError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let total = bytes.split(|b| *b == b'\n').count();
     let mut lines = Vec::new();
@@ -247,15 +263,20 @@ fn parse_line(catalog: &Catalog, n: usize, raw: &[u8]) -> Result<Line, Vec<LineE
             reason,
         }]
     };
-    let text = std::str::from_utf8(raw).map_err(|e| err("line", format!("is not valid UTF-8 (byte {})", e.valid_up_to())))?;
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        err(
+            "line",
+            format!("is not valid UTF-8 (byte {})", e.valid_up_to()),
+        )
+    })?;
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| err("line", format!("is not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(err("line", "must be a JSON object".into()));
     }
     if value.get("hash").is_some() {
-        let e: Envelope =
-            serde_json::from_value(value).map_err(|e| err("envelope", format!("is malformed: {e}")))?;
+        let e: Envelope = serde_json::from_value(value)
+            .map_err(|e| err("envelope", format!("is malformed: {e}")))?;
         let kind = catalog
             .require_kind(&e.kind)
             .map_err(|fe| err(&fe.field, fe.reason))?;
@@ -265,7 +286,8 @@ fn parse_line(catalog: &Catalog, n: usize, raw: &[u8]) -> Result<Line, Vec<LineE
         }
         Ok(Line::Envelope(e))
     } else {
-        let draft: Draft = serde_json::from_value(value).map_err(|e| err("line", format!("is malformed: {e}")))?;
+        let draft: Draft =
+            serde_json::from_value(value).map_err(|e| err("line", format!("is malformed: {e}")))?;
         NewEvent::parse(catalog, draft)
             .map(Line::Draft)
             .map_err(|e| field_errors(n, e))
@@ -322,7 +344,9 @@ fn continuation(store: &Store, envs: &[Envelope]) -> Result<Option<Vec<Envelope>
             _ => return Ok(None),
         }
     }
-    Ok(Some(envs.iter().filter(|e| e.seq > head.seq).cloned().collect()))
+    Ok(Some(
+        envs.iter().filter(|e| e.seq > head.seq).cloned().collect(),
+    ))
 }
 
 fn is_system(catalog: &Catalog, e: &Envelope) -> bool {

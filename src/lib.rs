@@ -8,12 +8,14 @@
 //! - [`config`]: loading the catalog, metrics and report templates (embedded, or a
 //!   deployment's own folders).
 //! - [`views`]: the log folded into the read models the CLI and server print.
+//! - [`http`]: the server: JSON API, server-sent events, the progress page.
 //! - [`cli`]: the `annals` command line; `main.rs` only parses arguments and calls it.
 //!
 //! The domain itself lives in the member crates: `events` (envelope, catalog,
 //! validation, hashing) and `projections` (folds, metrics, reports). Neither does I/O.
 pub mod cli;
 pub mod config;
+pub mod http;
 pub mod import;
 pub mod store;
 pub mod views;

@@ -14,7 +14,8 @@ use std::{
 
 use chrono::{DateTime, FixedOffset, Utc};
 use events::{
-    catalog::Correction, envelope::truncate, Catalog, Envelope, FieldError, Hash, NewEvent, Occurred, GENESIS,
+    catalog::Correction, envelope::truncate, Catalog, Envelope, FieldError, Hash, NewEvent,
+    Occurred, GENESIS,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -22,9 +23,11 @@ use sled::Transactional;
 use uuid::Uuid;
 
 mod read;
+mod tokens;
 mod verify;
 
 pub use read::{Filter, Scan};
+pub use tokens::{Role, TokenError, TokenInfo};
 pub use verify::VerifyReport;
 
 /// The most batches one flush may cover; bounds the latency of the first in line.
@@ -156,7 +159,10 @@ pub struct Batch {
 
 enum Job {
     Append(Batch, mpsc::SyncSender<Result<Vec<Receipt>, StoreError>>),
-    Restore(Vec<Envelope>, mpsc::SyncSender<Result<Vec<Receipt>, StoreError>>),
+    Restore(
+        Vec<Envelope>,
+        mpsc::SyncSender<Result<Vec<Receipt>, StoreError>>,
+    ),
 }
 
 /// Options for opening a store.
@@ -169,7 +175,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            offset: FixedOffset::east_opt(events::occurred::DEFAULT_UTC_OFFSET_SECONDS).expect("+08:00 is a valid offset"),
+            offset: FixedOffset::east_opt(events::occurred::DEFAULT_UTC_OFFSET_SECONDS)
+                .expect("+08:00 is a valid offset"),
         }
     }
 }
@@ -182,6 +189,7 @@ struct Trees {
     ids: sled::Tree,
     corrections: sled::Tree,
     meta: sled::Tree,
+    tokens: sled::Tree,
 }
 
 /// An open store. Cloning is cheap; all clones share one writer.
@@ -244,6 +252,7 @@ impl Store {
             ids: tree("ids")?,
             corrections: tree("corrections")?,
             meta: tree("meta")?,
+            tokens: tree("tokens")?,
             db: db.clone(),
         };
         let head = read_head(&trees.meta).map_err(|e| damaged(&e))?;
@@ -309,13 +318,20 @@ impl Store {
         rx.recv().map_err(|_| StoreError::Closed)?
     }
 
+    /// The seq of the last durable event (0 for an empty log).
+    pub fn head_seq(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
+    }
+
     /// The head as readers may see it: the last event that is on disk.
     pub fn head(&self) -> Result<Head, StoreError> {
         let seq = self.durable.load(Ordering::Acquire);
         if seq == 0 {
             return Ok(Head::default());
         }
-        let e = self.get_seq(seq)?.ok_or_else(|| self.damaged(format!("seq {seq} is missing")))?;
+        let e = self
+            .get_seq(seq)?
+            .ok_or_else(|| self.damaged(format!("seq {seq} is missing")))?;
         Ok(Head {
             seq,
             hash: e.hash,
@@ -361,11 +377,16 @@ impl Store {
 
     /// Stops the writer after the batches already queued; later appends get `Closed`.
     pub fn close(&self) {
-        self.writer.sender.lock().expect("writer lock poisoned").take();
+        self.writer
+            .sender
+            .lock()
+            .expect("writer lock poisoned")
+            .take();
     }
 
     fn decode(&self, seq: u64, bytes: &[u8]) -> Result<Envelope, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| self.damaged(format!("seq {seq} cannot be decoded: {e}")))
+        serde_json::from_slice(bytes)
+            .map_err(|e| self.damaged(format!("seq {seq} cannot be decoded: {e}")))
     }
 
     fn damaged(&self, reason: String) -> StoreError {
@@ -384,7 +405,8 @@ fn seq_of(bytes: &[u8]) -> u64 {
 
 fn read_head(meta: &sled::Tree) -> Result<Head, String> {
     match meta.get(HEAD_KEY).map_err(|e| e.to_string())? {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("the head record is unreadable: {e}")),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| format!("the head record is unreadable: {e}")),
         None => Ok(Head::default()),
     }
 }
@@ -410,7 +432,11 @@ fn lock(dir: &Path) -> Result<File, StoreError> {
             let _ = file.read_to_string(&mut pid);
             return Err(StoreError::Locked {
                 path: dir.to_owned(),
-                pid: if pid.trim().is_empty() { "unknown".into() } else { pid.trim().to_owned() },
+                pid: if pid.trim().is_empty() {
+                    "unknown".into()
+                } else {
+                    pid.trim().to_owned()
+                },
             });
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(open_err(e)),
@@ -477,7 +503,9 @@ impl Writer {
                     // next batch chains onto whatever sled holds.
                     self.head = read_head(&self.trees.meta).unwrap_or(start);
                     for (_, reply) in results {
-                        let _ = reply.send(Err(StoreError::Io(sled::Error::Io(std::io::Error::other(e.to_string())))));
+                        let _ = reply.send(Err(StoreError::Io(sled::Error::Io(
+                            std::io::Error::other(e.to_string()),
+                        ))));
                     }
                 }
             }
@@ -509,10 +537,14 @@ impl Writer {
     }
 
     fn load(&self, seq: u64) -> Result<Envelope, StoreError> {
-        let bytes = self.trees.events.get(seq.to_be_bytes())?.ok_or_else(|| StoreError::Damaged {
-            path: PathBuf::new(),
-            reason: format!("seq {seq} is indexed but missing"),
-        })?;
+        let bytes =
+            self.trees
+                .events
+                .get(seq.to_be_bytes())?
+                .ok_or_else(|| StoreError::Damaged {
+                    path: PathBuf::new(),
+                    reason: format!("seq {seq} is indexed but missing"),
+                })?;
         serde_json::from_slice(&bytes).map_err(|e| StoreError::Damaged {
             path: PathBuf::new(),
             reason: format!("seq {seq} cannot be decoded: {e}"),
@@ -558,7 +590,11 @@ impl Writer {
                 } else {
                     fail(
                         "id",
-                        format!("{} already exists at seq {} with different content", ev.id(), known.seq),
+                        format!(
+                            "{} already exists at seq {} with different content",
+                            ev.id(),
+                            known.seq
+                        ),
                     );
                 }
                 continue;
@@ -600,7 +636,10 @@ impl Writer {
                 Some(t) if last_time.is_some_and(|l| t < l) => {
                     fail(
                         "recorded_at",
-                        format!("{t} is earlier than the event before it ({})", last_time.unwrap_or(t)),
+                        format!(
+                            "{t} is earlier than the event before it ({})",
+                            last_time.unwrap_or(t)
+                        ),
                     );
                     t
                 }
@@ -608,9 +647,9 @@ impl Writer {
                 None => last_time.map_or(now, |l| l.max(now)),
             };
             last_time = Some(recorded_at);
-            let occurred = ev
-                .occurred()
-                .unwrap_or_else(|| Occurred::on(recorded_at.with_timezone(&self.offset).date_naive()));
+            let occurred = ev.occurred().unwrap_or_else(|| {
+                Occurred::on(recorded_at.with_timezone(&self.offset).date_naive())
+            });
             let def = self.catalog.kind(ev.kind());
             let env = Envelope {
                 id: ev.id(),
@@ -663,10 +702,12 @@ impl Writer {
                     "added": new.len(),
                 }),
             )
-            .map_err(|e| StoreError::Rejected(vec![ItemError {
-                index: batch.events.len(),
-                error: FieldError::new("import_completed", e.to_string()),
-            }]))?;
+            .map_err(|e| {
+                StoreError::Rejected(vec![ItemError {
+                    index: batch.events.len(),
+                    error: FieldError::new("import_completed", e.to_string()),
+                }])
+            })?;
             let env = Envelope {
                 id: ev.id(),
                 seq: head.seq + 1,
@@ -697,7 +738,9 @@ impl Writer {
         }
         let mut errors = Vec::new();
         for (index, e) in envs.iter().enumerate() {
-            if self.trees.ids.contains_key(e.id.as_bytes())? || envs[..index].iter().any(|o| o.id == e.id) {
+            if self.trees.ids.contains_key(e.id.as_bytes())?
+                || envs[..index].iter().any(|o| o.id == e.id)
+            {
                 errors.push(ItemError {
                     index,
                     error: FieldError::new("id", format!("{} is already in the log", e.id)),
@@ -735,7 +778,10 @@ impl Writer {
         let mut corrections = sled::Batch::default();
         for e in &envs {
             let seq = e.seq.to_be_bytes();
-            events.insert(&seq, serde_json::to_vec(e).expect("an envelope always serialises"));
+            events.insert(
+                &seq,
+                serde_json::to_vec(e).expect("an envelope always serialises"),
+            );
             ids.insert(e.id.as_bytes(), &seq);
             if let Some(target) = correction_target(&self.catalog, e) {
                 let mut key = target.as_bytes().to_vec();
@@ -744,7 +790,12 @@ impl Writer {
             }
         }
         let head_bytes = serde_json::to_vec(&head).expect("a head always serialises");
-        (&self.trees.events, &self.trees.ids, &self.trees.corrections, &self.trees.meta)
+        (
+            &self.trees.events,
+            &self.trees.ids,
+            &self.trees.corrections,
+            &self.trees.meta,
+        )
             .transaction(|(t_events, t_ids, t_corr, t_meta)| {
                 t_events.apply_batch(&events)?;
                 t_ids.apply_batch(&ids)?;

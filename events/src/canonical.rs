@@ -56,6 +56,9 @@ mod tests {
         let a: Value = serde_json::from_str(r#"{"b":1,"a":{"y":[1,"x"],"x":null}}"#).unwrap();
         let b: Value = serde_json::from_str(r#"{"a":{"x":null,"y":[1,"x"]},"b":1}"#).unwrap();
         assert_eq!(to_vec(&a), to_vec(&b));
-        assert_eq!(to_vec(&a), br#"{"a":{"x":null,"y":[1,"x"]},"b":1}"#.to_vec());
+        assert_eq!(
+            to_vec(&a),
+            br#"{"a":{"x":null,"y":[1,"x"]},"b":1}"#.to_vec()
+        );
     }
 }

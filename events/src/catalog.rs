@@ -267,9 +267,9 @@ impl FieldDef {
                 parse_date(s).map(|_| ())
             }
             FieldType::Enum => {
-                let s = v
-                    .as_str()
-                    .ok_or_else(|| format!("must be one of the listed values, not {}", describe(v)))?;
+                let s = v.as_str().ok_or_else(|| {
+                    format!("must be one of the listed values, not {}", describe(v))
+                })?;
                 if self.values.iter().any(|e| e.value == s) {
                     Ok(())
                 } else {
@@ -284,7 +284,8 @@ impl FieldDef {
                     return Err(format!("has more than {MAX_LIST_ITEMS} items"));
                 }
                 for (i, item) in items.iter().enumerate() {
-                    self.check_text(item).map_err(|r| format!("item {}: {r}", i + 1))?;
+                    self.check_text(item)
+                        .map_err(|r| format!("item {}: {r}", i + 1))?;
                 }
                 Ok(())
             }
@@ -309,7 +310,10 @@ impl FieldDef {
         }
         let n = s.chars().count();
         if n > self.max_len() {
-            return Err(format!("is {n} characters long; the limit is {}", self.max_len()));
+            return Err(format!(
+                "is {n} characters long; the limit is {}",
+                self.max_len()
+            ));
         }
         if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
             return Err("contains control characters".into());
@@ -388,7 +392,9 @@ impl Catalog {
 
     /// Builds a catalog from `(file name, TOML text)` pairs, refusing duplicate or
     /// malformed kinds with the file named.
-    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Error> {
+    pub fn from_files<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, Error> {
         let mut kinds = BTreeMap::new();
         for (file, text) in files {
             let bad = |reason: String| Error::Catalog {
@@ -396,8 +402,16 @@ impl Catalog {
                 reason,
             };
             let kind: KindDef = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
-            if !kind.name.chars().all(|c| c.is_ascii_lowercase() || c == '_') || kind.name.is_empty() {
-                return Err(bad(format!("kind name '{}' must be lower_snake_case", kind.name)));
+            if !kind
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_')
+                || kind.name.is_empty()
+            {
+                return Err(bad(format!(
+                    "kind name '{}' must be lower_snake_case",
+                    kind.name
+                )));
             }
             for f in &kind.fields {
                 if f.ty == FieldType::Enum && f.values.is_empty() {
@@ -437,7 +451,10 @@ impl Catalog {
     pub fn require_kind(&self, name: &str) -> Result<&KindDef, FieldError> {
         self.kind(name).ok_or_else(|| {
             let known: Vec<&str> = self.kinds.keys().map(String::as_str).collect();
-            FieldError::new("kind", format!("unknown kind '{name}'; known kinds: {}", known.join(", ")))
+            FieldError::new(
+                "kind",
+                format!("unknown kind '{name}'; known kinds: {}", known.join(", ")),
+            )
         })
     }
 }
@@ -450,10 +467,27 @@ mod tests {
     #[test]
     fn the_embedded_catalog_loads() {
         let c = Catalog::embedded();
-        for k in ["class_held", "lecture_given", "project_applied", "project_approved", "result_submitted",
-            "placement_started", "placement_ended", "meeting_held", "outreach_done", "commendation_given",
-            "election_completed", "course_developed", "site_designated", "visit_hosted", "group_formed",
-            "target_set", "event_amended", "event_voided", "import_completed"] {
+        for k in [
+            "class_held",
+            "lecture_given",
+            "project_applied",
+            "project_approved",
+            "result_submitted",
+            "placement_started",
+            "placement_ended",
+            "meeting_held",
+            "outreach_done",
+            "commendation_given",
+            "election_completed",
+            "course_developed",
+            "site_designated",
+            "visit_hosted",
+            "group_formed",
+            "target_set",
+            "event_amended",
+            "event_voided",
+            "import_completed",
+        ] {
             assert!(c.kind(k).is_some(), "missing {k}");
         }
     }
@@ -462,7 +496,9 @@ mod tests {
     fn every_failing_field_is_reported() {
         let c = Catalog::embedded();
         let k = c.kind("class_held").unwrap();
-        let errs = k.validate_data(&json!({"class_id": "a", "category": "nope", "trainees": 100001, "colour": "red"}));
+        let errs = k.validate_data(
+            &json!({"class_id": "a", "category": "nope", "trainees": 100001, "colour": "red"}),
+        );
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
         assert!(fields.contains(&"data.colour"));
         assert!(fields.contains(&"data.category"));
@@ -494,7 +530,10 @@ mod tests {
         let k: KindDef = toml::from_str(toml).unwrap();
         let before = json!({"name": "x"});
         assert_eq!(k.upcast(1, before), json!({"title": "x", "count": 1}));
-        assert_eq!(k.upcast(2, json!({"title": "y"})), json!({"title": "y", "count": 1}));
+        assert_eq!(
+            k.upcast(2, json!({"title": "y"})),
+            json!({"title": "y", "count": 1})
+        );
         assert_eq!(k.upcast(3, json!({"title": "z"})), json!({"title": "z"}));
     }
 

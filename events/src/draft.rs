@@ -61,7 +61,10 @@ impl NewEvent {
         if kind.system {
             return Err(FieldError::new(
                 "kind",
-                format!("'{}' is written by Annals itself and cannot be recorded", kind.name),
+                format!(
+                    "'{}' is written by Annals itself and cannot be recorded",
+                    kind.name
+                ),
             )
             .into());
         }
@@ -83,7 +86,10 @@ impl NewEvent {
         }
         let occurred = match draft.occurred.as_deref().map(str::parse::<Occurred>) {
             None if kind.correction.is_none() => {
-                errors.push(FieldError::new("occurred", "is required (the date it happened)"));
+                errors.push(FieldError::new(
+                    "occurred",
+                    "is required (the date it happened)",
+                ));
                 None
             }
             None => None,
@@ -100,7 +106,11 @@ impl NewEvent {
             }
             Some(Ok(o)) => Some(o),
         };
-        let recorded_at = match draft.recorded_at.as_deref().map(DateTime::parse_from_rfc3339) {
+        let recorded_at = match draft
+            .recorded_at
+            .as_deref()
+            .map(DateTime::parse_from_rfc3339)
+        {
             None => None,
             Some(Ok(t)) => Some(crate::envelope::truncate(t.with_timezone(&Utc))),
             Some(Err(_)) => {
@@ -141,7 +151,12 @@ impl NewEvent {
     }
 
     /// Makes an event the store writes itself (such as `import_completed`).
-    pub fn system(catalog: &Catalog, kind: &str, occurred: Occurred, data: Value) -> Result<Self, Error> {
+    pub fn system(
+        catalog: &Catalog,
+        kind: &str,
+        occurred: Occurred,
+        data: Value,
+    ) -> Result<Self, Error> {
         let def = catalog.require_kind(kind)?;
         let errors = def.validate_data(&data);
         if !errors.is_empty() {
@@ -219,7 +234,11 @@ mod tests {
 
     #[test]
     fn an_unknown_kind_names_the_known_ones() {
-        let err = NewEvent::parse(&Catalog::embedded(), draft("party_thrown", Some("2023-01-01"), json!({}))).unwrap_err();
+        let err = NewEvent::parse(
+            &Catalog::embedded(),
+            draft("party_thrown", Some("2023-01-01"), json!({})),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("unknown kind 'party_thrown'"));
         assert!(err.to_string().contains("class_held"));
     }
@@ -228,24 +247,45 @@ mod tests {
     fn a_one_day_kind_refuses_a_range() {
         let err = NewEvent::parse(
             &Catalog::embedded(),
-            draft("meeting_held", Some("2023-01-01..2023-01-02"), json!({"type": "school_committee"})),
+            draft(
+                "meeting_held",
+                Some("2023-01-01..2023-01-02"),
+                json!({"type": "school_committee"}),
+            ),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("occurred: meeting_held happens on one day"));
+        assert!(err
+            .to_string()
+            .contains("occurred: meeting_held happens on one day"));
     }
 
     #[test]
     fn corrections_need_no_date_but_activities_do() {
         let c = Catalog::embedded();
-        let void = draft("event_voided", None, json!({"target": Uuid::now_v7().to_string(), "reason": "dup"}));
+        let void = draft(
+            "event_voided",
+            None,
+            json!({"target": Uuid::now_v7().to_string(), "reason": "dup"}),
+        );
         assert!(NewEvent::parse(&c, void).is_ok());
-        let err = NewEvent::parse(&c, draft("election_completed", None, json!({"branch": "机关支部"}))).unwrap_err();
+        let err = NewEvent::parse(
+            &c,
+            draft("election_completed", None, json!({"branch": "机关支部"})),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("occurred: is required"));
     }
 
     #[test]
     fn system_kinds_cannot_be_submitted() {
-        let d = draft("import_completed", Some("2023-01-01"), json!({"file_sha256": "x", "lines": 1, "added": 1}));
-        assert!(NewEvent::parse(&Catalog::embedded(), d).unwrap_err().to_string().contains("written by Annals"));
+        let d = draft(
+            "import_completed",
+            Some("2023-01-01"),
+            json!({"file_sha256": "x", "lines": 1, "added": 1}),
+        );
+        assert!(NewEvent::parse(&Catalog::embedded(), d)
+            .unwrap_err()
+            .to_string()
+            .contains("written by Annals"));
     }
 }

@@ -56,7 +56,9 @@ impl Serialize for Hash {
 
 impl<'de> Deserialize<'de> for Hash {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -84,7 +86,9 @@ mod micros {
         let s = String::deserialize(d)?;
         DateTime::parse_from_rfc3339(&s)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| serde::de::Error::custom(format!("recorded_at '{s}' is not an RFC 3339 moment")))
+            .map_err(|_| {
+                serde::de::Error::custom(format!("recorded_at '{s}' is not an RFC 3339 moment"))
+            })
     }
 }
 
@@ -155,7 +159,13 @@ impl Envelope {
 
     /// The content that makes two submissions of the same id "the same event":
     /// everything the submitter chose, nothing the store assigned.
-    pub fn same_content(&self, kind: &str, version: u32, occurred: Option<Occurred>, data: &Value) -> bool {
+    pub fn same_content(
+        &self,
+        kind: &str,
+        version: u32,
+        occurred: Option<Occurred>,
+        data: &Value,
+    ) -> bool {
         self.kind == kind
             && self.version == version
             && occurred.is_none_or(|o| o == self.occurred)

@@ -103,7 +103,10 @@ mod tests {
 
     #[test]
     fn impossible_and_backwards_dates_are_refused() {
-        assert!("2023-02-30".parse::<Occurred>().unwrap_err().contains("not a real date"));
+        assert!("2023-02-30"
+            .parse::<Occurred>()
+            .unwrap_err()
+            .contains("not a real date"));
         assert!("2023-07-02..2023-06-29"
             .parse::<Occurred>()
             .unwrap_err()

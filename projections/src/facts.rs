@@ -106,7 +106,11 @@ impl Facts {
             let id: Uuid = e.data.get("target")?.as_str()?.parse().ok()?;
             self.index.get(&id).copied()
         };
-        let reason = e.data.get("reason").and_then(Value::as_str).map(str::to_owned);
+        let reason = e
+            .data
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let correction = match e.kind.as_str() {
             AMENDED => Some(e.data.get("data").cloned()),
             VOIDED => Some(None),

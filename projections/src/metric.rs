@@ -141,7 +141,13 @@ impl Metric {
     }
 
     /// The value over events whose anchor day is in `from..=to`, as known at `known_at`.
-    pub fn value_between(&self, facts: &Facts, from: NaiveDate, to: NaiveDate, known_at: DateTime<Utc>) -> u64 {
+    pub fn value_between(
+        &self,
+        facts: &Facts,
+        from: NaiveDate,
+        to: NaiveDate,
+        known_at: DateTime<Utc>,
+    ) -> u64 {
         let mut count = 0u64;
         let mut distinct = BTreeSet::new();
         for kind in &self.kinds {
@@ -161,7 +167,9 @@ impl Metric {
                     continue;
                 }
                 match (self.aggregate, self.field.as_deref()) {
-                    (Aggregate::Sum, Some(f)) => count += data.get(f).and_then(Value::as_u64).unwrap_or(0),
+                    (Aggregate::Sum, Some(f)) => {
+                        count += data.get(f).and_then(Value::as_u64).unwrap_or(0)
+                    }
                     (Aggregate::Distinct, Some(f)) => {
                         if let Some(v) = data.get(f) {
                             distinct.insert(v.to_string());
@@ -223,10 +231,17 @@ impl Metric {
                 let f = field(name)?;
                 match (self.aggregate, f.ty) {
                     (Aggregate::Sum, FieldType::Integer) => {}
-                    (Aggregate::Sum, _) => return Err(format!("field '{name}' of '{kind}' is not an integer, so it cannot be summed")),
-                    (Aggregate::Distinct, FieldType::List | FieldType::People | FieldType::Object) => {
-                        return Err(format!("field '{name}' of '{kind}' is a list or object; distinct needs one value"))
+                    (Aggregate::Sum, _) => {
+                        return Err(format!(
+                            "field '{name}' of '{kind}' is not an integer, so it cannot be summed"
+                        ))
                     }
+                    (
+                        Aggregate::Distinct,
+                        FieldType::List | FieldType::People | FieldType::Object,
+                    ) => return Err(format!(
+                        "field '{name}' of '{kind}' is a list or object; distinct needs one value"
+                    )),
                     _ => {}
                 }
             }
@@ -261,7 +276,10 @@ impl Metrics {
 
     /// Loads `(file name, TOML)` pairs, refusing any definition that names an unknown
     /// kind or field, with the file, the metric and the reason.
-    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>, catalog: &Catalog) -> Result<Self, Error> {
+    pub fn from_files<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+        catalog: &Catalog,
+    ) -> Result<Self, Error> {
         let mut out = Metrics {
             groups: Vec::new(),
             metrics: Vec::new(),
@@ -303,7 +321,12 @@ impl Metrics {
     pub fn require(&self, name: &str) -> Result<&Metric, Error> {
         self.get(name).ok_or_else(|| Error::UnknownMetric {
             name: name.to_owned(),
-            known: self.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+            known: self
+                .metrics
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 
@@ -347,13 +370,25 @@ mod tests {
             aggregate = "sum"
             field = "attendance"
         "#;
-        let err = Metrics::from_files([("mine.toml", text)], &Catalog::embedded()).unwrap_err().to_string();
-        assert_eq!(err, "metric file mine.toml, metric 'bad_sum': kind 'class_held' has no field 'attendance'");
+        let err = Metrics::from_files([("mine.toml", text)], &Catalog::embedded())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "metric file mine.toml, metric 'bad_sum': kind 'class_held' has no field 'attendance'"
+        );
         let unknown_kind = text.replace("class_held", "party_thrown");
-        let err = Metrics::from_files([("mine.toml", unknown_kind.as_str())], &Catalog::embedded()).unwrap_err().to_string();
+        let err = Metrics::from_files([("mine.toml", unknown_kind.as_str())], &Catalog::embedded())
+            .unwrap_err()
+            .to_string();
         assert!(err.ends_with("unknown kind 'party_thrown'"), "{err}");
-        let bad_enum = text.replace("aggregate = \"sum\"\n            field = \"attendance\"", "filter = { category = \"huge\" }");
-        let err = Metrics::from_files([("mine.toml", bad_enum.as_str())], &Catalog::embedded()).unwrap_err().to_string();
+        let bad_enum = text.replace(
+            "aggregate = \"sum\"\n            field = \"attendance\"",
+            "filter = { category = \"huge\" }",
+        );
+        let err = Metrics::from_files([("mine.toml", bad_enum.as_str())], &Catalog::embedded())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("filter category = \"huge\""), "{err}");
     }
 }

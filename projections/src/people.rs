@@ -6,7 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{facts::{Fact, Facts}, period::Period};
+use crate::{
+    facts::{Fact, Facts},
+    period::Period,
+};
 
 /// The "三个一" rule for one teacher and year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,14 +103,28 @@ pub fn everyone(facts: &Facts, known_at: DateTime<Utc>) -> Vec<String> {
 }
 
 /// One person's record for `year`, counting what occurred by `on` as known at `known_at`.
-pub fn person(facts: &Facts, who: &str, year: i32, on: NaiveDate, known_at: DateTime<Utc>) -> PersonYear {
+pub fn person(
+    facts: &Facts,
+    who: &str,
+    year: i32,
+    on: NaiveDate,
+    known_at: DateTime<Utc>,
+) -> PersonYear {
     let named = |data: &Value, field: &str| names(data.get(field)).contains(&who);
-    let count = |kind: &str, field: &str| in_year(facts, kind, year, on, known_at).filter(|(_, d)| named(d, field)).count() as u64;
+    let count = |kind: &str, field: &str| {
+        in_year(facts, kind, year, on, known_at)
+            .filter(|(_, d)| named(d, field))
+            .count() as u64
+    };
     let mut led = BTreeSet::new();
     let mut joined = BTreeSet::new();
     for kind in ["project_applied", "project_approved"] {
         for (_, d) in in_year(facts, kind, year, on, known_at) {
-            let id = d.get("project_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let id = d
+                .get("project_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
             if named(d, "lead") {
                 led.insert(id.clone());
             }

@@ -68,7 +68,9 @@ fn ymd(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
 
 fn month_end(y: i32, m: u32) -> NaiveDate {
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    ymd(ny, nm, 1).and_then(|d| d.pred_opt()).expect("a month has an end")
+    ymd(ny, nm, 1)
+        .and_then(|d| d.pred_opt())
+        .expect("a month has an end")
 }
 
 impl Period {
@@ -98,7 +100,11 @@ impl Period {
                 reason: format!("the period ends ({to}) before it starts ({from})"),
             });
         }
-        Ok(Period { from, to, span: Span::Range })
+        Ok(Period {
+            from,
+            to,
+            span: Span::Range,
+        })
     }
 
     /// The first day.
@@ -141,7 +147,9 @@ impl Period {
             (Span::Half(y, _), Lang::Zh) => format!("{y}年下半年"),
             (Span::Half(y, 1), Lang::En) => format!("the first half of {y}"),
             (Span::Half(y, _), Lang::En) => format!("the second half of {y}"),
-            (Span::Quarter(y, q), Lang::Zh) => format!("{y}年第{}季度", ["一", "二", "三", "四"][q as usize - 1]),
+            (Span::Quarter(y, q), Lang::Zh) => {
+                format!("{y}年第{}季度", ["一", "二", "三", "四"][q as usize - 1])
+            }
             (Span::Quarter(y, q), Lang::En) => format!("Q{q} {y}"),
             (Span::Month(y, m), Lang::Zh) => format!("{y}年{m}月"),
             (Span::Month(_, _), Lang::En) => self.from.format("%B %Y").to_string(),
@@ -174,7 +182,11 @@ impl Period {
             let clipped = Period {
                 from: bucket.from.max(self.from),
                 to: bucket.to.min(self.to),
-                span: if bucket.from >= self.from && bucket.to <= self.to { bucket.span } else { Span::Range },
+                span: if bucket.from >= self.from && bucket.to <= self.to {
+                    bucket.span
+                } else {
+                    Span::Range
+                },
             };
             cursor = match bucket.to.succ_opt() {
                 Some(next) => next,
@@ -203,7 +215,12 @@ impl FromStr for Period {
         };
         let s = s.trim();
         if let Some((a, b)) = s.split_once("..") {
-            let day = |t: &str| events::occurred::parse_date(t).map_err(|reason| Error::Argument { arg: "period", reason });
+            let day = |t: &str| {
+                events::occurred::parse_date(t).map_err(|reason| Error::Argument {
+                    arg: "period",
+                    reason,
+                })
+            };
             return Period::range(day(a)?, day(b)?);
         }
         let year = |t: &str| -> Result<i32, Error> {
@@ -316,7 +333,8 @@ impl Query {
             reason: format!("{offset_seconds} seconds is not a valid UTC offset"),
         })?;
         let on = match on {
-            Some(s) => events::occurred::parse_date(s).map_err(|reason| Error::Argument { arg: "on", reason })?,
+            Some(s) => events::occurred::parse_date(s)
+                .map_err(|reason| Error::Argument { arg: "on", reason })?,
             None => now.with_timezone(&offset).date_naive(),
         };
         let known_at = match known_at {
@@ -327,7 +345,11 @@ impl Query {
             Some(p) => p.parse()?,
             None => Period::year(on.year()),
         };
-        Ok(Query { period, on, known_at })
+        Ok(Query {
+            period,
+            on,
+            known_at,
+        })
     }
 
     /// The same query for the same period and day one year earlier, as known at the same moment.
@@ -347,7 +369,9 @@ pub fn parse_moment(s: &str, offset: FixedOffset) -> Result<DateTime<Utc>, Error
     }
     let day = events::occurred::parse_date(s).map_err(|_| Error::Argument {
         arg: "known_at",
-        reason: format!("'{s}' is neither a moment (2023-07-05T18:00:00+08:00) nor a day (2023-07-05)"),
+        reason: format!(
+            "'{s}' is neither a moment (2023-07-05T18:00:00+08:00) nor a day (2023-07-05)"
+        ),
     })?;
     let end = day.and_time(NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999).expect("valid time"));
     Ok(end
@@ -382,11 +406,22 @@ mod tests {
 
     #[test]
     fn bad_periods_name_the_argument() {
-        for bad in ["2023H3", "2023Q5", "23", "2023-13", "H1", "2023-06-31..2023-07-01", "next year"] {
+        for bad in [
+            "2023H3",
+            "2023Q5",
+            "23",
+            "2023-13",
+            "H1",
+            "2023-06-31..2023-07-01",
+            "next year",
+        ] {
             let err = bad.parse::<Period>().unwrap_err().to_string();
             assert!(err.starts_with("period:"), "{bad}: {err}");
         }
-        let err = "2023-07-01..2023-06-01".parse::<Period>().unwrap_err().to_string();
+        let err = "2023-07-01..2023-06-01"
+            .parse::<Period>()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("ends (2023-06-01) before it starts"), "{err}");
     }
 

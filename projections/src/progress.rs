@@ -33,13 +33,19 @@ pub struct TargetRevision {
 
 /// The targets of a year as known at a moment: metric name → every revision, oldest
 /// first; the last is the one in force.
-pub fn targets(facts: &Facts, year: i32, known_at: DateTime<Utc>) -> BTreeMap<String, Vec<TargetRevision>> {
+pub fn targets(
+    facts: &Facts,
+    year: i32,
+    known_at: DateTime<Utc>,
+) -> BTreeMap<String, Vec<TargetRevision>> {
     let mut out: BTreeMap<String, Vec<TargetRevision>> = BTreeMap::new();
     for fact in facts.of_kind(TARGET_SET) {
         if fact.recorded_at > known_at {
             break;
         }
-        let Some(rev) = fact.revision_at(known_at) else { continue };
+        let Some(rev) = fact.revision_at(known_at) else {
+            continue;
+        };
         let Some(data) = &rev.data else { continue };
         let (Some(y), Some(metric), Some(value)) = (
             data.get("year").and_then(Value::as_i64),
@@ -51,14 +57,16 @@ pub fn targets(facts: &Facts, year: i32, known_at: DateTime<Utc>) -> BTreeMap<St
         if y != i64::from(year) {
             continue;
         }
-        out.entry(metric.to_owned()).or_default().push(TargetRevision {
-            value,
-            seq: rev.seq,
-            set_on: fact.occurred.start(),
-            recorded_at: rev.at,
-            recorded_by: rev.by.clone(),
-            basis: data.get("basis").and_then(Value::as_str).map(str::to_owned),
-        });
+        out.entry(metric.to_owned())
+            .or_default()
+            .push(TargetRevision {
+                value,
+                seq: rev.seq,
+                set_on: fact.occurred.start(),
+                recorded_at: rev.at,
+                recorded_by: rev.by.clone(),
+                basis: data.get("basis").and_then(Value::as_str).map(str::to_owned),
+            });
     }
     out
 }
@@ -138,7 +146,13 @@ pub fn elapsed(year: i32, on: NaiveDate) -> (u32, u32) {
 }
 
 /// Progress of every metric that has a target for `year`, on `on`, as known at `known_at`.
-pub fn progress(facts: &Facts, metrics: &Metrics, year: i32, on: NaiveDate, known_at: DateTime<Utc>) -> Vec<Progress> {
+pub fn progress(
+    facts: &Facts,
+    metrics: &Metrics,
+    year: i32,
+    on: NaiveDate,
+    known_at: DateTime<Utc>,
+) -> Vec<Progress> {
     let this_year = targets(facts, year, known_at);
     let last_year = targets(facts, year - 1, known_at);
     metrics
@@ -150,13 +164,22 @@ pub fn progress(facts: &Facts, metrics: &Metrics, year: i32, on: NaiveDate, know
                 on,
                 known_at,
             };
-            let last_target = last_year.get(&m.name).and_then(|h| h.last()).map(|t| t.value);
+            let last_target = last_year
+                .get(&m.name)
+                .and_then(|h| h.last())
+                .map(|t| t.value);
             Some(one(facts, m, &query, history.clone(), last_target))
         })
         .collect()
 }
 
-fn one(facts: &Facts, m: &Metric, query: &Query, target_history: Vec<TargetRevision>, last_year_target: Option<u64>) -> Progress {
+fn one(
+    facts: &Facts,
+    m: &Metric,
+    query: &Query,
+    target_history: Vec<TargetRevision>,
+    last_year_target: Option<u64>,
+) -> Progress {
     let (year, on) = (query.period.from().year(), query.on);
     let target = target_history.last().map_or(0, |t| t.value);
     let actual = m.value(facts, query);
@@ -164,7 +187,11 @@ fn one(facts: &Facts, m: &Metric, query: &Query, target_history: Vec<TargetRevis
     let last_year_recorded = m.recorded(facts, &query.year_before());
     let (elapsed_days, days_in_year) = elapsed(year, on);
     let share_elapsed = f64::from(elapsed_days) / f64::from(days_in_year);
-    let share_done = if target == 0 { 1.0 } else { actual as f64 / target as f64 };
+    let share_done = if target == 0 {
+        1.0
+    } else {
+        actual as f64 / target as f64
+    };
     let pace = if actual >= target {
         Pace::Done
     } else if share_done + 1e-12 >= share_elapsed {
@@ -175,7 +202,10 @@ fn one(facts: &Facts, m: &Metric, query: &Query, target_history: Vec<TargetRevis
     let (behind_by, behind_by_days) = if pace == Pace::Behind {
         let due = (target as f64 * share_elapsed).ceil() as u64;
         let reached_day = (share_done * f64::from(days_in_year)).floor() as u32;
-        (due.saturating_sub(actual), elapsed_days.saturating_sub(reached_day))
+        (
+            due.saturating_sub(actual),
+            elapsed_days.saturating_sub(reached_day),
+        )
     } else {
         (0, 0)
     };

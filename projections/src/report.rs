@@ -192,9 +192,17 @@ pub fn build(
             let d = fact.data_at(q.known_at)?;
             let due = d.get("due")?.as_str()?;
             (due > q.period.to().to_string().as_str()).then(|| Plan {
-                title: d.get("title").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                title: d
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 due: due.to_owned(),
-                area: d.get("area").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                area: d
+                    .get("area")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 occurred: fact.occurred,
             })
         })
@@ -209,12 +217,19 @@ pub fn build(
             Lang::En => on.to_string(),
         },
         known_at: q.known_at,
-        known_at_local: q.known_at.with_timezone(&offset).format("%Y-%m-%d %H:%M").to_string(),
+        known_at_local: q
+            .known_at
+            .with_timezone(&offset)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
         generated_at,
         seal,
         f,
         sections,
-        p: plan.iter().map(|l| (l.progress.metric.clone(), l.clone())).collect(),
+        p: plan
+            .iter()
+            .map(|l| (l.progress.metric.clone(), l.clone()))
+            .collect(),
         plan,
         mid_year: (0.45..=0.55).contains(&share),
         plans,
@@ -229,7 +244,11 @@ pub struct Templates {
 impl Templates {
     /// The templates embedded in the binary.
     pub fn embedded() -> Result<Self, Error> {
-        Self::from_files(EMBEDDED_TEMPLATES.iter().map(|(n, t)| (n.to_string(), t.to_string())))
+        Self::from_files(
+            EMBEDDED_TEMPLATES
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string())),
+        )
     }
 
     /// Templates from `(file name, text)` pairs; `report.zh.md.j2` and `report.en.md.j2`
@@ -240,24 +259,32 @@ impl Templates {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         for (name, text) in files {
-            env.add_template_owned(name.clone(), text).map_err(|e| Error::Template {
-                name,
-                reason: e.to_string(),
-            })?;
+            env.add_template_owned(name.clone(), text)
+                .map_err(|e| Error::Template {
+                    name,
+                    reason: e.to_string(),
+                })?;
         }
         Ok(Templates { env })
     }
 
     /// Words the report in Markdown, in its language.
     pub fn markdown(&self, report: &Report) -> Result<String, Error> {
-        let name = format!("report.{}.md.j2", match report.lang {
-            Lang::Zh => "zh",
-            Lang::En => "en",
-        });
+        let name = format!(
+            "report.{}.md.j2",
+            match report.lang {
+                Lang::Zh => "zh",
+                Lang::En => "en",
+            }
+        );
         let fail = |e: minijinja::Error| Error::Template {
             name: name.clone(),
             reason: format!("{e:#}"),
         };
-        self.env.get_template(&name).map_err(fail)?.render(report).map_err(fail)
+        self.env
+            .get_template(&name)
+            .map_err(fail)?
+            .render(report)
+            .map_err(fail)
     }
 }

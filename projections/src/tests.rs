@@ -20,8 +20,14 @@ struct Given {
 }
 
 fn t(s: &str) -> DateTime<Utc> {
-    let full = if s.len() == 10 { format!("{s}T12:00:00+08:00") } else { s.to_owned() };
-    DateTime::parse_from_rfc3339(&full).unwrap().with_timezone(&Utc)
+    let full = if s.len() == 10 {
+        format!("{s}T12:00:00+08:00")
+    } else {
+        s.to_owned()
+    };
+    DateTime::parse_from_rfc3339(&full)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn d(s: &str) -> NaiveDate {
@@ -57,16 +63,31 @@ impl Given {
 
     fn void(&mut self, target: Uuid, recorded: &str) {
         let day = &recorded[..10];
-        self.event("event_voided", day, recorded, json!({"target": target.to_string(), "reason": "录入错误"}));
+        self.event(
+            "event_voided",
+            day,
+            recorded,
+            json!({"target": target.to_string(), "reason": "录入错误"}),
+        );
     }
 
     fn amend(&mut self, target: Uuid, recorded: &str, data: Value) {
         let day = &recorded[..10];
-        self.event("event_amended", day, recorded, json!({"target": target.to_string(), "data": data, "reason": "更正人数"}));
+        self.event(
+            "event_amended",
+            day,
+            recorded,
+            json!({"target": target.to_string(), "data": data, "reason": "更正人数"}),
+        );
     }
 
     fn target(&mut self, metric: &str, year: i64, value: u64, recorded: &str) {
-        self.event("target_set", &recorded[..10], recorded, json!({"year": year, "metric": metric, "value": value}));
+        self.event(
+            "target_set",
+            &recorded[..10],
+            recorded,
+            json!({"year": year, "metric": metric, "value": value}),
+        );
     }
 
     fn facts(&self) -> Facts {
@@ -92,8 +113,26 @@ fn a_class_recorded_late_counts_only_once_it_is_known() {
     let mut given = Given::default();
     given.class("C1", "2023-06-28", "2023-07-03", 50);
     let facts = given.facts();
-    assert_eq!(value(&facts, "main_sessions", "2023H1", "2023-06-30", "2023-07-05"), 1);
-    assert_eq!(value(&facts, "main_sessions", "2023H1", "2023-06-30", "2023-07-01"), 0);
+    assert_eq!(
+        value(
+            &facts,
+            "main_sessions",
+            "2023H1",
+            "2023-06-30",
+            "2023-07-05"
+        ),
+        1
+    );
+    assert_eq!(
+        value(
+            &facts,
+            "main_sessions",
+            "2023H1",
+            "2023-06-30",
+            "2023-07-01"
+        ),
+        0
+    );
 }
 
 #[test]
@@ -102,10 +141,40 @@ fn a_voided_class_stops_counting_only_from_the_void() {
     let class = given.class("C1", "2023-05-10", "2023-05-11", 50);
     given.void(class, "2023-06-15T09:00:00+08:00");
     let facts = given.facts();
-    assert_eq!(value(&facts, "main_sessions", "2023H1", "2023-06-30", "2023-06-14"), 1);
-    assert_eq!(value(&facts, "main_sessions", "2023H1", "2023-06-30", "2023-06-15T09:00:00+08:00"), 0);
-    assert_eq!(value(&facts, "main_sessions", "2023H1", "2023-06-30", "2023-07-01"), 0);
-    assert_eq!(facts.get(class).unwrap().status_at(t("2023-07-01")), Status::Voided);
+    assert_eq!(
+        value(
+            &facts,
+            "main_sessions",
+            "2023H1",
+            "2023-06-30",
+            "2023-06-14"
+        ),
+        1
+    );
+    assert_eq!(
+        value(
+            &facts,
+            "main_sessions",
+            "2023H1",
+            "2023-06-30",
+            "2023-06-15T09:00:00+08:00"
+        ),
+        0
+    );
+    assert_eq!(
+        value(
+            &facts,
+            "main_sessions",
+            "2023H1",
+            "2023-06-30",
+            "2023-07-01"
+        ),
+        0
+    );
+    assert_eq!(
+        facts.get(class).unwrap().status_at(t("2023-07-01")),
+        Status::Voided
+    );
 }
 
 #[test]
@@ -119,8 +188,26 @@ fn an_amended_trainee_count_changes_the_sum_from_then_on() {
         json!({"class_id": "C1", "class_name": "C1", "category": "main", "session": 1, "trainees": 56}),
     );
     let facts = given.facts();
-    assert_eq!(value(&facts, "main_class_trainees", "2023H1", "2023-06-30", "2023-05-31"), 80);
-    assert_eq!(value(&facts, "main_class_trainees", "2023H1", "2023-06-30", "2023-06-02"), 86);
+    assert_eq!(
+        value(
+            &facts,
+            "main_class_trainees",
+            "2023H1",
+            "2023-06-30",
+            "2023-05-31"
+        ),
+        80
+    );
+    assert_eq!(
+        value(
+            &facts,
+            "main_class_trainees",
+            "2023H1",
+            "2023-06-30",
+            "2023-06-02"
+        ),
+        86
+    );
     let entries = timeline::events(&facts, &"2023H1".parse().unwrap(), t("2023-06-02"));
     let first = entries.iter().find(|e| e.id == class).unwrap();
     assert_eq!(first.status, Status::Amended);
@@ -133,7 +220,12 @@ fn a_revised_target_changes_progress_and_both_show_in_its_history() {
     let mut given = Given::default();
     given.target("main_sessions", 2023, 21, "2023-02-10");
     for i in 0..11 {
-        given.class(&format!("C{i}"), &format!("2023-05-{:02}", i + 1), "2023-05-20", 40);
+        given.class(
+            &format!("C{i}"),
+            &format!("2023-05-{:02}", i + 1),
+            "2023-05-20",
+            40,
+        );
     }
     given.target("main_sessions", 2023, 24, "2023-06-01");
     let facts = given.facts();
@@ -145,7 +237,10 @@ fn a_revised_target_changes_progress_and_both_show_in_its_history() {
     assert_eq!(after[0].pace, Pace::Behind);
     let history: Vec<u64> = after[0].target_history.iter().map(|r| r.value).collect();
     assert_eq!(history, vec![21, 24]);
-    assert_eq!(after[0].behind_by, 1, "24 × 181/365 = 11.9, so 12 are due and 11 are done");
+    assert_eq!(
+        after[0].behind_by, 1,
+        "24 × 181/365 = 11.9, so 12 are due and 11 are done"
+    );
 }
 
 #[test]
@@ -153,9 +248,19 @@ fn a_class_spanning_the_end_of_june_counts_in_the_second_half() {
     let mut given = Given::default();
     given.class("C1", "2023-06-29..2023-07-02", "2023-07-03", 60);
     let facts = given.facts();
-    assert_eq!(value(&facts, "main_classes", "2023H1", "2023-12-31", "2023-12-31"), 0);
-    assert_eq!(value(&facts, "main_classes", "2023H2", "2023-12-31", "2023-12-31"), 1);
-    assert_eq!(value(&facts, "main_classes", "2023H2", "2023-07-01", "2023-12-31"), 0, "not held until its last day");
+    assert_eq!(
+        value(&facts, "main_classes", "2023H1", "2023-12-31", "2023-12-31"),
+        0
+    );
+    assert_eq!(
+        value(&facts, "main_classes", "2023H2", "2023-12-31", "2023-12-31"),
+        1
+    );
+    assert_eq!(
+        value(&facts, "main_classes", "2023H2", "2023-07-01", "2023-12-31"),
+        0,
+        "not held until its last day"
+    );
 }
 
 #[test]
@@ -210,7 +315,13 @@ fn a_series_by_month_sums_to_the_period_value() {
         known_at: t("2023-12-31"),
     };
     let m = metrics();
-    let points = timeline::series(m.get("main_sessions").unwrap(), &facts, &q, Bucket::Month, Lang::Zh);
+    let points = timeline::series(
+        m.get("main_sessions").unwrap(),
+        &facts,
+        &q,
+        Bucket::Month,
+        Lang::Zh,
+    );
     let values: Vec<u64> = points.iter().map(|p| p.value).collect();
     assert_eq!(values, vec![1, 0, 2, 0, 0, 0]);
     assert_eq!(points[2].label, "2023年3月");

@@ -33,7 +33,11 @@ pub fn series(metric: &Metric, facts: &Facts, q: &Query, by: Bucket, lang: Lang)
                 Scope::Cumulative => NaiveDate::MIN,
             };
             let to = bucket.to().min(q.on);
-            let value = if to < bucket.from() { 0 } else { metric.value_between(facts, from, to, q.known_at) };
+            let value = if to < bucket.from() {
+                0
+            } else {
+                metric.value_between(facts, from, to, q.known_at)
+            };
             Point {
                 period: bucket,
                 label: bucket.label(lang),
@@ -85,7 +89,11 @@ pub fn events(facts: &Facts, period: &Period, known_at: DateTime<Utc>) -> Vec<En
             status: f.status_at(known_at),
             original: f.revisions[0].data.clone().unwrap_or_default(),
             current: f.data_at(known_at).cloned(),
-            corrections: f.revisions[1..].iter().filter(|r| r.at <= known_at).cloned().collect(),
+            corrections: f.revisions[1..]
+                .iter()
+                .filter(|r| r.at <= known_at)
+                .cloned()
+                .collect(),
         })
         .collect();
     out.sort_by_key(|e| (e.occurred.start(), e.seq));

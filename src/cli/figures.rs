@@ -40,7 +40,12 @@ impl Ctx<'_> {
             self.print_json(&json!({"query": q, "metrics": out}))?;
             return Ok(ExitCode::SUCCESS);
         }
-        println!("{}（{} {}）", q.period.label(self.cli.lang), self.t("截至", "as of"), q.on);
+        println!(
+            "{}（{} {}）",
+            q.period.label(self.cli.lang),
+            self.t("截至", "as of"),
+            q.on
+        );
         for g in metrics.groups() {
             println!("\n{}", self.t(&g.label_zh, &g.label_en));
             for (m, v, l) in rows.iter().filter(|(m, _, _)| m.group == g.name) {
@@ -62,7 +67,9 @@ impl Ctx<'_> {
         let year = year.unwrap_or(q.on.year());
         let lines = progress::progress(&facts, &metrics, year, q.on, q.known_at);
         if self.cli.json {
-            self.print_json(&json!({"year": year, "on": q.on, "known_at": q.known_at, "progress": lines}))?;
+            self.print_json(
+                &json!({"year": year, "on": q.on, "known_at": q.known_at, "progress": lines}),
+            )?;
             return Ok(ExitCode::SUCCESS);
         }
         let (elapsed, days) = progress::elapsed(year, q.on);
@@ -75,7 +82,13 @@ impl Ctx<'_> {
             f64::from(elapsed) * 100.0 / f64::from(days)
         );
         if lines.is_empty() {
-            println!("  {}", self.t("本年度尚未设定目标（target_set）。", "No targets (target_set) for this year."));
+            println!(
+                "  {}",
+                self.t(
+                    "本年度尚未设定目标（target_set）。",
+                    "No targets (target_set) for this year."
+                )
+            );
         }
         for p in &lines {
             let bar_len = 20usize;
@@ -83,7 +96,13 @@ impl Ctx<'_> {
             let status = match p.pace {
                 Pace::Done => self.t("已完成", "done").to_owned(),
                 Pace::OnTrack => self.t("正常", "on track").to_owned(),
-                Pace::Behind => format!("{} {} / {} {}", self.t("落后", "behind by"), p.behind_by, p.behind_by_days, self.t("天", "days")),
+                Pace::Behind => format!(
+                    "{} {} / {} {}",
+                    self.t("落后", "behind by"),
+                    p.behind_by,
+                    p.behind_by_days,
+                    self.t("天", "days")
+                ),
             };
             println!(
                 "  {:<20} {:>4}/{:<4}{} {}{} {:>6.1}%  {status}  {} {}",
@@ -98,26 +117,50 @@ impl Ctx<'_> {
                 p.last_year_actual
             );
             if p.target_history.len() > 1 {
-                let history: Vec<String> = p.target_history.iter().map(|r| format!("{} ({})", r.value, r.set_on)).collect();
-                println!("      {}: {}", self.t("目标调整", "target revisions"), history.join(" → "));
+                let history: Vec<String> = p
+                    .target_history
+                    .iter()
+                    .map(|r| format!("{} ({})", r.value, r.set_on))
+                    .collect();
+                println!(
+                    "      {}: {}",
+                    self.t("目标调整", "target revisions"),
+                    history.join(" → ")
+                );
             }
         }
         Ok(ExitCode::SUCCESS)
     }
 
-    pub(super) fn timeline(&self, metric: Option<&str>, by: &str, when: &When) -> anyhow::Result<ExitCode> {
+    pub(super) fn timeline(
+        &self,
+        metric: Option<&str>,
+        by: &str,
+        when: &When,
+    ) -> anyhow::Result<ExitCode> {
         let (_, metrics, facts, q) = self.load(when)?;
         if let Some(name) = metric {
             let m = metrics.require(name)?;
             let by: Bucket = by.parse()?;
             let points = timeline::series(m, &facts, &q, by, self.cli.lang);
             if self.cli.json {
-                self.print_json(&json!({"metric": m.name, "query": q, "by": by, "points": points}))?;
+                self.print_json(
+                    &json!({"metric": m.name, "query": q, "by": by, "points": points}),
+                )?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("{} · {}", m.label(self.cli.lang), q.period.label(self.cli.lang));
+            println!(
+                "{} · {}",
+                m.label(self.cli.lang),
+                q.period.label(self.cli.lang)
+            );
             for p in &points {
-                println!("  {:<16} {:>6} {}", p.label, p.value, "▇".repeat(p.value.min(60) as usize));
+                println!(
+                    "  {:<16} {:>6} {}",
+                    p.label,
+                    p.value,
+                    "▇".repeat(p.value.min(60) as usize)
+                );
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -132,13 +175,24 @@ impl Ctx<'_> {
                 projections::facts::Status::Amended => self.t(" [已更正]", " [amended]"),
                 _ => "",
             };
-            let label = self.catalog.kind(&e.kind).map_or(e.kind.as_str(), |k| self.cli.lang.pick(&k.label_zh, &k.label_en));
-            println!("{:<22} {label}{mark}  {}", e.occurred.to_string(), e.current.as_ref().unwrap_or(&e.original));
+            let label = self.catalog.kind(&e.kind).map_or(e.kind.as_str(), |k| {
+                self.cli.lang.pick(&k.label_zh, &k.label_en)
+            });
+            println!(
+                "{:<22} {label}{mark}  {}",
+                e.occurred.to_string(),
+                e.current.as_ref().unwrap_or(&e.original)
+            );
             for c in &e.corrections {
-                let what = if c.data.is_some() { self.t("更正", "amended") } else { self.t("作废", "voided") };
+                let what = if c.data.is_some() {
+                    self.t("更正", "amended")
+                } else {
+                    self.t("作废", "voided")
+                };
                 println!(
                     "    ↳ {what} {} {}: {}",
-                    c.at.with_timezone(&self.cli.utc_offset).format("%Y-%m-%d %H:%M"),
+                    c.at.with_timezone(&self.cli.utc_offset)
+                        .format("%Y-%m-%d %H:%M"),
                     c.by,
                     c.reason.as_deref().unwrap_or("")
                 );
@@ -147,14 +201,22 @@ impl Ctx<'_> {
         Ok(ExitCode::SUCCESS)
     }
 
-    pub(super) fn person(&self, name: Option<&str>, year: Option<i32>, when: &When) -> anyhow::Result<ExitCode> {
+    pub(super) fn person(
+        &self,
+        name: Option<&str>,
+        year: Option<i32>,
+        when: &When,
+    ) -> anyhow::Result<ExitCode> {
         let (_, _, facts, q) = self.load(when)?;
         let year = year.unwrap_or(q.on.year());
         let names = match name {
             Some(n) => vec![n.to_owned()],
             None => people::everyone(&facts, q.known_at),
         };
-        let records: Vec<_> = names.iter().map(|n| people::person(&facts, n, year, q.on, q.known_at)).collect();
+        let records: Vec<_> = names
+            .iter()
+            .map(|n| people::person(&facts, n, year, q.on, q.known_at))
+            .collect();
         if self.cli.json {
             self.print_json(&json!({"year": year, "on": q.on, "people": records}))?;
             return Ok(ExitCode::SUCCESS);
@@ -162,7 +224,10 @@ impl Ctx<'_> {
         let yes = |b: bool| if b { "✓" } else { "✗" };
         println!(
             "{year} · {}",
-            self.t("授课/讲座/主持课题/参加课题/成果/课程/蹲点 · 三个一", "classes/lectures/led/joined/results/courses/placements · three-ones")
+            self.t(
+                "授课/讲座/主持课题/参加课题/成果/课程/蹲点 · 三个一",
+                "classes/lectures/led/joined/results/courses/placements · three-ones"
+            )
         );
         for r in &records {
             println!(
@@ -178,7 +243,11 @@ impl Ctx<'_> {
                 yes(r.three_ones.leads),
                 yes(r.three_ones.joins),
                 yes(r.three_ones.produces),
-                if r.three_ones.met { self.t("达标", "met") } else { self.t("未达标", "not met") }
+                if r.three_ones.met {
+                    self.t("达标", "met")
+                } else {
+                    self.t("未达标", "not met")
+                }
             );
         }
         Ok(ExitCode::SUCCESS)
@@ -192,10 +261,23 @@ impl Ctx<'_> {
             seq: head.seq,
             hash: head.hash.to_string(),
         };
-        let r = report::build(&facts, &metrics, &q, self.cli.lang, Some(seal), Utc::now(), self.cli.utc_offset);
+        let r = report::build(
+            &facts,
+            &metrics,
+            &q,
+            self.cli.lang,
+            Some(seal),
+            Utc::now(),
+            self.cli.utc_offset,
+        );
         match format {
             ReportFormat::Json => self.print_json(&r)?,
-            ReportFormat::Md => print!("{}", templates.markdown(&r).context("could not write the report")?),
+            ReportFormat::Md => print!(
+                "{}",
+                templates
+                    .markdown(&r)
+                    .context("could not write the report")?
+            ),
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -41,7 +41,10 @@ impl Store {
                 Err(err) => return fail(seq, format!("cannot be decoded: {err}")),
             };
             if e.seq != seq {
-                return fail(seq, format!("is stored under seq {seq} but says seq {}", e.seq));
+                return fail(
+                    seq,
+                    format!("is stored under seq {seq} but says seq {}", e.seq),
+                );
             }
             if let Err(events::Error::Chain { seq, reason }) = chain.check(&e) {
                 return fail(seq, reason);

@@ -1,0 +1,120 @@
+//! `annals serve` and `annals token`: starting the server, and managing its tokens.
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::{Ctx, ServeArgs, TokenAction};
+use crate::{
+    config,
+    http::{self, AppState},
+    store::{Filter, Role, Store},
+};
+
+impl Ctx<'_> {
+    pub(super) fn serve(&self, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+        let metrics = config::load_metrics(self.cli.metrics.as_deref(), &self.catalog)?;
+        let templates = config::load_templates(self.cli.templates.as_deref())?;
+        let store = self.open()?;
+        if !args.no_demo {
+            self.load_demo_if_empty(&store)?;
+        }
+        let demo = holds_demo(&store)?;
+        if !store.has_tokens()? {
+            let token = store.create_token("管理员", Role::Admin)?;
+            println!(
+                "{}\n  {token}\n{}",
+                self.t("首次启动：已创建管理员令牌（只显示这一次，请妥善保存）：", "First start: an admin token was made (shown only this once; keep it safe):"),
+                self.t("用它登录页面，或以 `annals token create` 为各科室创建令牌。", "Sign in to the page with it, or make tokens for each office with `annals token create`.")
+            );
+        }
+        let config = http::Config {
+            open_reads: args.open_reads,
+            body_limit: args.body_limit,
+            batch_limit: args.batch_limit,
+            offset: self.cli.utc_offset,
+        };
+        let state = AppState::new(store, metrics, templates, config, demo);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("could not start the async runtime")?;
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("could not listen on {}", args.listen))?;
+            println!(
+                "{} http://{}",
+                self.t("服务已启动：", "Serving on"),
+                listener.local_addr()?
+            );
+            http::serve(listener, state, http::shutdown_signal())
+                .await
+                .context("the server failed")
+        })?;
+        println!("{}", self.t("已停止。", "Stopped."));
+        Ok(ExitCode::SUCCESS)
+    }
+
+    pub(super) fn token(&self, action: &TokenAction) -> anyhow::Result<ExitCode> {
+        let store = self.open()?;
+        match action {
+            TokenAction::Create { name, role } => {
+                let token = store.create_token(name, *role)?;
+                if self.cli.json {
+                    self.print_json(&json!({"name": name, "role": role, "token": token}))?;
+                } else {
+                    println!(
+                        "{}\n{token}",
+                        self.t("令牌（只显示这一次）：", "Token (shown only this once):")
+                    );
+                }
+            }
+            TokenAction::List => {
+                let list = store.list_tokens()?;
+                if self.cli.json {
+                    self.print_json(&list)?;
+                } else {
+                    for t in list {
+                        let state = match t.revoked_at {
+                            Some(at) => format!(
+                                "{} {}",
+                                self.t("已吊销", "revoked"),
+                                at.with_timezone(&self.cli.utc_offset)
+                                    .format("%Y-%m-%d %H:%M")
+                            ),
+                            None => self.t("有效", "live").to_owned(),
+                        };
+                        println!(
+                            "{:<16} {:<9} {}  {state}",
+                            t.name,
+                            format!("{:?}", t.role).to_lowercase(),
+                            t.created_at
+                                .with_timezone(&self.cli.utc_offset)
+                                .format("%Y-%m-%d %H:%M")
+                        );
+                    }
+                }
+            }
+            TokenAction::Revoke { name } => {
+                store.revoke_token(name)?;
+                println!("{} {name}", self.t("已吊销：", "Revoked:"));
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Whether the store's history came from the example dataset.
+fn holds_demo(store: &Store) -> anyhow::Result<bool> {
+    let filter = Filter {
+        kind: Some(events::catalog::IMPORT_COMPLETED.into()),
+        ..Filter::default()
+    };
+    for e in store.scan(filter) {
+        if e?.data.get("file_name").and_then(|v| v.as_str()) == Some(crate::EXAMPLE_NAME) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,191 @@
+//! The HTTP server: the JSON API, server-sent events, the progress page and its docs.
+//! Handlers are short: extract, call one function of the store or the projections off
+//! the async threads, map the result.
+use std::{future::Future, ops::Deref, sync::Arc};
+
+use axum::{extract::DefaultBodyLimit, http::Request, Router};
+use chrono::FixedOffset;
+use events::Envelope;
+use projections::{metric::Metrics, report::Templates};
+use tokio::{net::TcpListener, sync::broadcast};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{store::Store, views::Cache};
+
+mod auth;
+mod docs;
+mod error;
+mod events_api;
+mod figures;
+mod page;
+mod stream;
+
+pub use error::ApiError;
+
+/// Limits and switches of a deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Let anyone read without a token.
+    pub open_reads: bool,
+    /// The largest request body, in bytes.
+    pub body_limit: usize,
+    /// The most events one request may append.
+    pub batch_limit: usize,
+    /// The school's UTC offset.
+    pub offset: FixedOffset,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            open_reads: false,
+            body_limit: 1024 * 1024,
+            batch_limit: 10_000,
+            offset: FixedOffset::east_opt(events::occurred::DEFAULT_UTC_OFFSET_SECONDS)
+                .expect("valid offset"),
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct Inner {
+    /// The log.
+    pub store: Store,
+    /// The metric definitions.
+    pub metrics: Metrics,
+    /// The report templates.
+    pub templates: Templates,
+    /// The fold kept in memory.
+    pub cache: Cache,
+    /// Limits and switches.
+    pub config: Config,
+    /// Newly appended events, for the stream.
+    pub appended: broadcast::Sender<Arc<Vec<Envelope>>>,
+    /// Whether the store holds the demo dataset (said on the page).
+    pub demo: bool,
+    /// The last verification: the head seq it covered and its one-line result.
+    pub verified: std::sync::Mutex<Option<(u64, Result<String, String>)>>,
+}
+
+/// The state handed to every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(
+        store: Store,
+        metrics: Metrics,
+        templates: Templates,
+        config: Config,
+        demo: bool,
+    ) -> Self {
+        let (appended, _) = broadcast::channel(256);
+        AppState(Arc::new(Inner {
+            store,
+            metrics,
+            templates,
+            cache: Cache::default(),
+            config,
+            appended,
+            demo,
+            verified: std::sync::Mutex::new(None),
+        }))
+    }
+
+    /// Runs blocking work (sled, folds) off the async threads.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.0.clone();
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("a blocking task failed: {e}")))?
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Every route, each resource's router merged into one app.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.config.body_limit;
+    Router::new()
+        .merge(events_api::router())
+        .merge(figures::router())
+        .merge(stream::router())
+        .merge(page::router())
+        .merge(docs::router())
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default();
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                // The path, not the URI: query strings may carry what should not be logged.
+                tracing::info_span!("request", method = %req.method(), route, request_id = id)
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests
+/// (appends included) finish, and flushes the store.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = state.store.clone();
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    // Appends already acknowledged are on disk; this waits out the writer's last group.
+    tokio::task::spawn_blocking(move || store.close())
+        .await
+        .map_err(std::io::Error::other)?;
+    result
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: no new connections, finishing in-flight requests");
+}

@@ -1,0 +1,235 @@
+//! The one error type of the HTTP layer, answered as RFC 9457 problem details that name
+//! the failing fields. Anything that is not the caller's fault becomes an opaque 500
+//! whose cause is logged, never sent.
+use axum::{
+    extract::rejection::{JsonRejection, QueryRejection},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+use crate::store::{ItemError, StoreError};
+
+/// One failing field, with the position of the event in a batch when there is one.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldProblem {
+    /// The event's position in the batch (0-based), for batches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// The field.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Everything a handler can answer with besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: a query parameter or path segment cannot be understood.
+    #[error("{field}: {reason}")]
+    BadRequest {
+        /// The parameter.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// 401: no token, or a token that is not valid (or was revoked).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the token's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: an id exists with other content, or the head moved.
+    #[error("{detail}")]
+    Conflict {
+        /// What conflicts.
+        detail: String,
+        /// The events concerned.
+        errors: Vec<FieldProblem>,
+    },
+    /// 413: the body or batch is over the limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 415: the body is not JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422: well-formed but invalid; every failing field is listed.
+    #[error("{} field(s) are not valid", .0.len())]
+    Invalid(Vec<FieldProblem>),
+    /// 500: our fault; logged, not sent.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "<[FieldProblem]>::is_empty")]
+    errors: &'a [FieldProblem],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, title) = match &self {
+            ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "请求参数有误 Bad request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "需要有效令牌 Unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "无此权限 Forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "未找到 Not found"),
+            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "冲突 Conflict"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "内容过大 Content too large"),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "应为 JSON Unsupported media type",
+            ),
+            ApiError::Invalid(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "校验未通过 Validation failed",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "服务器内部错误 Internal error",
+            ),
+        };
+        let detail = match &self {
+            ApiError::Internal(e) => {
+                tracing::error!(error = %format!("{e:#}"), "internal error");
+                "服务器内部错误，已记录日志。An internal error occurred; it has been logged."
+                    .to_owned()
+            }
+            other => other.to_string(),
+        };
+        let errors: &[FieldProblem] = match &self {
+            ApiError::Invalid(e) | ApiError::Conflict { errors: e, .. } => e,
+            ApiError::BadRequest { field, reason } => &[FieldProblem {
+                index: None,
+                field: field.clone(),
+                reason: reason.clone(),
+            }][..],
+            _ => &[],
+        };
+        let body = Problem {
+            kind: "about:blank",
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            json,
+        )
+            .into_response()
+    }
+}
+
+/// The answer for routes that do not exist.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no such route: {}", uri.path()))
+}
+
+fn items(items: Vec<ItemError>) -> Vec<FieldProblem> {
+    items
+        .into_iter()
+        .map(|i| FieldProblem {
+            index: Some(i.index),
+            field: i.error.field,
+            reason: i.error.reason,
+        })
+        .collect()
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rejected(list) if list.iter().any(|i| i.error.field == "id") => {
+                let errors = items(list);
+                ApiError::Conflict {
+                    detail: "an event with this id already exists with different content".into(),
+                    errors,
+                }
+            }
+            StoreError::Rejected(list) => ApiError::Invalid(items(list)),
+            moved @ StoreError::HeadMoved { .. } => ApiError::Conflict {
+                detail: moved.to_string(),
+                errors: Vec::new(),
+            },
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<projections::Error> for ApiError {
+    fn from(e: projections::Error) -> Self {
+        match e {
+            projections::Error::Argument { arg, reason } => ApiError::BadRequest {
+                field: arg.to_owned(),
+                reason,
+            },
+            unknown @ projections::Error::UnknownMetric { .. } => {
+                ApiError::NotFound(unknown.to_string())
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+                "the body must be JSON, sent with Content-Type: application/json".into(),
+            ),
+            JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest {
+                field: "body".into(),
+                reason: format!("is not valid JSON: {}", e.body_text()),
+            },
+            JsonRejection::JsonDataError(e) => ApiError::Invalid(vec![FieldProblem {
+                index: None,
+                field: "body".into(),
+                reason: e.body_text(),
+            }]),
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::TooLarge("the body is over the size limit".into())
+            }
+            other => ApiError::BadRequest {
+                field: "body".into(),
+                reason: other.body_text(),
+            },
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::BadRequest {
+            field: "query".into(),
+            reason: r.body_text(),
+        }
+    }
+}
+
+impl From<events::Error> for ApiError {
+    fn from(e: events::Error) -> Self {
+        match e {
+            events::Error::Invalid(list) => ApiError::Invalid(
+                list.into_iter()
+                    .map(|f| FieldProblem {
+                        index: None,
+                        field: f.field,
+                        reason: f.reason,
+                    })
+                    .collect(),
+            ),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}

@@ -1,0 +1,589 @@
+//! `GET /`: the progress page the principal opens every morning, server-rendered, every
+//! asset embedded: plan against done, month-by-month charts, the latest events with
+//! corrections marked, a form to record an event, and the log's head and verification.
+use std::{collections::BTreeMap, sync::LazyLock};
+
+use axum::{
+    extract::{Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Form, Router,
+};
+use chrono::{Datelike, Utc};
+use events::{catalog::FieldType, Draft, NewEvent};
+use minijinja::Environment;
+use projections::{
+    facts::Status,
+    period::{Bucket, Lang, Period, Query as Figures},
+    progress::{self, Pace},
+    timeline,
+};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::{
+    auth::{self, COOKIE},
+    ApiError, AppState, Inner,
+};
+use crate::store::{Batch, Role, TokenInfo};
+
+const TEMPLATE: &str = include_str!("page.html.j2");
+const LATEST: usize = 20;
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(page))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/record", post(record))
+}
+
+/// The page template, parsed once; the page tests fail if it does not parse.
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.add_template("page", TEMPLATE)
+        .expect("the page template parses");
+    env
+});
+
+/// The page's query string: the two times, the language and the kind of the form.
+#[derive(Debug, Default, serde::Deserialize)]
+struct PageQuery {
+    on: Option<String>,
+    known_at: Option<String>,
+    lang: Option<String>,
+    kind: Option<String>,
+    recorded: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    label: String,
+    unit: String,
+    actual: u64,
+    target: u64,
+    done_pct: f64,
+    width_pct: f64,
+    elapsed_pct: f64,
+    pace: Pace,
+    words: String,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    label: String,
+    svg: String,
+}
+
+#[derive(Serialize)]
+struct Row {
+    seq: u64,
+    occurred: String,
+    kind: String,
+    summary: String,
+    status: Status,
+    by: String,
+}
+
+#[derive(Serialize)]
+struct FormField {
+    name: String,
+    label: String,
+    help: Option<String>,
+    required: bool,
+    input: &'static str,
+    choices: Vec<(String, String)>,
+    value: String,
+    error: Option<String>,
+}
+
+/// What a failed form submission brings back to the page.
+#[derive(Default)]
+struct FormState {
+    kind: Option<String>,
+    values: BTreeMap<String, String>,
+    errors: BTreeMap<String, String>,
+}
+
+fn words(lang: Lang, p: &progress::Progress) -> String {
+    let unit = lang.pick(&p.unit_zh, &p.unit_en);
+    match lang {
+        Lang::Zh => format!(
+            "已完成{}{unit}，全年目标{}{unit}（完成{:.1}%，时间过去{:.1}%）{}",
+            p.actual,
+            p.target,
+            p.share_done * 100.0,
+            p.share_elapsed * 100.0,
+            match p.pace {
+                Pace::Done => "，已完成全年目标".to_owned(),
+                Pace::OnTrack => "，进度正常".to_owned(),
+                Pace::Behind => format!("，落后{}{unit}（约{}天）", p.behind_by, p.behind_by_days),
+            }
+        ),
+        Lang::En => format!(
+            "{} of {} {unit} done ({:.1}%, with {:.1}% of the year gone){}",
+            p.actual,
+            p.target,
+            p.share_done * 100.0,
+            p.share_elapsed * 100.0,
+            match p.pace {
+                Pace::Done => ", target reached".to_owned(),
+                Pace::OnTrack => ", on track".to_owned(),
+                Pace::Behind => format!(", behind by {} ({} days)", p.behind_by, p.behind_by_days),
+            }
+        ),
+    }
+}
+
+/// A bar chart of a series, drawn as SVG by the server.
+fn svg(points: &[timeline::Point]) -> String {
+    let (w, h, pad) = (360.0_f64, 120.0_f64, 18.0_f64);
+    let max = points.iter().map(|p| p.value).max().unwrap_or(0).max(1) as f64;
+    let slot = (w - pad) / points.len().max(1) as f64;
+    let mut out =
+        format!(r#"<svg viewBox="0 0 {w} {h}" role="img" xmlns="http://www.w3.org/2000/svg">"#);
+    for (i, p) in points.iter().enumerate() {
+        let bh = (h - 2.0 * pad) * p.value as f64 / max;
+        let x = pad / 2.0 + i as f64 * slot + slot * 0.15;
+        let y = h - pad - bh;
+        out.push_str(&format!(
+            r##"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{bh:.1}" fill="#b71c1c"><title>{} {}</title></rect>"##,
+            slot * 0.7,
+            minijinja::HtmlEscape(&p.label),
+            p.value
+        ));
+        if p.value > 0 {
+            out.push_str(&format!(
+                r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{}</text>"#,
+                x + slot * 0.35,
+                y - 2.0,
+                p.value
+            ));
+        }
+        out.push_str(&format!(
+            r##"<text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle" fill="#555">{}</text>"##,
+            x + slot * 0.35,
+            h - 4.0,
+            p.period.from().month()
+        ));
+    }
+    out.push_str("</svg>");
+    out
+}
+
+fn summary(lang: Lang, def: Option<&events::catalog::KindDef>, data: &Value) -> String {
+    let (Some(def), Some(map)) = (def, data.as_object()) else {
+        return data.to_string();
+    };
+    let text: Vec<String> = def
+        .fields
+        .iter()
+        .filter(|f| !matches!(f.ty, FieldType::Object))
+        .filter_map(|f| {
+            let v = map.get(&f.name)?;
+            let shown = match v {
+                Value::String(s) => f
+                    .values
+                    .iter()
+                    .find(|e| e.value == *s)
+                    .map_or(s.clone(), |e| {
+                        lang.pick(&e.label_zh, &e.label_en).to_owned()
+                    }),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                other => other.to_string(),
+            };
+            Some(format!("{}：{shown}", lang.pick(&f.label_zh, &f.label_en)))
+        })
+        .collect();
+    let joined = text.join("；");
+    if joined.chars().count() > 90 {
+        joined.chars().take(90).collect::<String>() + "…"
+    } else {
+        joined
+    }
+}
+
+fn render(
+    s: &Inner,
+    q: &PageQuery,
+    who: Option<&TokenInfo>,
+    form: FormState,
+) -> Result<String, ApiError> {
+    let lang: Lang = q
+        .lang
+        .as_deref()
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let figures = Figures::parse(
+        None,
+        q.on.as_deref(),
+        q.known_at.as_deref(),
+        Utc::now(),
+        s.config.offset.local_minus_utc(),
+    )?;
+    let year = figures.on.year();
+    let head = s.store.head()?;
+    let facts = s.cache.read(&s.store)?;
+    let bars: Vec<Bar> = progress::progress(&facts, &s.metrics, year, figures.on, figures.known_at)
+        .iter()
+        .map(|p| Bar {
+            label: lang.pick(&p.label_zh, &p.label_en).to_owned(),
+            unit: lang.pick(&p.unit_zh, &p.unit_en).to_owned(),
+            actual: p.actual,
+            target: p.target,
+            done_pct: p.share_done * 100.0,
+            width_pct: (p.share_done * 100.0).min(100.0),
+            elapsed_pct: p.share_elapsed * 100.0,
+            pace: p.pace,
+            words: words(lang, p),
+        })
+        .collect();
+    let year_query = Figures {
+        period: Period::year(year),
+        ..figures
+    };
+    let charts: Vec<Chart> = s
+        .metrics
+        .iter()
+        .filter(|m| m.main)
+        .map(|m| Chart {
+            label: m.label(lang).to_owned(),
+            svg: svg(&timeline::series(
+                m,
+                &facts,
+                &year_query,
+                Bucket::Month,
+                lang,
+            )),
+        })
+        .collect();
+    let catalog = s.store.catalog();
+    let mut latest: Vec<&projections::facts::Fact> = facts
+        .iter()
+        .filter(|f| f.recorded_at <= figures.known_at)
+        .collect();
+    latest.sort_by_key(|f| std::cmp::Reverse(f.seq));
+    let rows: Vec<Row> = latest
+        .into_iter()
+        .take(LATEST)
+        .map(|f| {
+            let def = catalog.kind(&f.kind);
+            let data = f.data_at(figures.known_at).or(f.revisions[0].data.as_ref());
+            Row {
+                seq: f.seq,
+                occurred: f.occurred.to_string(),
+                kind: def.map_or(f.kind.clone(), |k| {
+                    lang.pick(&k.label_zh, &k.label_en).to_owned()
+                }),
+                summary: data.map(|d| summary(lang, def, d)).unwrap_or_default(),
+                status: f.status_at(figures.known_at),
+                by: f.recorded_by.clone(),
+            }
+        })
+        .collect();
+    drop(facts);
+    let kind_name = form
+        .kind
+        .clone()
+        .or_else(|| q.kind.clone())
+        .unwrap_or_else(|| "class_held".into());
+    let def = catalog
+        .kind(&kind_name)
+        .or_else(|| catalog.kind("class_held"));
+    let fields: Vec<FormField> = def
+        .map(|d| {
+            d.fields
+                .iter()
+                .map(|f| FormField {
+                    name: f.name.clone(),
+                    label: lang.pick(&f.label_zh, &f.label_en).to_owned(),
+                    help: match lang {
+                        Lang::Zh => f.help_zh.clone(),
+                        Lang::En => f.help_en.clone(),
+                    },
+                    required: f.required,
+                    input: match f.ty {
+                        FieldType::Integer => "number",
+                        FieldType::Date => "date",
+                        FieldType::Enum => "select",
+                        FieldType::Boolean => "checkbox",
+                        FieldType::Object => "textarea",
+                        _ => "text",
+                    },
+                    choices: f
+                        .values
+                        .iter()
+                        .map(|e| {
+                            (
+                                e.value.clone(),
+                                lang.pick(&e.label_zh, &e.label_en).to_owned(),
+                            )
+                        })
+                        .collect(),
+                    value: form.values.get(&f.name).cloned().unwrap_or_default(),
+                    error: form.errors.get(&format!("data.{}", f.name)).cloned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let kinds: Vec<(String, String)> = catalog
+        .kinds()
+        .filter(|k| !k.system)
+        .map(|k| {
+            (
+                k.name.clone(),
+                lang.pick(&k.label_zh, &k.label_en).to_owned(),
+            )
+        })
+        .collect();
+    let verified = verification(s, head.seq)?;
+    let half = if figures.on.month() <= 6 { 1 } else { 2 };
+    let ctx = json!({
+        "lang": lang,
+        "zh": lang == Lang::Zh,
+        "demo": s.demo,
+        "who": who.map(|t| json!({"name": t.name, "role": t.role, "can_record": t.role >= Role::Recorder})),
+        "open_reads": s.config.open_reads,
+        "on": figures.on.to_string(),
+        "known_at": q.known_at.clone().unwrap_or_default(),
+        "year": year,
+        "elapsed": progress::elapsed(year, figures.on),
+        "bars": bars,
+        "charts": charts,
+        "rows": rows,
+        "head": {"seq": head.seq, "hash": head.hash.to_string()},
+        "verified": verified,
+        "kinds": kinds,
+        "kind": def.map(|d| d.name.clone()),
+        "kind_label": def.map(|d| lang.pick(&d.label_zh, &d.label_en).to_owned()),
+        "occurs_range": def.is_some_and(|d| d.occurs == events::catalog::Occurs::Range),
+        "fields": fields,
+        "form_values": form.values,
+        "form_errors": form.errors,
+        "recorded": q.recorded,
+        "report_period": format!("{year}H{half}"),
+    });
+    ENV.get_template("page")
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the page template failed: {e:#}")))
+}
+
+/// Verifying is a walk of the whole log; it is redone only when the head has moved.
+fn verification(s: &Inner, head: u64) -> Result<Value, ApiError> {
+    let mut cached = s.verified.lock().expect("verify cache poisoned");
+    if cached.as_ref().is_none_or(|(seq, _)| *seq != head) {
+        let result = match s.store.verify()? {
+            Ok(r) => Ok(format!("{} {}", r.count, r.head_hash)),
+            Err(f) => Err(f.to_string()),
+        };
+        *cached = Some((head, result));
+    }
+    let (_, result) = cached.as_ref().expect("just filled");
+    Ok(match result {
+        Ok(text) => json!({"ok": true, "text": text}),
+        Err(text) => json!({"ok": false, "text": text}),
+    })
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        Html(body),
+    )
+        .into_response()
+}
+
+fn who(headers: &HeaderMap, state: &AppState) -> Option<TokenInfo> {
+    let (mut parts, _) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers.clone();
+    auth::caller(&parts, state).ok().flatten()
+}
+
+async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let caller = who(&headers, &state);
+    if !state.config.open_reads && caller.is_none() {
+        return Ok(html(StatusCode::OK, login_page(q.lang.as_deref())));
+    }
+    let body = state
+        .blocking(move |s| render(s, &q, caller.as_ref(), FormState::default()))
+        .await?;
+    Ok(html(StatusCode::OK, body))
+}
+
+fn login_page(lang: Option<&str>) -> String {
+    let en = lang == Some("en");
+    let (title, prompt, button) = if en {
+        ("Annals: sign in", "Paste your access token", "Sign in")
+    } else {
+        ("工作纪实：登录", "请输入访问令牌", "登录")
+    };
+    format!(
+        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{title}</title></head>
+<body style="font-family:sans-serif;max-width:28rem;margin:4rem auto;padding:1rem"><h1>{title}</h1>
+<form method="post" action="/login"><label>{prompt}<br><input name="token" type="password" style="width:100%" required></label><p><button>{button}</button></p></form></body></html>"#,
+        if en { "en" } else { "zh-CN" }
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct Login {
+    token: String,
+}
+
+async fn login(State(state): State<AppState>, Form(f): Form<Login>) -> Result<Response, ApiError> {
+    let token = f.token.trim().to_owned();
+    let check = token.clone();
+    let ok = state
+        .blocking(move |s| Ok(s.store.check_token(&check)?.is_some()))
+        .await?;
+    if !ok {
+        return Err(ApiError::Unauthorized(
+            "the token is not valid or has been revoked".into(),
+        ));
+    }
+    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+}
+
+async fn logout() -> Response {
+    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+/// The record form: fields typed as text, converted by the catalog, validated by the
+/// same code as the API; on failure the page comes back with each message beside its field.
+async fn record(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let caller = who(&headers, &state).filter(|t| t.role >= Role::Recorder);
+    let Some(caller) = caller else {
+        return Err(ApiError::Unauthorized(
+            "recording needs a recorder token: sign in first".into(),
+        ));
+    };
+    let lang = form.get("lang").cloned();
+    state
+        .blocking(move |s| {
+            let kind = form.get("kind").cloned().unwrap_or_default();
+            let catalog = s.store.catalog();
+            let mut errors = BTreeMap::new();
+            let mut data = Map::new();
+            if let Some(def) = catalog.kind(&kind) {
+                for f in &def.fields {
+                    let raw = form
+                        .get(&format!("f_{}", f.name))
+                        .map(|v| v.trim())
+                        .unwrap_or("");
+                    if raw.is_empty() {
+                        continue;
+                    }
+                    match f.coerce(raw) {
+                        Ok(v) => {
+                            data.insert(f.name.clone(), v);
+                        }
+                        Err(reason) => {
+                            errors.insert(format!("data.{}", f.name), reason);
+                        }
+                    }
+                }
+            }
+            let occurred = match (form.get("occurred_from"), form.get("occurred_to")) {
+                (Some(a), Some(b)) if !b.trim().is_empty() && b != a => {
+                    Some(format!("{}..{}", a.trim(), b.trim()))
+                }
+                (Some(a), _) if !a.trim().is_empty() => Some(a.trim().to_owned()),
+                _ => None,
+            };
+            let draft = Draft {
+                kind: kind.clone(),
+                occurred,
+                data: Value::Object(data),
+                ..Draft::default()
+            };
+            let appended = match NewEvent::parse(catalog, draft) {
+                Ok(mut ev) if errors.is_empty() => {
+                    ev.set_recorded_by(caller.name.clone());
+                    s.store
+                        .append(Batch {
+                            events: vec![ev],
+                            expected_seq: None,
+                            author: caller.name.clone(),
+                            import: None,
+                        })
+                        .map_err(|e| match e {
+                            crate::store::StoreError::Rejected(items) => {
+                                for i in items {
+                                    errors.insert(i.error.field, i.error.reason);
+                                }
+                                None
+                            }
+                            other => Some(other),
+                        })
+                }
+                Ok(_) => Err(None),
+                Err(events::Error::Invalid(list)) => {
+                    for f in list {
+                        errors.entry(f.field).or_insert(f.reason);
+                    }
+                    Err(None)
+                }
+                Err(other) => return Err(ApiError::Internal(other.into())),
+            };
+            match appended {
+                Ok(receipts) => {
+                    let fresh: Vec<_> = receipts
+                        .iter()
+                        .filter_map(|r| s.store.get_seq(r.seq).ok().flatten())
+                        .collect();
+                    let _ = s.appended.send(std::sync::Arc::new(fresh));
+                    let seq = receipts.first().map_or(0, |r| r.seq);
+                    Ok(Redirect::to(&format!("/?recorded={seq}&kind={kind}")).into_response())
+                }
+                Err(Some(store_error)) => Err(store_error.into()),
+                Err(None) => {
+                    let values = form
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            k.strip_prefix("f_").map(|n| (n.to_owned(), v.clone()))
+                        })
+                        .chain(
+                            form.get("occurred_from")
+                                .map(|v| ("occurred_from".to_owned(), v.clone())),
+                        )
+                        .chain(
+                            form.get("occurred_to")
+                                .map(|v| ("occurred_to".to_owned(), v.clone())),
+                        )
+                        .collect();
+                    let q = PageQuery {
+                        lang,
+                        ..PageQuery::default()
+                    };
+                    let state = FormState {
+                        kind: Some(kind),
+                        values,
+                        errors,
+                    };
+                    let body = render(s, &q, Some(&caller), state)?;
+                    Ok(html(StatusCode::UNPROCESSABLE_ENTITY, body))
+                }
+            }
+        })
+        .await
+}
