@@ -256,7 +256,12 @@ pub enum Command {
         /// Check an exported file instead of the store.
         #[arg(long)]
         file: Option<PathBuf>,
+        /// Also prove the log still extends this seal (`ANNALS-SEAL <seq> <hash> <time>`).
+        #[arg(long, value_name = "SEAL")]
+        against: Option<crate::store::Seal>,
     },
+    /// Print the log's head as a seal, to paste into a report or send to the supervising school.
+    Seal,
 }
 
 /// Runs a parsed command line.
@@ -335,7 +340,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show { id } => ctx.show(id),
         Command::Kinds => ctx.kinds(),
         Command::Export { out } => ctx.export(out.as_ref()),
-        Command::Verify { file } => ctx.verify(file.as_ref()),
+        Command::Verify { file, against } => ctx.verify(file.as_ref(), against.as_ref()),
+        Command::Seal => ctx.seal(),
         Command::Metrics { when } => ctx.metrics(when),
         Command::Progress { year, when } => ctx.progress(*year, when),
         Command::Timeline { metric, by, when } => ctx.timeline(metric.as_deref(), by, when),
@@ -343,6 +349,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report { format, when } => ctx.report(*format, when),
     }
 }
+
+/// Imports of more lines than this show a progress bar on a terminal.
+const PROGRESS_FROM_LINES: usize = 5_000;
 
 fn day(s: &str) -> anyhow::Result<NaiveDate> {
     events::occurred::parse_date(s).map_err(anyhow::Error::msg)
@@ -546,9 +555,10 @@ impl Ctx<'_> {
         let bytes =
             std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
         let store = self.open()?;
-        let show_progress = std::io::stderr().is_terminal() && bytes.len() > 500_000;
+        // A bar only where someone watches, and only for files that take a moment.
+        let show_progress = std::io::stderr().is_terminal();
         let mut progress = |done: usize, total: usize| {
-            if show_progress {
+            if show_progress && total > PROGRESS_FROM_LINES {
                 eprint!("\r{} {done}/{total}", self.t("校验中", "checking"));
                 if done == total {
                     eprintln!();
@@ -718,7 +728,21 @@ impl Ctx<'_> {
         Ok(ExitCode::SUCCESS)
     }
 
-    fn verify(&self, file: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
+    fn seal(&self) -> anyhow::Result<ExitCode> {
+        let seal = self.open()?.seal()?;
+        if self.cli.json {
+            self.print_json(&seal)?;
+        } else {
+            println!("{seal}");
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn verify(
+        &self,
+        file: Option<&PathBuf>,
+        against: Option<&crate::store::Seal>,
+    ) -> anyhow::Result<ExitCode> {
         if let Some(path) = file {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("could not read {}", path.display()))?;
@@ -734,11 +758,21 @@ impl Ctx<'_> {
             };
         }
         let store = self.open()?;
-        self.report_verify(&store)
+        match against {
+            Some(seal) => self.print_verification(store.verify_against(seal)?),
+            None => self.report_verify(&store),
+        }
     }
 
     fn report_verify(&self, store: &Store) -> anyhow::Result<ExitCode> {
-        match store.verify()? {
+        self.print_verification(store.verify()?)
+    }
+
+    fn print_verification(
+        &self,
+        result: Result<crate::store::VerifyReport, crate::store::VerifyFailure>,
+    ) -> anyhow::Result<ExitCode> {
+        match result {
             Ok(report) => {
                 self.print_verified(report.count, &report.head_hash.to_string())?;
                 Ok(ExitCode::SUCCESS)

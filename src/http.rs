@@ -7,7 +7,10 @@ use axum::{extract::DefaultBodyLimit, http::Request, Router};
 use chrono::FixedOffset;
 use events::Envelope;
 use projections::{metric::Metrics, report::Templates};
-use tokio::{net::TcpListener, sync::broadcast};
+use tokio::{
+    net::TcpListener,
+    sync::{broadcast, watch},
+};
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -68,6 +71,9 @@ pub struct Inner {
     pub demo: bool,
     /// The last verification: the head seq it covered and its one-line result.
     pub verified: std::sync::Mutex<Option<(u64, Result<String, String>)>>,
+    /// Becomes true when the server starts shutting down, so that streams that would
+    /// otherwise never end (`/api/stream`) end and graceful shutdown can finish.
+    pub closing: watch::Sender<bool>,
 }
 
 /// The state handed to every handler; cheap to clone.
@@ -93,6 +99,7 @@ impl AppState {
             appended,
             demo,
             verified: std::sync::Mutex::new(None),
+            closing: watch::Sender::new(false),
         }))
     }
 
@@ -157,6 +164,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open event streams end now; graceful shutdown waits for every response.
+        closing.send_replace(true);
+    };
     let result = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await;

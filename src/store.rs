@@ -28,7 +28,7 @@ mod verify;
 
 pub use read::{Filter, Scan};
 pub use tokens::{Role, TokenError, TokenInfo};
-pub use verify::VerifyReport;
+pub use verify::{Seal, VerifyFailure, VerifyReport};
 
 /// The most batches one flush may cover; bounds the latency of the first in line.
 const MAX_GROUP: usize = 256;

@@ -239,9 +239,11 @@ impl Metric {
                     (
                         Aggregate::Distinct,
                         FieldType::List | FieldType::People | FieldType::Object,
-                    ) => return Err(format!(
+                    ) => {
+                        return Err(format!(
                         "field '{name}' of '{kind}' is a list or object; distinct needs one value"
-                    )),
+                    ))
+                    }
                     _ => {}
                 }
             }

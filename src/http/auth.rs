@@ -12,7 +12,10 @@ pub const COOKIE: &str = "annals_token";
 fn presented(parts: &Parts) -> Option<String> {
     if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
         let v = v.to_str().ok()?;
-        return v.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
+        let (scheme, token) = v.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned());
     }
     parts
         .headers
@@ -42,12 +45,10 @@ pub fn caller(parts: &Parts, state: &AppState) -> Result<Option<TokenInfo>, ApiE
 
 fn require(parts: &Parts, state: &AppState, role: Role) -> Result<TokenInfo, ApiError> {
     let info = caller(parts, state)?.ok_or_else(|| {
-        ApiError::Unauthorized(
-            format!(
-                "this needs a token with the {role:?} role: send Authorization: Bearer <token>"
-            )
-            .to_lowercase(),
-        )
+        ApiError::Unauthorized(format!(
+            "this needs a token with the {} role: send Authorization: Bearer <token>",
+            format!("{role:?}").to_lowercase()
+        ))
     })?;
     if info.role < role {
         return Err(ApiError::Forbidden(format!(

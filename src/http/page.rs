@@ -471,12 +471,17 @@ async fn record(
     headers: HeaderMap,
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let caller = who(&headers, &state).filter(|t| t.role >= Role::Recorder);
-    let Some(caller) = caller else {
+    let Some(caller) = who(&headers, &state) else {
         return Err(ApiError::Unauthorized(
             "recording needs a recorder token: sign in first".into(),
         ));
     };
+    if caller.role < Role::Recorder {
+        return Err(ApiError::Forbidden(format!(
+            "the token '{}' can read but not record",
+            caller.name
+        )));
+    }
     let lang = form.get("lang").cloned();
     state
         .blocking(move |s| {
@@ -553,7 +558,19 @@ async fn record(
                         .collect();
                     let _ = s.appended.send(std::sync::Arc::new(fresh));
                     let seq = receipts.first().map_or(0, |r| r.seq);
-                    Ok(Redirect::to(&format!("/?recorded={seq}&kind={kind}")).into_response())
+                    // Back to the same language; only known kinds and languages reach the URL.
+                    let lang = match lang
+                        .as_deref()
+                        .and_then(|l| l.parse().ok())
+                        .unwrap_or_default()
+                    {
+                        Lang::Zh => "zh",
+                        Lang::En => "en",
+                    };
+                    Ok(
+                        Redirect::to(&format!("/?recorded={seq}&kind={kind}&lang={lang}"))
+                            .into_response(),
+                    )
                 }
                 Err(Some(store_error)) => Err(store_error.into()),
                 Err(None) => {

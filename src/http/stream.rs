@@ -23,6 +23,7 @@ async fn subscribe(
     _: CanRead,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.appended.subscribe();
+    let mut closing = state.closing.subscribe();
     let events = stream::unfold((state, rx), |(state, mut rx)| async move {
         match rx.recv().await {
             Ok(batch) => {
@@ -55,6 +56,13 @@ async fn subscribe(
             Err(RecvError::Closed) => None,
         }
     });
-    Sse::new(futures_util::StreamExt::flatten(events))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    // The stream ends when the server shuts down, or graceful shutdown would wait forever.
+    let until_closing = async move {
+        let _ = closing.wait_for(|c| *c).await;
+    };
+    let events = futures_util::StreamExt::take_until(
+        futures_util::StreamExt::flatten(events),
+        until_closing,
+    );
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

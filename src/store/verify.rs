@@ -72,3 +72,103 @@ impl Store {
         }))
     }
 }
+
+/// A head noted outside the log (pasted into a report, sent to the supervising school):
+/// `ANNALS-SEAL <seq> <hash> <time>`. A log that still extends it has, at that seq, that
+/// hash; one truncated or rewritten since does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Seal {
+    /// The sealed head's seq.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: Hash,
+    /// When it was recorded.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl std::fmt::Display for Seal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ANNALS-SEAL {} {} {}",
+            self.seq,
+            self.hash,
+            self.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    }
+}
+
+impl std::str::FromStr for Seal {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "'{}' is not a seal; it reads ANNALS-SEAL <seq> <hash> <time>",
+                s.trim()
+            )
+        };
+        let mut parts = s.split_whitespace();
+        if parts.next() != Some("ANNALS-SEAL") {
+            return Err(bad());
+        }
+        let seq = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let hash = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        let at = parts
+            .next()
+            .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok())
+            .ok_or_else(bad)?
+            .with_timezone(&chrono::Utc);
+        Ok(Seal { seq, hash, at })
+    }
+}
+
+impl Store {
+    /// The current head as a seal.
+    pub fn seal(&self) -> Result<Seal, StoreError> {
+        let head = self.head()?;
+        Ok(Seal {
+            seq: head.seq,
+            hash: head.hash,
+            at: head.recorded_at.unwrap_or_else(chrono::Utc::now),
+        })
+    }
+
+    /// Verifies the log and that it still extends `seal`: the event at the sealed seq
+    /// exists and carries the sealed hash.
+    pub fn verify_against(
+        &self,
+        seal: &Seal,
+    ) -> Result<Result<VerifyReport, VerifyFailure>, StoreError> {
+        let report = match self.verify()? {
+            Ok(r) => r,
+            failure => return Ok(failure),
+        };
+        if seal.seq == 0 {
+            return Ok(Ok(report));
+        }
+        if report.count < seal.seq {
+            return Ok(Err(VerifyFailure {
+                seq: report.count + 1,
+                reason: format!(
+                    "the log ends at seq {} but the seal vouches for seq {}: events were removed",
+                    report.count, seal.seq
+                ),
+            }));
+        }
+        match self.get_seq(seal.seq)? {
+            Some(e) if e.hash == seal.hash => Ok(Ok(report)),
+            Some(e) => Ok(Err(VerifyFailure {
+                seq: seal.seq,
+                reason: format!(
+                    "the log's hash at seq {} is {}, not the sealed {}: the history was rewritten",
+                    seal.seq, e.hash, seal.hash
+                ),
+            })),
+            None => Ok(Err(VerifyFailure {
+                seq: seal.seq,
+                reason: "the sealed event is missing".into(),
+            })),
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The real `annals serve`: structured logs carry a request id and the route, never a
+//! token, a payload or a query string; SIGTERM stops it cleanly with exit code 0.
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::{app::class, binary};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_names_each_request_but_never_its_token_or_payload() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let store = dir.path().to_owned();
+    let served =
+        tokio::task::spawn_blocking(move || binary::serve(&store, &["--no-demo"], "debug"))
+            .await
+            .unwrap();
+    let token = served.admin_token.clone();
+    let http = super::app::client();
+    let url = |path: &str| format!("{}{path}", served.address);
+
+    let mut draft = class("2023-ZT-LOG", 1, "2023-07-03");
+    draft["data"]["class_name"] = json!("不应写进日志的班名");
+    let resp = http
+        .post(url("/api/events"))
+        .bearer_auth(&token)
+        .json(&draft)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let resp = http
+        .get(url("/api/progress?on=2023-06-30&known_at=2023-07-01"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let wrong = "ann_wrong_secret_that_must_not_be_logged";
+    let resp = http
+        .get(url("/api/verify"))
+        .bearer_auth(wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = http
+        .post(url("/login"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+
+    let binary::Exited {
+        status,
+        stdout,
+        log,
+    } = served.terminate().await;
+    assert!(
+        status.success(),
+        "SIGTERM stops it with exit code 0: {status}\n{log}"
+    );
+    assert!(
+        stdout.iter().any(|l| l.contains("已停止")),
+        "it says it stopped: {stdout:?}"
+    );
+    assert!(
+        log.contains("request_id"),
+        "requests are logged with an id:\n{log}"
+    );
+    assert!(log.contains("/api/events"), "and the route:\n{log}");
+    for secret in [
+        token.as_str(),
+        wrong,
+        "不应写进日志的班名",
+        "known_at=2023-07-01",
+    ] {
+        assert!(!log.contains(secret), "the log holds '{secret}':\n{log}");
+    }
+}
