@@ -621,26 +621,13 @@ impl Ctx<'_> {
     /// One event as a line of text: seq, date, kind, its fields, and who recorded it when.
     fn line(&self, e: &Envelope) -> String {
         let label = self.kind_label(&e.kind);
-        let fields: Vec<String> = match (self.catalog.kind(&e.kind), e.data.as_object()) {
-            (Some(def), Some(map)) => def
-                .fields
-                .iter()
-                .filter_map(|f| {
-                    let v = map.get(&f.name)?;
-                    let shown = match v {
-                        Value::String(s) => f
-                            .values
-                            .iter()
-                            .find(|ev| ev.value == *s)
-                            .map_or(s.clone(), |ev| {
-                                self.t(&ev.label_zh, &ev.label_en).to_owned()
-                            }),
-                        other => other.to_string(),
-                    };
-                    Some(format!("{}={}", self.t(&f.label_zh, &f.label_en), shown))
-                })
+        let en = self.cli.lang == Lang::En;
+        let fields: Vec<String> = match self.catalog.kind(&e.kind) {
+            Some(def) => def
+                .present(&e.data)
+                .map(|(f, v)| format!("{}={}", self.t(&f.label_zh, &f.label_en), f.display(v, en)))
                 .collect(),
-            _ => vec![e.data.to_string()],
+            None => vec![e.data.to_string()],
         };
         let mut text = fields.join(" ");
         if text.chars().count() > 80 {

@@ -1,4 +1,5 @@
-//! Where the catalog comes from: the embedded default, or a deployment's own folder.
+//! Where the catalog, metrics and report templates come from: the embedded defaults,
+//! or a deployment's own folders.
 use std::path::Path;
 
 use anyhow::Context;
@@ -9,18 +10,18 @@ pub fn load_catalog(dir: Option<&Path>) -> anyhow::Result<Catalog> {
     let Some(dir) = dir else {
         return Ok(Catalog::embedded());
     };
-    let files = read_toml_files(dir)
+    let files = read_files(dir, "toml")
         .with_context(|| format!("could not read the catalog folder {}", dir.display()))?;
     Catalog::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
         .with_context(|| format!("the catalog in {} is not valid", dir.display()))
 }
 
-/// `(file name, contents)` of every `*.toml` file in a folder, sorted by name.
-pub fn read_toml_files(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+/// `(file name, contents)` of every `*.{ext}` file in a folder, sorted by name.
+pub fn read_files(dir: &Path, ext: &str) -> std::io::Result<Vec<(String, String)>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        if path.extension().is_some_and(|e| e == ext) {
             let name = path
                 .file_name()
                 .unwrap_or_default()
@@ -44,7 +45,7 @@ pub fn load_metrics(
         return Metrics::embedded(catalog)
             .context("the embedded metric definitions do not match the catalog");
     };
-    let files = read_toml_files(dir)
+    let files = read_files(dir, "toml")
         .with_context(|| format!("could not read the metrics folder {}", dir.display()))?;
     Metrics::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())), catalog)
         .with_context(|| format!("the metrics in {} are not valid", dir.display()))
@@ -56,24 +57,8 @@ pub fn load_templates(dir: Option<&Path>) -> anyhow::Result<projections::report:
     let Some(dir) = dir else {
         return Templates::embedded().context("the embedded report templates do not parse");
     };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)
-        .with_context(|| format!("could not read the templates folder {}", dir.display()))?
-    {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "j2") {
-            let name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            files.push((
-                name,
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("could not read {}", path.display()))?,
-            ));
-        }
-    }
+    let files = read_files(dir, "j2")
+        .with_context(|| format!("could not read the templates folder {}", dir.display()))?;
     Templates::from_files(files)
         .with_context(|| format!("the templates in {} are not valid", dir.display()))
 }

@@ -218,6 +218,16 @@ impl KindDef {
         errors
     }
 
+    /// The fields `data` holds, in the catalog's order, with their values.
+    pub fn present<'a>(
+        &'a self,
+        data: &'a Value,
+    ) -> impl Iterator<Item = (&'a FieldDef, &'a Value)> + 'a {
+        self.fields
+            .iter()
+            .filter_map(move |f| Some((f, data.get(&f.name)?)))
+    }
+
     /// Lifts `data` written at `version` to the current version.
     pub fn upcast(&self, version: u32, mut data: Value) -> Value {
         for rule in self.upcasts.iter().filter(|u| u.from >= version) {
@@ -319,6 +329,29 @@ impl FieldDef {
             return Err("contains control characters".into());
         }
         Ok(())
+    }
+
+    /// A value as a person reads it: an enum's label (Chinese, or English when `en`),
+    /// a list joined with 、, anything else as written.
+    pub fn display(&self, v: &Value, en: bool) -> String {
+        match v {
+            Value::String(s) => self.values.iter().find(|e| e.value == *s).map_or_else(
+                || s.clone(),
+                |e| {
+                    if en {
+                        e.label_en.clone()
+                    } else {
+                        e.label_zh.clone()
+                    }
+                },
+            ),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join("、"),
+            other => other.to_string(),
+        }
     }
 
     fn enum_choices(&self) -> String {

@@ -176,31 +176,18 @@ fn svg(points: &[timeline::Point]) -> String {
 }
 
 fn summary(lang: Lang, def: Option<&events::catalog::KindDef>, data: &Value) -> String {
-    let (Some(def), Some(map)) = (def, data.as_object()) else {
+    let Some(def) = def else {
         return data.to_string();
     };
     let text: Vec<String> = def
-        .fields
-        .iter()
-        .filter(|f| !matches!(f.ty, FieldType::Object))
-        .filter_map(|f| {
-            let v = map.get(&f.name)?;
-            let shown = match v {
-                Value::String(s) => f
-                    .values
-                    .iter()
-                    .find(|e| e.value == *s)
-                    .map_or(s.clone(), |e| {
-                        lang.pick(&e.label_zh, &e.label_en).to_owned()
-                    }),
-                Value::Array(items) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                other => other.to_string(),
-            };
-            Some(format!("{}：{shown}", lang.pick(&f.label_zh, &f.label_en)))
+        .present(data)
+        .filter(|(f, _)| f.ty != FieldType::Object)
+        .map(|(f, v)| {
+            format!(
+                "{}：{}",
+                lang.pick(&f.label_zh, &f.label_en),
+                f.display(v, lang == Lang::En)
+            )
         })
         .collect();
     let joined = text.join("；");
