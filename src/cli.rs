@@ -9,12 +9,14 @@ use std::{
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use events::{Catalog, Draft, Envelope, NewEvent};
 use projections::period::{Lang, Query};
 use serde_json::{json, Map, Value};
 
+mod backup;
 mod figures;
+mod office;
 mod serve;
 
 use crate::{
@@ -87,6 +89,24 @@ pub enum ReportFormat {
     Md,
     /// The report's content as JSON.
     Json,
+    /// A Word document in the official layout (needs --out).
+    Docx,
+}
+
+/// What `annals export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// The whole log, one envelope per line.
+    Jsonl,
+    /// The metrics, progress and timelines as an Excel workbook (needs --out).
+    Xlsx,
+}
+
+/// What `annals template` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateFormat {
+    /// An Excel workbook, one sheet per kind.
+    Xlsx,
 }
 
 /// How `annals serve` listens and what it allows.
@@ -107,6 +127,15 @@ pub struct ServeArgs {
     /// Do not load the example dataset into an empty store.
     #[arg(long, env = "ANNALS_NO_DEMO")]
     pub no_demo: bool,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, env = "ANNALS_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds a client may take to send a request's body.
+    #[arg(long, env = "ANNALS_BODY_TIMEOUT", default_value_t = 30)]
+    pub body_timeout: u64,
+    /// The most connections served at once; the next is answered 503.
+    #[arg(long, env = "ANNALS_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
 }
 
 /// What to do with tokens.
@@ -164,7 +193,9 @@ pub enum Command {
         #[arg(long)]
         expected_seq: Option<u64>,
     },
-    /// Import a JSONL file (one event per line), all or nothing.
+    /// Import a file, all or nothing: JSONL (one event per line), an Excel workbook
+    /// (.xlsx, one sheet per kind, as `annals template` makes) or one sheet as CSV
+    /// (named after its kind, such as 举办培训班.csv).
     Import {
         /// The file.
         file: PathBuf,
@@ -203,9 +234,26 @@ pub enum Command {
     },
     /// List the catalog's kinds and their fields.
     Kinds,
-    /// Write the whole log as JSONL (to stdout, or --out).
+    /// Write the whole log as JSONL (to stdout, or --out), or the figures as a workbook.
     Export {
         /// The file to write.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// jsonl (the log) or xlsx (metrics, progress and timelines).
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+        /// For xlsx: the timelines' buckets: month, quarter or half.
+        #[arg(long, default_value = "month")]
+        by: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Write the import template: a workbook with one sheet per kind of event.
+    Template {
+        /// xlsx.
+        #[arg(long, value_enum, default_value = "xlsx")]
+        format: TemplateFormat,
+        /// The file to write (default: annals-template.xlsx).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -245,9 +293,12 @@ pub enum Command {
     },
     /// The report for a period: every figure, the plan against what is done, year on year.
     Report {
-        /// md (default) or json.
+        /// md (default), json or docx.
         #[arg(long, value_enum, default_value = "md")]
         format: ReportFormat,
+        /// Write to this file instead of stdout (docx needs it).
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         when: When,
     },
@@ -262,19 +313,33 @@ pub enum Command {
     },
     /// Print the log's head as a seal, to paste into a report or send to the supervising school.
     Seal,
+    /// Back up the log into DIR: an export and its seal, checked. While a server holds
+    /// the store, take it from the server (--server, --token).
+    Backup {
+        /// The folder to write into.
+        dir: PathBuf,
+        /// The running server's address, such as http://127.0.0.1:8080.
+        #[arg(long, env = "ANNALS_SERVER")]
+        server: Option<String>,
+        /// A reader token for the server.
+        #[arg(long, env = "ANNALS_TOKEN")]
+        token: Option<String>,
+    },
+    /// Restore a backup into an empty store; the file's chain is verified before anything is written.
+    Restore {
+        /// The backup (an export) file.
+        file: PathBuf,
+    },
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let catalog = Arc::new(load_catalog(cli.catalog.as_deref())?);
     let ctx = Ctx { cli: &cli, catalog };
-    let default = Command::Serve(ServeArgs {
-        listen: ([127, 0, 0, 1], 8080).into(),
-        open_reads: false,
-        body_limit: 1024 * 1024,
-        batch_limit: 10_000,
-        no_demo: false,
-    });
+    // With no command, serve with the defaults (and environment) `annals serve` has.
+    let default = Command::Serve(ServeArgs::from_arg_matches(
+        &ServeArgs::augment_args(clap::Command::new("serve")).get_matches_from(["serve"]),
+    )?);
     match cli.command.as_ref().unwrap_or(&default) {
         Command::Serve(args) => ctx.serve(args),
         Command::Token { action } => ctx.token(action),
@@ -339,14 +404,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Show { id } => ctx.show(id),
         Command::Kinds => ctx.kinds(),
-        Command::Export { out } => ctx.export(out.as_ref()),
+        Command::Export {
+            out,
+            format,
+            by,
+            when,
+        } => ctx.export_as(*format, out.as_ref(), when, by),
+        Command::Template { format: _, out } => ctx.template(out.as_deref()),
         Command::Verify { file, against } => ctx.verify(file.as_ref(), against.as_ref()),
         Command::Seal => ctx.seal(),
+        Command::Backup { dir, server, token } => {
+            ctx.backup(dir, server.as_deref(), token.as_deref())
+        }
+        Command::Restore { file } => ctx.restore(file),
         Command::Metrics { when } => ctx.metrics(when),
         Command::Progress { year, when } => ctx.progress(*year, when),
         Command::Timeline { metric, by, when } => ctx.timeline(metric.as_deref(), by, when),
         Command::Person { name, year, when } => ctx.person(name.as_deref(), *year, when),
-        Command::Report { format, when } => ctx.report(*format, when),
+        Command::Report { format, out, when } => ctx.report(*format, out.as_deref(), when),
     }
 }
 
@@ -388,6 +463,7 @@ impl Ctx<'_> {
     fn open(&self) -> anyhow::Result<Store> {
         let options = Options {
             offset: self.cli.utc_offset,
+            ..Options::default()
         };
         Store::open(&self.cli.store, self.catalog.clone(), options)
             .with_context(|| format!("could not open the store at {}", self.cli.store.display()))
@@ -565,14 +641,13 @@ impl Ctx<'_> {
                 }
             }
         };
-        let outcome = import::import(
-            &store,
-            &bytes,
-            &file.to_string_lossy(),
-            &self.cli.by,
+        let options = crate::office::ImportOptions {
+            name: &file.to_string_lossy(),
+            author: &self.cli.by,
             dry_run,
-            &mut progress,
-        )?;
+            max_events: None,
+        };
+        let outcome = crate::office::import_file(&store, &bytes, options, &mut progress)?;
         if self.cli.json {
             self.print_json(&outcome)?;
         } else {

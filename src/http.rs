@@ -1,7 +1,7 @@
 //! The HTTP server: the JSON API, server-sent events, the progress page and its docs.
 //! Handlers are short: extract, call one function of the store or the projections off
 //! the async threads, map the result.
-use std::{future::Future, ops::Deref, sync::Arc};
+use std::{future::Future, ops::Deref, sync::Arc, time::Duration};
 
 use axum::{extract::DefaultBodyLimit, http::Request, Router};
 use chrono::FixedOffset;
@@ -13,16 +13,20 @@ use tokio::{
 };
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::RequestBodyTimeoutLayer,
     trace::TraceLayer,
 };
 
 use crate::{store::Store, views::Cache};
 
 mod auth;
+mod backup;
 mod docs;
 mod error;
 mod events_api;
 mod figures;
+mod listen;
+mod office;
 mod page;
 mod stream;
 
@@ -39,6 +43,12 @@ pub struct Config {
     pub batch_limit: usize,
     /// The school's UTC offset.
     pub offset: FixedOffset,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body.
+    pub body_timeout: Duration,
+    /// The most connections served at once; the next is answered 503.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -49,6 +59,9 @@ impl Default for Config {
             batch_limit: 10_000,
             offset: FixedOffset::east_opt(events::occurred::DEFAULT_UTC_OFFSET_SECONDS)
                 .expect("valid offset"),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 512,
         }
     }
 }
@@ -125,15 +138,18 @@ impl Deref for AppState {
 
 /// Every route, each resource's router merged into one app.
 pub fn app(state: AppState) -> Router {
-    let body_limit = state.config.body_limit;
+    let (body_limit, body_timeout) = (state.config.body_limit, state.config.body_timeout);
     Router::new()
         .merge(events_api::router())
+        .merge(backup::router())
         .merge(figures::router())
+        .merge(office::router())
         .merge(stream::router())
         .merge(page::router())
         .merge(docs::router())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -170,14 +186,20 @@ pub async fn serve(
         // Open event streams end now; graceful shutdown waits for every response.
         closing.send_replace(true);
     };
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
-    // Appends already acknowledged are on disk; this waits out the writer's last group.
+    let (header_timeout, max_connections) =
+        (state.config.header_timeout, state.config.max_connections);
+    listen::run(
+        listener,
+        app(state),
+        header_timeout,
+        max_connections,
+        shutdown,
+    )
+    .await;
+    // Acknowledged appends are on disk already; this stops the writer after its last group.
     tokio::task::spawn_blocking(move || store.close())
         .await
-        .map_err(std::io::Error::other)?;
-    result
+        .map_err(std::io::Error::other)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -76,6 +76,10 @@ pub struct Outcome {
     pub added: usize,
     /// Lines that were already in the log.
     pub existing: usize,
+    /// The first and last seq written (the `import_completed` record included), when
+    /// anything was; the events of one import are always contiguous.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<[u64; 2]>,
 }
 
 enum Line {
@@ -103,6 +107,7 @@ pub fn import(
         lines: count,
         added,
         existing,
+        written: None,
     };
     let envelopes: Option<Vec<Envelope>> = lines
         .iter()
@@ -122,10 +127,16 @@ pub fn import(
                 return Ok(outcome(Mode::Unchanged, 0, count));
             }
             let skip = count - added;
-            store
+            let receipts = store
                 .restore(fresh)
                 .map_err(|e| at_lines(e, &numbers[skip..]))?;
-            return Ok(outcome(Mode::Restored, added, skip));
+            return Ok(Outcome {
+                written: receipts
+                    .first()
+                    .zip(receipts.last())
+                    .map(|(a, b)| [a.seq, b.seq]),
+                ..outcome(Mode::Restored, added, skip)
+            });
         }
     }
     // Not a copy of this log: every line becomes a new event of this log.
@@ -151,30 +162,57 @@ pub fn import(
     if !errors.is_empty() {
         return Err(ImportError::Lines(errors));
     }
+    let note = ImportNote {
+        file_hash: Hash::of(bytes),
+        file_name: name.to_owned(),
+        lines: count,
+    };
+    append_events(store, events, note, author, dry_run).map_err(|e| at_lines(e, &kept_numbers))
+}
+
+/// Appends validated events as one batch, all or nothing, ending with the
+/// `import_completed` record: the step every import format shares (JSONL here, the
+/// spreadsheets in `office`). A dry run stops before the store. The store's refusals
+/// name events by their index in `events`, for the caller to map back to its file.
+pub fn append_events(
+    store: &Store,
+    events: Vec<NewEvent>,
+    note: ImportNote,
+    author: &str,
+    dry_run: bool,
+) -> Result<Outcome, StoreError> {
+    let lines = note.lines;
     if dry_run {
-        return Ok(outcome(Mode::Checked, events.len(), 0));
+        return Ok(Outcome {
+            mode: Mode::Checked,
+            lines,
+            added: events.len(),
+            existing: 0,
+            written: None,
+        });
     }
     let batch = Batch {
         events,
         expected_seq: None,
         author: author.to_owned(),
-        import: Some(ImportNote {
-            file_hash: Hash::of(bytes),
-            file_name: name.to_owned(),
-            lines: count,
-        }),
+        import: Some(note),
     };
-    let receipts = store
-        .append(batch)
-        .map_err(|e| at_lines(e, &kept_numbers))?;
+    let receipts = store.append(batch)?;
     let existing = receipts.iter().filter(|r| r.existing).count();
     let added = receipts.len() - existing;
-    let mode = if added == 0 {
-        Mode::Unchanged
-    } else {
-        Mode::Appended
-    };
-    Ok(outcome(mode, added, existing))
+    // The new events and the import record follow each other in one batch.
+    let first = receipts.iter().filter(|r| !r.existing).map(|r| r.seq).min();
+    Ok(Outcome {
+        mode: if added == 0 {
+            Mode::Unchanged
+        } else {
+            Mode::Appended
+        },
+        lines,
+        added,
+        existing,
+        written: first.map(|f| [f, f + added as u64]),
+    })
 }
 
 /// Checks an exported file's chain with no store: every hash and link, from genesis.

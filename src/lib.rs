@@ -5,6 +5,8 @@
 //! - [`store`]: the sled store: atomic, durable, idempotent appends through one writer
 //!   thread (group commit), streaming reads, and `verify`.
 //! - [`import`]: the JSONL file format: import (all or nothing), export and file checks.
+//! - [`office`]: spreadsheets in (xlsx, CSV) through the same import; the report as
+//!   Word and the figures as Excel out.
 //! - [`config`]: loading the catalog, metrics and report templates (embedded, or a
 //!   deployment's own folders).
 //! - [`views`]: the log folded into the read models the CLI and server print.
@@ -17,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod import;
+pub mod office;
 pub mod store;
 pub mod views;
 

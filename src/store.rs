@@ -73,9 +73,21 @@ pub enum StoreError {
         /// Where the head is.
         actual: u64,
     },
-    /// A write or flush failed; the batch was not acknowledged. Handling: report and retry later.
-    #[error("the store could not write: {0}")]
+    /// A read, write or flush failed; a batch in flight was not acknowledged. Handling:
+    /// report it; check the disk (space, permissions) and retry later.
+    #[error("the store could not read or write its files: {0}")]
     Io(#[from] sled::Error),
+    /// The disk is (nearly) full: the batch was refused before anything was written.
+    /// Handling: free space or move the store, then retry; reads go on working.
+    #[error("the disk holding {path} is full: {available} bytes free, {needed} needed (the store keeps a reserve); nothing was written")]
+    DiskFull {
+        /// The store folder.
+        path: PathBuf,
+        /// Bytes free.
+        available: u64,
+        /// Bytes this batch needs, reserve included.
+        needed: u64,
+    },
     /// The writer thread is gone (the store is closing). Handling: reopen the store.
     #[error("the store is closed")]
     Closed,
@@ -165,16 +177,23 @@ enum Job {
     ),
 }
 
+/// The free space kept in reserve unless a deployment says otherwise.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Options for opening a store.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The school's UTC offset, for the date of corrections and imports (Asia/Shanghai: +08:00).
     pub offset: FixedOffset,
+    /// Appends are refused while the disk has less free space than this. sled does not
+    /// recover well from running out of space mid-write, so the store stops short of it.
+    pub min_free_bytes: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
             offset: FixedOffset::east_opt(events::occurred::DEFAULT_UTC_OFFSET_SECONDS)
                 .expect("+08:00 is a valid offset"),
         }
@@ -239,13 +258,14 @@ impl Store {
             path: dir.to_owned(),
             reason: e.to_string(),
         };
-        let db = sled::Config::new()
-            .path(dir.join("sled"))
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) => open_err(io),
-                other => damaged(&other),
-            })?;
+        // sled may panic rather than err on some damaged files; either way the answer
+        // is the same: the store is damaged, restore it.
+        let opened = std::panic::catch_unwind(|| sled::Config::new().path(dir.join("sled")).open())
+            .map_err(|_| damaged(&"sled could not read its files"))?;
+        let db = opened.map_err(|e| match e {
+            sled::Error::Io(io) => open_err(io),
+            other => damaged(&other),
+        })?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| damaged(&e));
         let trees = Trees {
             events: tree("events")?,
@@ -256,6 +276,12 @@ impl Store {
             db: db.clone(),
         };
         let head = read_head(&trees.meta).map_err(|e| damaged(&e))?;
+        if let Some(held) = read_seen(dir).filter(|held| *held > head.seq) {
+            return Err(damaged(&format!(
+                "sled holds {} events but this store has held at least {held}: its files lost data",
+                head.seq
+            )));
+        }
         let durable = Arc::new(AtomicU64::new(head.seq));
         let (tx, rx) = mpsc::channel();
         let writer = Writer {
@@ -264,6 +290,8 @@ impl Store {
             durable: durable.clone(),
             head,
             offset: options.offset,
+            dir: dir.to_owned(),
+            min_free_bytes: options.min_free_bytes,
         };
         let thread = thread::Builder::new()
             .name("annals-writer".into())
@@ -411,6 +439,30 @@ fn read_head(meta: &sled::Tree) -> Result<Head, String> {
     }
 }
 
+/// The file, beside sled's, that remembers how far the log has reached. It is written
+/// after each flush (atomically, by rename, but without its own fsync, so it may lag
+/// behind): a lower bound that catches sled reopening its files as a shorter, or an
+/// empty, log after they were damaged.
+const SEEN_FILE: &str = "annals.seen";
+
+fn read_seen(dir: &Path) -> Option<u64> {
+    std::fs::read_to_string(dir.join(SEEN_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn write_seen(dir: &Path, seq: u64) {
+    let tmp = dir.join(format!("{SEEN_FILE}.tmp"));
+    let written = std::fs::write(&tmp, seq.to_string())
+        .and_then(|()| std::fs::rename(&tmp, dir.join(SEEN_FILE)));
+    if let Err(e) = written {
+        // Only a check is lost, never data: the log itself is already flushed.
+        tracing::warn!(error = %e, "could not note the head seq beside the store");
+    }
+}
+
 /// Takes the store's lock file, or says which process holds it.
 fn lock(dir: &Path) -> Result<File, StoreError> {
     let path = dir.join("annals.lock");
@@ -455,6 +507,8 @@ struct Writer {
     durable: Arc<AtomicU64>,
     head: Head,
     offset: FixedOffset,
+    dir: PathBuf,
+    min_free_bytes: u64,
 }
 
 /// What the writer knows about an event id while preparing a batch.
@@ -468,6 +522,10 @@ struct Known {
 
 impl Writer {
     fn run(mut self, rx: mpsc::Receiver<Job>) {
+        // sled's flush on Linux ends in sync_file_range, which writes the pages but
+        // neither flushes the disk's cache nor the file's metadata; an fdatasync of its
+        // file after each flush makes an acknowledged append survive a power cut too.
+        let sled_file = File::open(self.dir.join("sled").join("db")).ok();
         while let Ok(first) = rx.recv() {
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
@@ -486,13 +544,19 @@ impl Writer {
                 results.push((result, reply));
             }
             let flushed = if self.head.seq != start.seq {
-                self.trees.db.flush().map(|_| ())
+                self.trees.db.flush().map(|_| ()).and_then(|()| {
+                    sled_file
+                        .as_ref()
+                        .map_or(Ok(()), File::sync_data)
+                        .map_err(sled::Error::Io)
+                })
             } else {
                 Ok(())
             };
             match flushed {
                 Ok(()) => {
                     self.durable.store(self.head.seq, Ordering::Release);
+                    write_seen(&self.dir, self.head.seq);
                     for (result, reply) in results {
                         let _ = reply.send(result);
                     }
@@ -564,7 +628,9 @@ impl Writer {
         let mut errors = Vec::new();
         let mut receipts = Vec::with_capacity(batch.events.len());
         let mut pending: HashMap<Uuid, Known> = HashMap::new();
-        let mut new = Vec::new();
+        let mut new: Vec<Envelope> = Vec::new();
+        // Where each new event of this batch sits in `new`, so lookups stay O(1) in big imports.
+        let mut new_at: HashMap<Uuid, usize> = HashMap::new();
         let mut head = self.head;
         let mut last_time = head.recorded_at;
         for (index, ev) in batch.events.iter().enumerate() {
@@ -576,7 +642,7 @@ impl Writer {
             };
             // Idempotency first: a retry of something already there is never an error.
             if let Some(known) = self.known(ev.id(), &pending)? {
-                let existing = match new.iter().find(|e: &&Envelope| e.id == ev.id()) {
+                let existing = match new_at.get(&ev.id()).map(|&i| &new[i]) {
                     Some(e) => e.clone(),
                     None => self.load(known.seq)?,
                 };
@@ -609,7 +675,7 @@ impl Writer {
                     ),
                     Some(k) => {
                         if correction == Correction::Amend {
-                            let target_env = match new.iter().find(|e| e.id == target) {
+                            let target_env: Envelope = match new_at.get(&target).map(|&i| &new[i]) {
                                 Some(e) => e.clone(),
                                 None => self.load(k.seq)?,
                             };
@@ -684,6 +750,7 @@ impl Writer {
                 hash: env.hash,
                 existing: false,
             });
+            new_at.insert(env.id, new.len());
             new.push(env);
         }
         if !errors.is_empty() {
@@ -737,10 +804,9 @@ impl Writer {
             }
         }
         let mut errors = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(envs.len());
         for (index, e) in envs.iter().enumerate() {
-            if self.trees.ids.contains_key(e.id.as_bytes())?
-                || envs[..index].iter().any(|o| o.id == e.id)
-            {
+            if self.trees.ids.contains_key(e.id.as_bytes())? || !seen.insert(e.id) {
                 errors.push(ItemError {
                     index,
                     error: FieldError::new("id", format!("{} is already in the log", e.id)),
@@ -768,6 +834,17 @@ impl Writer {
         let Some(last) = envs.last() else {
             return Ok(());
         };
+        // Each event takes a few hundred bytes in sled's log; count generously.
+        let needed = self.min_free_bytes + envs.len() as u64 * 2048;
+        let available =
+            fs2::available_space(&self.dir).map_err(|e| StoreError::Io(sled::Error::Io(e)))?;
+        if available < needed {
+            return Err(StoreError::DiskFull {
+                path: self.dir.clone(),
+                available,
+                needed,
+            });
+        }
         let head = Head {
             seq: last.seq,
             hash: last.hash,

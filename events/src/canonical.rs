@@ -31,7 +31,7 @@ pub fn write(value: &Value, out: &mut Vec<u8>) {
             out.push(b']');
         }
         Value::String(s) => write_str(s, out),
-        other => out.extend_from_slice(other.to_string().as_bytes()),
+        other => serde_json::to_writer(&mut *out, other).expect("writing to a Vec cannot fail"),
     }
 }
 
@@ -42,9 +42,11 @@ pub fn to_vec(value: &Value) -> Vec<u8> {
     out
 }
 
-fn write_str(s: &str, out: &mut Vec<u8>) {
-    // serde_json's string escaping is deterministic; reuse it rather than hand-roll it.
-    out.extend_from_slice(Value::String(s.to_owned()).to_string().as_bytes());
+/// Appends a JSON string. serde_json's escaping is deterministic; reuse it rather than
+/// hand-roll it (these are the bytes `Value::String(s).to_string()` gives, without the
+/// copies).
+pub fn write_str(s: &str, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
 }
 
 #[cfg(test)]

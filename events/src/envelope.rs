@@ -123,11 +123,45 @@ pub struct Envelope {
 impl Envelope {
     /// Computes the hash this envelope should carry, from everything but `hash`.
     pub fn compute_hash(&self) -> Hash {
-        let mut value = serde_json::to_value(self).expect("an envelope always serialises");
-        if let Some(map) = value.as_object_mut() {
-            map.remove("hash");
-        }
-        Hash(Sha256::digest(canonical::to_vec(&value)).into())
+        Hash(Sha256::digest(self.canonical_bytes()).into())
+    }
+
+    /// The canonical bytes the hash covers: the JSON form of every field but `hash`,
+    /// keys sorted, compact. Written field by field (the same bytes as going through a
+    /// `serde_json::Value`, which the tests check, without building one).
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        let field = |out: &mut Vec<u8>, name: &str, first: bool| {
+            out.extend_from_slice(if first { b"{\"" } else { b",\"" });
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+        };
+        // Keys in the order of their UTF-8 bytes, as `canonical` sorts them.
+        field(&mut out, "data", true);
+        canonical::write(&self.data, &mut out);
+        field(&mut out, "id", false);
+        canonical::write_str(&self.id.hyphenated().to_string(), &mut out);
+        field(&mut out, "kind", false);
+        canonical::write_str(&self.kind, &mut out);
+        field(&mut out, "occurred", false);
+        canonical::write_str(&self.occurred.to_string(), &mut out);
+        field(&mut out, "prev_hash", false);
+        canonical::write_str(&self.prev_hash.to_string(), &mut out);
+        field(&mut out, "recorded_at", false);
+        canonical::write_str(
+            &self
+                .recorded_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            &mut out,
+        );
+        field(&mut out, "recorded_by", false);
+        canonical::write_str(&self.recorded_by, &mut out);
+        field(&mut out, "seq", false);
+        out.extend_from_slice(self.seq.to_string().as_bytes());
+        field(&mut out, "version", false);
+        out.extend_from_slice(self.version.to_string().as_bytes());
+        out.push(b'}');
+        out
     }
 
     /// Sets `hash` from the content; the store calls this once, when it assigns `seq`.
@@ -280,6 +314,44 @@ mod tests {
         check.check(&a).unwrap();
         let err = check.check(&b).unwrap_err().to_string();
         assert!(err.starts_with("seq 2: content does not match"), "{err}");
+    }
+
+    /// The canonical bytes as first defined: the envelope as a JSON value without
+    /// `hash`, through `canonical::to_vec`.
+    fn canonical_via_value(e: &Envelope) -> Vec<u8> {
+        let mut value = serde_json::to_value(e).unwrap();
+        value.as_object_mut().unwrap().remove("hash");
+        canonical::to_vec(&value)
+    }
+
+    #[test]
+    fn the_canonical_bytes_are_those_of_the_json_value_without_hash() {
+        let mut e = event(7, Hash([0xab; 32]));
+        assert_eq!(e.canonical_bytes(), canonical_via_value(&e));
+        // Unicode, escapes, nesting, numbers, booleans, nulls and a range of days.
+        e.data = json!({
+            "z": [1, -2, 3.5, true, null, "引号\"与\\反斜杠\n"],
+            "a": {"y": "新任科级干部培训班", "x": {"k": false}},
+            "trainees": 86,
+        });
+        e.occurred = "2023-06-26..2023-06-30".parse().unwrap();
+        e.recorded_by = "办公室 \u{1}\t".into();
+        e.kind = "class_held".into();
+        e.version = 3;
+        e.seq = u64::MAX;
+        assert_eq!(e.canonical_bytes(), canonical_via_value(&e));
+        // Every field but the hash is covered, under its serialised name.
+        let keys: Vec<String> = serde_json::to_value(&e)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "hash")
+            .cloned()
+            .collect();
+        let bytes: Value = serde_json::from_slice(&e.canonical_bytes()).unwrap();
+        let covered: Vec<String> = bytes.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(covered, keys);
     }
 
     #[test]

@@ -8,7 +8,11 @@ use events::{catalog::FieldType, Catalog};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{facts::Facts, period::Query, Error, EMBEDDED_METRICS};
+use crate::{
+    facts::{Day, Facts, Window},
+    period::Query,
+    Error, EMBEDDED_METRICS,
+};
 
 /// What a metric computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -114,7 +118,87 @@ impl Metric {
             Scope::Period => q.period.from(),
             Scope::Cumulative => NaiveDate::MIN,
         };
-        self.value_between(facts, from, q.period.to().min(q.on), q.known_at)
+        let to = q.period.to().min(q.on);
+        // Knowing everything the log holds (the usual question: as known now), the
+        // value by any day of the period comes from running totals built once per
+        // fold; they give what the scan below gives.
+        if facts
+            .head_recorded_at()
+            .is_none_or(|last| q.known_at >= last)
+        {
+            let key = format!(
+                "{}|{from}|{}",
+                serde_json::to_string(self).expect("a metric serialises"),
+                q.period.to()
+            );
+            return facts
+                .window(&key, || self.window(facts, from, q.period.to()))
+                .value_to(to);
+        }
+        self.value_between(facts, from, to, q.known_at)
+    }
+
+    /// Running totals over `from..=to` with every revision known: what
+    /// [`Metric::value_between`] gives for each day, as one sorted list.
+    pub fn window(&self, facts: &Facts, from: NaiveDate, to: NaiveDate) -> Window {
+        let mut counted: Vec<(NaiveDate, u64)> = Vec::new();
+        // For a distinct count, the first day each value appears.
+        let mut first_text: BTreeMap<&str, NaiveDate> = BTreeMap::new();
+        let mut first_other: BTreeMap<String, NaiveDate> = BTreeMap::new();
+        for kind in &self.kinds {
+            for run in facts.of_kind_in(kind, self.day(), from, to) {
+                for fact in run {
+                    let day = self.anchor_day(fact);
+                    if day < from || day > to {
+                        continue;
+                    }
+                    let Some(data) = fact.revisions.last().and_then(|r| r.data.as_ref()) else {
+                        continue;
+                    };
+                    if !self.matches(data) {
+                        continue;
+                    }
+                    match (self.aggregate, self.field.as_deref()) {
+                        (Aggregate::Sum, Some(f)) => {
+                            counted.push((day, data.get(f).and_then(Value::as_u64).unwrap_or(0)))
+                        }
+                        (Aggregate::Distinct, Some(f)) => match data.get(f) {
+                            Some(Value::String(text)) => {
+                                first_text
+                                    .entry(text)
+                                    .and_modify(|d| *d = (*d).min(day))
+                                    .or_insert(day);
+                            }
+                            Some(other) => {
+                                first_other
+                                    .entry(other.to_string())
+                                    .and_modify(|d| *d = (*d).min(day))
+                                    .or_insert(day);
+                            }
+                            None => {}
+                        },
+                        _ => counted.push((day, 1)),
+                    }
+                }
+            }
+        }
+        if self.aggregate == Aggregate::Distinct {
+            counted = first_text
+                .into_values()
+                .chain(first_other.into_values())
+                .map(|d| (d, 1))
+                .collect();
+        }
+        counted.sort_unstable_by_key(|(d, _)| *d);
+        let mut total = 0;
+        let (days, totals) = counted
+            .into_iter()
+            .map(|(d, v)| {
+                total += v;
+                (d, total)
+            })
+            .unzip();
+        Window { days, totals }
     }
 
     /// Whether the log holds any event of this metric's kinds that the query's window
@@ -126,11 +210,20 @@ impl Metric {
         };
         let to = q.period.to().min(q.on);
         self.kinds.iter().any(|k| {
-            facts.of_kind(k).any(|f| {
-                let day = self.anchor_day(f);
-                f.recorded_at <= q.known_at && from <= day && day <= to
+            facts.of_kind_in(k, self.day(), from, to).any(|mut run| {
+                run.any(|f| {
+                    let day = self.anchor_day(f);
+                    f.recorded_at <= q.known_at && from <= day && day <= to
+                })
             })
         })
+    }
+
+    fn day(&self) -> Day {
+        match self.anchor {
+            Anchor::End => Day::End,
+            Anchor::Start => Day::Start,
+        }
     }
 
     fn anchor_day(&self, fact: &crate::facts::Fact) -> NaiveDate {
@@ -149,38 +242,50 @@ impl Metric {
         known_at: DateTime<Utc>,
     ) -> u64 {
         let mut count = 0u64;
-        let mut distinct = BTreeSet::new();
+        // Distinct values counted by their JSON text: text values borrowed as they are
+        // (a string's JSON text is its content, quoted, so no string can collide with
+        // another value), any other value written out.
+        let mut distinct_text: BTreeSet<&str> = BTreeSet::new();
+        let mut distinct_other: BTreeSet<String> = BTreeSet::new();
         for kind in &self.kinds {
-            for fact in facts.of_kind(kind) {
-                if fact.recorded_at > known_at {
-                    // Facts are in seq order and recorded_at never decreases along seq.
-                    break;
-                }
-                let day = self.anchor_day(fact);
-                if day < from || day > to {
-                    continue;
-                }
-                let Some(data) = fact.data_at(known_at) else {
-                    continue;
-                };
-                if !self.matches(data) {
-                    continue;
-                }
-                match (self.aggregate, self.field.as_deref()) {
-                    (Aggregate::Sum, Some(f)) => {
-                        count += data.get(f).and_then(Value::as_u64).unwrap_or(0)
+            // Only the years the window covers; each year's run in seq order.
+            for run in facts.of_kind_in(kind, self.day(), from, to) {
+                for fact in run {
+                    if fact.recorded_at > known_at {
+                        // A run is in seq order and recorded_at never decreases along
+                        // seq: nothing later in this run was known either.
+                        break;
                     }
-                    (Aggregate::Distinct, Some(f)) => {
-                        if let Some(v) = data.get(f) {
-                            distinct.insert(v.to_string());
+                    let day = self.anchor_day(fact);
+                    if day < from || day > to {
+                        continue;
+                    }
+                    let Some(data) = fact.data_at(known_at) else {
+                        continue;
+                    };
+                    if !self.matches(data) {
+                        continue;
+                    }
+                    match (self.aggregate, self.field.as_deref()) {
+                        (Aggregate::Sum, Some(f)) => {
+                            count += data.get(f).and_then(Value::as_u64).unwrap_or(0)
                         }
+                        (Aggregate::Distinct, Some(f)) => match data.get(f) {
+                            Some(Value::String(text)) => {
+                                distinct_text.insert(text);
+                            }
+                            Some(other) => {
+                                distinct_other.insert(other.to_string());
+                            }
+                            None => {}
+                        },
+                        _ => count += 1,
                     }
-                    _ => count += 1,
                 }
             }
         }
         match self.aggregate {
-            Aggregate::Distinct => distinct.len() as u64,
+            Aggregate::Distinct => (distinct_text.len() + distinct_other.len()) as u64,
             _ => count,
         }
     }

@@ -253,7 +253,12 @@ impl Ctx<'_> {
         Ok(ExitCode::SUCCESS)
     }
 
-    pub(super) fn report(&self, format: ReportFormat, when: &When) -> anyhow::Result<ExitCode> {
+    pub(super) fn report(
+        &self,
+        format: ReportFormat,
+        out: Option<&std::path::Path>,
+        when: &When,
+    ) -> anyhow::Result<ExitCode> {
         let templates = config::load_templates(self.cli.templates.as_deref())?;
         let (store, metrics, facts, q) = self.load(when)?;
         let head = store.head()?;
@@ -270,15 +275,19 @@ impl Ctx<'_> {
             Utc::now(),
             self.cli.utc_offset,
         );
-        match format {
-            ReportFormat::Json => self.print_json(&r)?,
-            ReportFormat::Md => print!(
-                "{}",
-                templates
-                    .markdown(&r)
-                    .context("could not write the report")?
-            ),
+        let text = match format {
+            ReportFormat::Json => serde_json::to_string_pretty(&r)? + "\n",
+            ReportFormat::Md | ReportFormat::Docx => templates
+                .markdown(&r)
+                .context("could not write the report")?,
+        };
+        match (format, out) {
+            (ReportFormat::Docx, out) => self.report_docx(&text, out),
+            (_, Some(path)) => self.write_file(path, text.as_bytes()),
+            (_, None) => {
+                print!("{text}");
+                Ok(ExitCode::SUCCESS)
+            }
         }
-        Ok(ExitCode::SUCCESS)
     }
 }

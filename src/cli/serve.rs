@@ -33,6 +33,9 @@ impl Ctx<'_> {
             body_limit: args.body_limit,
             batch_limit: args.batch_limit,
             offset: self.cli.utc_offset,
+            header_timeout: std::time::Duration::from_secs(args.header_timeout),
+            body_timeout: std::time::Duration::from_secs(args.body_timeout),
+            max_connections: args.max_connections,
         };
         let state = AppState::new(store, metrics, templates, config, demo);
         let runtime = tokio::runtime::Builder::new_multi_thread()

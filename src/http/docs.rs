@@ -100,9 +100,33 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
         method: "get",
         path: "/api/report",
-        zh: "半年（或任一期间）工作报告",
-        en: "The half-year (or any period's) report",
+        zh: "半年（或任一期间）工作报告（format=md、json 或 docx）",
+        en: "The half-year (or any period's) report (format=md, json or docx)",
         query: &["period", "on", "known_at", "lang", "format"],
+        role: "reader",
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/export",
+        zh: "导出全部日志（JSONL，含哈希链），用于不停机备份",
+        en: "The whole log as JSONL with its chain: a backup while the server runs",
+        query: &[],
+        role: "reader",
+    },
+    RouteDoc {
+        method: "post",
+        path: "/api/imports",
+        zh: "导入文件（请求体为文件本身，按 Content-Type 识别 xlsx、csv 或 jsonl），全部通过才写入",
+        en: "Import a file (the body; Content-Type says xlsx, csv or jsonl), all or nothing",
+        query: &["name", "dry_run"],
+        role: "recorder",
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/metrics.xlsx",
+        zh: "指标、计划完成与趋势的 Excel 工作簿",
+        en: "Metrics, progress and timelines as an Excel workbook",
+        query: &["period", "on", "known_at", "lang", "by"],
         role: "reader",
     },
     RouteDoc {
@@ -193,7 +217,13 @@ pub fn openapi() -> Value {
             },
         });
         if r.method == "post" {
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
+            op["requestBody"] = if r.path == "/api/imports" {
+                // The body is the file itself.
+                let file = json!({"schema": {"type": "string", "format": "binary"}});
+                json!({"required": true, "content": {crate::office::XLSX_TYPE: file, "text/csv": file, "application/x-ndjson": file}})
+            } else {
+                json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}})
+            };
             op["responses"]["201"] = json!({"description": "Created"});
             op["responses"]["409"] = json!({"description": "Conflicting id or moved head"});
             op["responses"]["413"] = json!({"description": "Body or batch over the limit"});

@@ -2,7 +2,7 @@
 //! the failing fields. Anything that is not the caller's fault becomes an opaque 500
 //! whose cause is logged, never sent.
 use axum::{
-    extract::rejection::{JsonRejection, QueryRejection},
+    extract::rejection::{JsonRejection, PathRejection, QueryRejection},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -53,12 +53,15 @@ pub enum ApiError {
     /// 413: the body or batch is over the limit.
     #[error("{0}")]
     TooLarge(String),
-    /// 415: the body is not JSON.
+    /// 415: the body is not of a type the route takes (JSON, or an import's file types).
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// 422: well-formed but invalid; every failing field is listed.
     #[error("{} field(s) are not valid", .0.len())]
     Invalid(Vec<FieldProblem>),
+    /// 507: the disk is full; nothing was written.
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// 500: our fault; logged, not sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -86,11 +89,15 @@ impl IntoResponse for ApiError {
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "内容过大 Content too large"),
             ApiError::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "应为 JSON Unsupported media type",
+                "不支持的内容类型 Unsupported media type",
             ),
             ApiError::Invalid(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "校验未通过 Validation failed",
+            ),
+            ApiError::InsufficientStorage(_) => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "存储空间不足 Insufficient storage",
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -158,6 +165,12 @@ impl From<StoreError> for ApiError {
                 }
             }
             StoreError::Rejected(list) => ApiError::Invalid(items(list)),
+            full @ StoreError::DiskFull { .. } => {
+                tracing::error!(error = %full, "disk full");
+                ApiError::InsufficientStorage(
+                    "the server's disk is full; nothing was written".into(),
+                )
+            }
             moved @ StoreError::HeadMoved { .. } => ApiError::Conflict {
                 detail: moved.to_string(),
                 errors: Vec::new(),
@@ -212,6 +225,16 @@ impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         ApiError::BadRequest {
             field: "query".into(),
+            reason: r.body_text(),
+        }
+    }
+}
+
+/// A path segment that cannot be read, such as percent-encoded bytes that are not UTF-8.
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::BadRequest {
+            field: "path".into(),
             reason: r.body_text(),
         }
     }

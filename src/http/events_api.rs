@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{rejection::JsonRejection, Path, Query, State},
+    extract::{
+        rejection::{JsonRejection, PathRejection},
+        Path, Query, State,
+    },
     http::StatusCode,
     routing::{delete, get},
     Json, Router,
@@ -224,7 +227,8 @@ impl ListQuery {
             .transpose()?;
         Ok((
             Filter {
-                from_seq: Some(self.after.unwrap_or(0) + 1),
+                // The largest seq is a cursor past the end, not a reason to overflow.
+                from_seq: Some(self.after.unwrap_or(0).saturating_add(1)),
                 to_seq: None,
                 kind: self.kind.clone(),
                 occurred,
@@ -256,8 +260,9 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     _: CanRead,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Path(id) = path?;
     let id: Uuid = id.parse().map_err(|_| ApiError::BadRequest {
         field: "id".into(),
         reason: format!("'{id}' is not an event id (UUID)"),
@@ -310,8 +315,9 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     _: CanAdmin,
-    Path(name): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let Path(name) = path?;
     state
         .blocking(move |s| {
             s.store.revoke_token(&name).map_err(token_error)?;

@@ -1,7 +1,10 @@
 //! The read models over HTTP: progress, metrics and their timelines, people, the report,
 //! verification, the catalog and health.
 use axum::{
-    extract::{rejection::QueryRejection, Path, Query, State},
+    extract::{
+        rejection::{PathRejection, QueryRejection},
+        Path, Query, State,
+    },
     http::header,
     response::{IntoResponse, Response},
     routing::get,
@@ -11,7 +14,7 @@ use chrono::{Datelike, Utc};
 use projections::{
     people,
     period::{Bucket, Lang},
-    progress, report, timeline,
+    report, timeline,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -86,13 +89,14 @@ pub fn progress_json(s: &Inner, when: &When) -> Result<Value, ApiError> {
     let year = when.year(&q)?;
     let head = s.store.head()?;
     let facts = s.cache.read(&s.store)?;
-    let lines = progress::progress(&facts, &s.metrics, year, q.on, q.known_at);
+    // Remembered per head, year, day and (unless everything is known) moment.
+    let lines = s.cache.progress(&facts, &s.metrics, year, q.on, q.known_at);
     Ok(json!({
         "year": year,
         "on": q.on,
         "known_at": q.known_at,
         "head": { "seq": head.seq, "hash": head.hash },
-        "progress": lines,
+        "progress": *lines,
     }))
 }
 
@@ -139,10 +143,10 @@ async fn metrics(
 async fn metric_timeline(
     State(state): State<AppState>,
     _: CanRead,
-    Path(name): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(when) = params?;
+    let (Path(name), Query(when)) = (path?, params?);
     state
         .blocking(move |s| {
             let q = when.query(s)?;
@@ -180,10 +184,10 @@ async fn everyone(
 async fn person(
     State(state): State<AppState>,
     _: CanRead,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(when) = params?;
+    let (Path(id), Query(when)) = (path?, params?);
     state
         .blocking(move |s| {
             let q = when.query(s)?;
@@ -236,9 +240,10 @@ async fn report_view(
                         .into_response())
                 }
                 "json" => Ok(Json(r).into_response()),
+                "docx" => super::office::docx(&r.period, &s.templates.markdown(&r)?),
                 other => Err(ApiError::BadRequest {
                     field: "format".into(),
-                    reason: format!("'{other}' is not a format; use md or json"),
+                    reason: format!("'{other}' is not a format; use md, json or docx"),
                 }),
             }
         })

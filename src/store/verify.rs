@@ -35,6 +35,18 @@ impl Store {
         let fail = |seq, reason: String| Ok(Err(VerifyFailure { seq, reason }));
         for item in self.trees.events.range(..=head.seq.to_be_bytes()) {
             let (key, bytes) = item?;
+            // Only the store writes this tree, always under 8-byte seqs; any other key
+            // was put there by hand (and would be read as part of the log if it sorts
+            // between two seqs).
+            if key.len() != 8 {
+                return fail(
+                    chain.head_seq() + 1,
+                    format!(
+                        "a key that is not a seq ({} bytes) lies just before it in the events tree",
+                        key.len()
+                    ),
+                );
+            }
             let seq = seq_of(&key);
             let e = match serde_json::from_slice::<events::Envelope>(&bytes) {
                 Ok(e) => e,

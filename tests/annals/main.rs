@@ -3,11 +3,16 @@
 //!
 //! Run one area with `cargo test --test annals store::`; set `TEST_LOG=1` to see the
 //! store's tracing output. The crash test prints its statistics with `--nocapture`.
+mod backup;
+mod bench;
 mod browser;
 mod cli;
 mod crash;
+mod faults;
 mod figures;
 mod helpers;
 mod import;
+mod office;
 mod server;
 mod store;
+mod trust;

@@ -1,6 +1,6 @@
 //! The server, started for real on port 0 over a temporary store (`app::spawn_app`):
 //! every route, each error status, who may do what, the stream, the page and shutdown.
-mod app;
+pub(crate) mod app;
 pub(crate) mod binary;
 mod events;
 mod logs;

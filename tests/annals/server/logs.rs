@@ -49,6 +49,35 @@ async fn the_log_names_each_request_but_never_its_token_or_payload() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    // Issue 6: the session cookie, a refused payload (echoed in the answer, not in the
+    // log), and a token made over the API (in the answer, once) stay out of the log too.
+    let resp = http
+        .get(url("/"))
+        .header("cookie", format!("annals_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut refused = class("2023-ZT-LOG", 2, "2023-07-10");
+    refused["data"]["category"] = json!("不应写进日志的类别");
+    let resp = http
+        .post(url("/api/events"))
+        .bearer_auth(&token)
+        .json(&refused)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = http
+        .post(url("/api/tokens"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "日志测试", "role": "reader"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let made: serde_json::Value = resp.json().await.unwrap();
+    let made = made["token"].as_str().unwrap().to_owned();
 
     let binary::Exited {
         status,
@@ -70,8 +99,11 @@ async fn the_log_names_each_request_but_never_its_token_or_payload() {
     assert!(log.contains("/api/events"), "and the route:\n{log}");
     for secret in [
         token.as_str(),
+        &token[4..],
         wrong,
+        made.as_str(),
         "不应写进日志的班名",
+        "不应写进日志的类别",
         "known_at=2023-07-01",
     ] {
         assert!(!log.contains(secret), "the log holds '{secret}':\n{log}");

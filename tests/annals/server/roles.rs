@@ -29,6 +29,8 @@ enum Body {
     Form(Vec<(&'static str, String)>),
     /// The login form, with the caller's own token.
     Login,
+    /// A file, with its content type.
+    File(&'static str, String),
 }
 
 struct Case {
@@ -55,6 +57,8 @@ pub fn documented_routes() -> Vec<(&'static str, &'static str)> {
         ("get", "/api/people"),
         ("get", "/api/people/{id}"),
         ("get", "/api/report"),
+        ("post", "/api/imports"),
+        ("get", "/api/metrics.xlsx"),
         ("get", "/api/verify"),
         ("get", "/api/kinds"),
         ("get", "/api/stream"),
@@ -121,6 +125,18 @@ fn cases(event_id: &str, person: &str, run: usize, who: Who) -> Vec<Case> {
             Need::Read,
         ),
         get("/api/report", "/api/report?period=2023H1", Need::Read),
+        Case {
+            method: Method::POST,
+            route: "/api/imports",
+            path: "/api/imports?name=class_held.csv".into(),
+            body: Body::File(
+                "text/csv",
+                format!("开始日期,班次编号,班次名称,班次类别,期次,培训人数\n2023-07-03,2023-IMP-{run}-{who:?},进修班,主体班,1,45\n"),
+            ),
+            need: Need::Record,
+            ok: StatusCode::CREATED,
+        },
+        get("/api/metrics.xlsx", "/api/metrics.xlsx?period=2023H1", Need::Read),
         get("/api/verify", "/api/verify", Need::Read),
         get("/api/kinds", "/api/kinds", Need::Read),
         get("/api/stream", "/api/stream", Need::Read),
@@ -192,6 +208,9 @@ async fn send(app: &TestApp, case: &Case, who: Who) -> reqwest::Response {
         Body::Json(v) => req.json(v),
         Body::Form(f) => req.form(f),
         Body::Login => req.form(&[("token", app.token(who).unwrap_or(""))]),
+        Body::File(content_type, text) => req
+            .header(header::CONTENT_TYPE, *content_type)
+            .body(text.clone()),
     };
     req.send().await.expect("the server answers")
 }

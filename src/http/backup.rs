@@ -1,0 +1,75 @@
+//! `GET /api/export`: the whole log as JSONL, chain included, streamed without holding
+//! it in memory: the backup a running server gives without stopping. It covers exactly
+//! the events durable when the request began, so it is a consistent snapshot.
+use std::io::Write;
+
+use axum::{
+    body::{Body, Bytes},
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use tokio::sync::mpsc;
+
+use super::{auth::CanRead, ApiError, AppState};
+use crate::store::Filter;
+
+/// Chunks of about this size go to the client.
+const CHUNK: usize = 64 * 1024;
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/export", get(export))
+}
+
+async fn export(State(state): State<AppState>, _: CanRead) -> Result<Response, ApiError> {
+    let head = state.store.head()?;
+    let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let filter = Filter {
+            to_seq: Some(head.seq),
+            ..Filter::default()
+        };
+        let mut buf = Vec::with_capacity(CHUNK + 1024);
+        for e in store.scan(filter) {
+            let line = e.map_err(std::io::Error::other).and_then(|e| {
+                serde_json::to_writer(&mut buf, &e)?;
+                buf.write_all(b"\n")
+            });
+            if let Err(err) = line {
+                let _ = tx.blocking_send(Err(err));
+                return;
+            }
+            if buf.len() >= CHUNK
+                && tx
+                    .blocking_send(Ok(Bytes::from(std::mem::take(&mut buf))))
+                    .is_err()
+            {
+                return; // the client went away
+            }
+        }
+        let _ = tx.blocking_send(Ok(Bytes::from(buf)));
+    });
+    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/jsonl; charset=utf-8".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"annals-{}.jsonl\"", head.seq),
+            ),
+            (
+                header::HeaderName::from_static("x-annals-head"),
+                format!("{} {}", head.seq, head.hash),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,251 @@
+//! Office files over HTTP: `POST /api/imports` takes a workbook, a CSV sheet or a JSONL
+//! file as the body (its `Content-Type` says which) and imports it all or nothing;
+//! `GET /api/metrics.xlsx` answers the figures as a workbook. The report as a Word
+//! document is `GET /api/report?format=docx` (see `figures.rs`), answered by [`docx`].
+use std::sync::Arc;
+
+use axum::{
+    body::Bytes,
+    extract::{
+        rejection::{BytesRejection, QueryRejection},
+        Query, State,
+    },
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use chrono::Utc;
+use events::Envelope;
+use projections::{period::Bucket, report::Seal};
+use serde::Deserialize;
+
+use super::{
+    auth::{CanRead, CanRecord},
+    error::FieldProblem,
+    ApiError, AppState, Inner,
+};
+use crate::{
+    import::{ImportError, Outcome, MAX_LISTED_ERRORS},
+    office::{self, Format, ImportOptions, OfficeError},
+    store::Filter,
+};
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/imports", post(import))
+        .route("/api/metrics.xlsx", get(metrics_xlsx))
+}
+
+/// Query parameters of `POST /api/imports`.
+#[derive(Debug, Deserialize)]
+pub struct ImportParams {
+    /// The file's name: recorded with the import; a CSV's name names its kind.
+    name: Option<String>,
+    /// Check the file without writing anything.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[tracing::instrument(skip_all, fields(by = %who.0.name))]
+async fn import(
+    State(state): State<AppState>,
+    who: CanRecord,
+    headers: HeaderMap,
+    params: Result<Query<ImportParams>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
+    let Query(params) = params?;
+    let body = body.map_err(body_error)?;
+    let format = format_of(&headers, &body)?;
+    let author = who.0.name;
+    let (outcome, fresh) = state
+        .blocking(move |s| import_body(s, format, &body, &params, &author))
+        .await?;
+    if fresh.is_empty() {
+        return Ok((StatusCode::OK, Json(outcome)));
+    }
+    // Nobody listening is fine.
+    let _ = state.appended.send(Arc::new(fresh));
+    Ok((StatusCode::CREATED, Json(outcome)))
+}
+
+/// The format the request's `Content-Type` names, or 415 listing the ones accepted.
+fn format_of(headers: &HeaderMap, body: &[u8]) -> Result<Format, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    Format::of_media_type(content_type, body).ok_or_else(|| {
+        ApiError::UnsupportedMediaType(format!(
+            "send the file as the body with Content-Type: {}",
+            office::ACCEPTED_TYPES
+        ))
+    })
+}
+
+/// Imports the body and reads back what it wrote, for the event stream.
+fn import_body(
+    s: &Inner,
+    format: Format,
+    body: &[u8],
+    params: &ImportParams,
+    author: &str,
+) -> Result<(Outcome, Vec<Envelope>), ApiError> {
+    let options = ImportOptions {
+        name: params.name.as_deref().unwrap_or(default_name(format)),
+        author,
+        dry_run: params.dry_run,
+        max_events: Some(s.config.batch_limit),
+    };
+    let outcome = office::import_as(&s.store, format, body, options, &mut |_, _| {})?;
+    let fresh = match outcome.written {
+        Some([from, to]) => s
+            .store
+            .scan(Filter {
+                from_seq: Some(from),
+                to_seq: Some(to),
+                ..Filter::default()
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    Ok((outcome, fresh))
+}
+
+fn default_name(format: Format) -> &'static str {
+    match format {
+        Format::Jsonl => "upload.jsonl",
+        Format::Xlsx => "upload.xlsx",
+        Format::Csv => "upload.csv",
+    }
+}
+
+fn body_error(r: BytesRejection) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge("the file is over the size limit; import it with the command line, or raise --body-limit".into())
+    } else {
+        ApiError::BadRequest {
+            field: "body".into(),
+            reason: r.body_text(),
+        }
+    }
+}
+
+/// Each listed problem named as the command line names it: the place in the file and
+/// the field, then the reason.
+fn listed(problems: impl Iterator<Item = (String, String)>) -> Vec<FieldProblem> {
+    problems
+        .take(MAX_LISTED_ERRORS)
+        .map(|(field, reason)| FieldProblem {
+            index: None,
+            field,
+            reason,
+        })
+        .collect()
+}
+
+impl From<OfficeError> for ApiError {
+    fn from(e: OfficeError) -> Self {
+        match e {
+            OfficeError::Cells(cells) => ApiError::Invalid(listed(
+                cells
+                    .into_iter()
+                    .map(|c| (format!("{}: {}", c.at, c.field), c.reason)),
+            )),
+            OfficeError::Jsonl(ImportError::Lines(lines)) => ApiError::Invalid(listed(
+                lines
+                    .into_iter()
+                    .map(|l| (format!("{}: {}", l.line, l.field), l.reason)),
+            )),
+            OfficeError::Jsonl(ImportError::Store(e)) | OfficeError::Store(e) => e.into(),
+            unreadable @ (OfficeError::Unreadable(_) | OfficeError::Encrypted) => {
+                ApiError::Invalid(vec![FieldProblem {
+                    index: None,
+                    field: "body".into(),
+                    reason: unreadable.to_string(),
+                }])
+            }
+            too_many @ OfficeError::TooMany { .. } => ApiError::TooLarge(too_many.to_string()),
+            write @ OfficeError::Write { .. } => ApiError::Internal(write.into()),
+        }
+    }
+}
+
+/// Query parameters of `GET /api/metrics.xlsx`.
+#[derive(Debug, Deserialize)]
+pub struct SheetParams {
+    period: Option<String>,
+    on: Option<String>,
+    known_at: Option<String>,
+    lang: Option<String>,
+    by: Option<String>,
+}
+
+async fn metrics_xlsx(
+    State(state): State<AppState>,
+    _: CanRead,
+    params: Result<Query<SheetParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(p) = params?;
+    state.blocking(move |s| metrics_workbook(s, &p)).await
+}
+
+fn metrics_workbook(s: &Inner, p: &SheetParams) -> Result<Response, ApiError> {
+    let query = projections::period::Query::parse(
+        p.period.as_deref(),
+        p.on.as_deref(),
+        p.known_at.as_deref(),
+        Utc::now(),
+        s.config.offset.local_minus_utc(),
+    )?;
+    let lang = p
+        .lang
+        .as_deref()
+        .map(str::parse::<projections::period::Lang>)
+        .transpose()?
+        .unwrap_or_default();
+    let by: Bucket = p.by.as_deref().unwrap_or("month").parse()?;
+    let head = s.store.head()?;
+    let facts = s.cache.read(&s.store)?;
+    let bytes = office::workbook::write(&office::workbook::Source {
+        facts: &facts,
+        metrics: &s.metrics,
+        query: &query,
+        by,
+        lang,
+        seal: Some(Seal {
+            seq: head.seq,
+            hash: head.hash.to_string(),
+        }),
+        now: Utc::now(),
+        offset: s.config.offset,
+    })?;
+    let name = format!("annals-metrics-{}.xlsx", query.period);
+    Ok(attachment(office::XLSX_TYPE, &name, bytes))
+}
+
+/// The report's Markdown as a Word document to download.
+pub fn docx(period: &str, markdown: &str) -> Result<Response, ApiError> {
+    let bytes = office::docx::report(markdown)?;
+    Ok(attachment(
+        office::DOCX_TYPE,
+        &format!("annals-report-{period}.docx"),
+        bytes,
+    ))
+}
+
+fn attachment(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

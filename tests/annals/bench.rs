@@ -1,0 +1,78 @@
+//! Issue 5's smoke test: the benchmark's synthetic log (N = 10 000, one repetition) in
+//! Annals and in SQLite, and both must give the same figures. No timing is asserted;
+//! the generator, the SQLite peer and the comparison are the benchmark's own
+//! (`benches/common/`), so what CI checks is what `cargo bench` measures.
+// The parts only the timing uses (appends, sizes on disk) go unused here.
+#[allow(dead_code)]
+#[path = "../../benches/common/agree.rs"]
+mod agree;
+#[allow(dead_code)]
+#[path = "../../benches/common/peer.rs"]
+mod peer;
+#[path = "../../benches/common/synth.rs"]
+mod synth;
+
+use annals::views::{self, Cache};
+use chrono::Utc;
+use projections::metric::Metrics;
+
+use crate::helpers::{catalog, TestStore};
+
+#[test]
+fn annals_and_sqlite_agree_on_every_figure_of_the_synthetic_log() {
+    let log = synth::generate(10_000, synth::SEED);
+    assert_eq!(log.drafts.len(), 10_000);
+    let bytes = log.jsonl();
+    let annals = TestStore::new();
+    let outcome = annals
+        .import(&bytes)
+        .expect("the synthetic log is catalog-valid");
+    assert_eq!(outcome.added, 10_000);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut db = peer::Sqlite::open(&dir.path().join("peer.sqlite")).expect("SQLite opens");
+    assert_eq!(db.import(&bytes, 10_000).expect("SQLite imports"), 10_000);
+
+    let metrics = Metrics::embedded(&catalog()).expect("the embedded metrics");
+    let facts = views::fold(&annals.store).expect("the log folds");
+    let mut rng = synth::Rng::new(synth::SEED);
+    let now = Utc::now();
+    let agreed = agree::check(&facts, &db, &metrics, &mut rng, log.recorded_span(), now)
+        .unwrap_or_else(|diffs| panic!("Annals and SQLite disagree:\n{diffs}"));
+    assert_eq!(agreed.metrics, metrics.iter().count());
+    assert!(agreed.progress_lines >= 3, "{agreed:?}");
+    assert!(agreed.values["main_sessions"] > 0, "{agreed:?}");
+
+    // Known now, a metric's value comes from running totals built once per fold; on
+    // any day of any year they give what a scan of the facts gives.
+    for _ in 0..40 {
+        let on = agree::random_on(&mut rng);
+        let period = projections::period::Period::year(chrono::Datelike::year(&on));
+        let q = projections::period::Query {
+            period,
+            on,
+            known_at: now,
+        };
+        for m in metrics.iter() {
+            let from = match m.scope {
+                projections::metric::Scope::Period => period.from(),
+                projections::metric::Scope::Cumulative => chrono::NaiveDate::MIN,
+            };
+            assert_eq!(
+                m.value(&facts, &q),
+                m.value_between(&facts, from, period.to().min(on), now),
+                "{} on {on}",
+                m.name
+            );
+        }
+    }
+
+    // The server's cache answers as the fold does on the same log.
+    let cache = Cache::default();
+    let cached = cache.read(&annals.store).expect("the cache fills");
+    let q = agree::year_query(now);
+    assert_eq!(
+        agree::annals_values(&cached, &metrics, &q),
+        agreed.values,
+        "the cache equals the fold"
+    );
+}
