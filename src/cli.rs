@@ -149,6 +149,9 @@ pub enum TokenAction {
         /// reader, recorder or admin.
         #[arg(long)]
         role: crate::store::Role,
+        /// Make it stop working after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
     /// List tokens (never the tokens themselves).
     List,

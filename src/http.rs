@@ -148,6 +148,7 @@ pub fn app(state: AppState) -> Router {
         .merge(page::router())
         .merge(docs::router())
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(PropagateRequestIdLayer::x_request_id())

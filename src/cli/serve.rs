@@ -62,8 +62,14 @@ impl Ctx<'_> {
     pub(super) fn token(&self, action: &TokenAction) -> anyhow::Result<ExitCode> {
         let store = self.open()?;
         match action {
-            TokenAction::Create { name, role } => {
-                let token = store.create_token(name, *role)?;
+            TokenAction::Create {
+                name,
+                role,
+                expires_in_days,
+            } => {
+                let expires =
+                    expires_in_days.map(|d| chrono::Utc::now() + chrono::Duration::days(d.into()));
+                let token = store.create_expiring_token(name, *role, expires)?;
                 if self.cli.json {
                     self.print_json(&json!({"name": name, "role": role, "token": token}))?;
                 } else {

@@ -38,7 +38,7 @@ pub fn caller(parts: &Parts, state: &AppState) -> Result<Option<TokenInfo>, ApiE
     match state.store.check_token(&token)? {
         Some(info) => Ok(Some(info)),
         None => Err(ApiError::Unauthorized(
-            "the token is not valid or has been revoked".into(),
+            "the token is not valid, has expired or has been revoked".into(),
         )),
     }
 }

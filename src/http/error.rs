@@ -42,6 +42,9 @@ pub enum ApiError {
     /// 404: no such thing.
     #[error("{0}")]
     NotFound(String),
+    /// 405: the route exists but not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// 409: an id exists with other content, or the head moved.
     #[error("{detail}")]
     Conflict {
@@ -95,6 +98,10 @@ impl IntoResponse for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "校验未通过 Validation failed",
             ),
+            ApiError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "方法不允许 Method not allowed",
+            ),
             ApiError::InsufficientStorage(_) => (
                 StatusCode::INSUFFICIENT_STORAGE,
                 "存储空间不足 Insufficient storage",
@@ -136,6 +143,11 @@ impl IntoResponse for ApiError {
         )
             .into_response()
     }
+}
+
+/// The answer for a method a route does not take.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{} does not take {method}", uri.path()))
 }
 
 /// The answer for routes that do not exist.

@@ -293,6 +293,9 @@ async fn tokens(State(state): State<AppState>, _: CanAdmin) -> Result<Json<Value
 struct NewToken {
     name: String,
     role: Role,
+    /// Days until it stops working; it never expires when absent.
+    #[serde(default)]
+    expires_in_days: Option<u32>,
 }
 
 async fn create_token(
@@ -303,7 +306,13 @@ async fn create_token(
     let Json(t) = body?;
     state
         .blocking(move |s| {
-            let token = s.store.create_token(&t.name, t.role).map_err(token_error)?;
+            let expires = t
+                .expires_in_days
+                .map(|d| chrono::Utc::now() + chrono::Duration::days(d.into()));
+            let token = s
+                .store
+                .create_expiring_token(&t.name, t.role, expires)
+                .map_err(token_error)?;
             Ok((
                 StatusCode::CREATED,
                 Json(json!({ "name": t.name, "role": t.role, "token": token })),

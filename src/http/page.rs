@@ -439,7 +439,7 @@ async fn login(State(state): State<AppState>, Form(f): Form<Login>) -> Result<Re
         .await?;
     if !ok {
         return Err(ApiError::Unauthorized(
-            "the token is not valid or has been revoked".into(),
+            "the token is not valid, has expired or has been revoked".into(),
         ));
     }
     let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");

@@ -45,6 +45,16 @@ pub struct TokenInfo {
     pub created_at: DateTime<Utc>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it stops working, if it was made to expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl TokenInfo {
+    /// Whether it still opens the door at `now`: not revoked and not expired.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|t| now < t)
+    }
 }
 
 /// Why a token was refused or could not be made.
@@ -84,6 +94,16 @@ impl Store {
 
     /// Makes a token and returns it; it is not stored and cannot be shown again.
     pub fn create_token(&self, name: &str, role: Role) -> Result<String, TokenError> {
+        self.create_expiring_token(name, role, None)
+    }
+
+    /// Makes a token that stops working at `expires_at` (never, when `None`).
+    pub fn create_expiring_token(
+        &self,
+        name: &str,
+        role: Role,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<String, TokenError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 64 {
             return Err(TokenError::BadName);
@@ -91,7 +111,7 @@ impl Store {
         if self
             .live_tokens()?
             .iter()
-            .any(|(_, t)| t.name == name && t.revoked_at.is_none())
+            .any(|(_, t)| t.name == name && t.is_live(Utc::now()))
         {
             return Err(TokenError::Exists(name.to_owned()));
         }
@@ -102,6 +122,7 @@ impl Store {
             role,
             created_at: Utc::now(),
             revoked_at: None,
+            expires_at,
         };
         self.trees.tokens.insert(
             Hash::of(token.as_bytes()).0,
@@ -133,7 +154,7 @@ impl Store {
         Ok(())
     }
 
-    /// The live token matching `token`, if any. The lookup is by the token's hash, so
+    /// The live (not revoked, not expired) token matching `token`, if any. The lookup is by the token's hash, so
     /// no comparison ever runs over the secret itself.
     pub fn check_token(&self, token: &str) -> Result<Option<TokenInfo>, StoreError> {
         let Some(bytes) = self.trees.tokens.get(Hash::of(token.as_bytes()).0)? else {
@@ -141,7 +162,7 @@ impl Store {
         };
         let info: TokenInfo = serde_json::from_slice(&bytes)
             .map_err(|e| self.damaged(format!("a token record is unreadable: {e}")))?;
-        Ok(info.revoked_at.is_none().then_some(info))
+        Ok(info.is_live(Utc::now()).then_some(info))
     }
 
     /// Whether any token was ever made.

@@ -469,3 +469,44 @@ async fn the_bearer_scheme_is_case_insensitive_and_the_hint_spells_it_right() {
         "{p}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_token_is_refused_and_a_live_one_is_not() {
+    // Issue 4: "expired or revoked token: each the right status".
+    let app = spawn_app().await;
+    let mut made = Vec::new();
+    for (name, days) in [("今天到期", 0), ("一周有效", 7)] {
+        let body = json!({"name": name, "role": "recorder", "expires_in_days": days});
+        let resp = app.post_json("/api/tokens", Who::Admin, &body).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        made.push(resp.json::<Value>().await.unwrap());
+    }
+    let (expired, live) = (&made[0], &made[1]);
+    let send = |token: String| {
+        app.client
+            .post(app.url("/api/events"))
+            .bearer_auth(token)
+            .json(&class("2023-ZT-71", 1, "2023-07-03"))
+            .send()
+    };
+    let refused = send(expired["token"].as_str().unwrap().to_owned())
+        .await
+        .unwrap();
+    let body = problem(refused, StatusCode::UNAUTHORIZED).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("has expired"),
+        "{body}"
+    );
+    let accepted = send(live["token"].as_str().unwrap().to_owned())
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    let listed = app.get_json("/api/tokens", Who::Admin).await;
+    let expiring = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["expires_at"].is_string())
+        .count();
+    assert_eq!(expiring, 2, "{listed}");
+}
