@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Options: `--n LIST` (sizes), `--runs R` (repetitions; medians quoted), `--appends K`
-//! (single appends per run; the 16 writers do 16×K/4 in all), `--queries Q` (progress
+//! (single appends per run; the 16 writers do 4×K in all), `--queries Q` (progress
 //! queries per kind), `--http-secs S` and `--connections C` (the load generator),
 //! `--dir DIR` (scratch space, default `target/bench-data`), `--markdown FILE` (append
 //! the tables there too). Both systems must agree on every figure before any timing is
@@ -173,6 +173,18 @@ fn child(what: &str, path: &Path) {
                 n += progress::progress(&facts, &metrics, year, on, Utc::now()).len();
             }
             eprintln!("{n} progress lines");
+            return;
+        }
+        "load" => {
+            // For `perf record -p` on a running server: ten seconds of GET /api/progress.
+            let addr = path.to_string_lossy().into_owned();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            let query = format!("/api/progress?year={LAST_YEAR}&on={LAST_YEAR}-06-30");
+            let (rps, p99, _) = runtime.block_on(load(&addr, &query, 16, Duration::from_secs(10)));
+            println!("{rps:.0} requests/s, p99 {p99:.2} ms");
             return;
         }
         "import-annals" => {

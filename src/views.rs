@@ -84,7 +84,7 @@ pub struct Cache {
 #[derive(Debug, Default)]
 struct Memo {
     head: u64,
-    answers: HashMap<MemoKey, Arc<serde_json::Value>>,
+    answers: HashMap<MemoKey, Arc<str>>,
 }
 
 /// A progress question: the year, `on`, and `known_at` (`None` for "now").
@@ -110,7 +110,7 @@ impl Cache {
         Ok(self.facts.read().expect("facts lock poisoned"))
     }
 
-    /// [`progress::progress`] over `facts` (as [`Cache::read`] gave them), as JSON,
+    /// [`progress::progress`] over `facts` (as [`Cache::read`] gave them), as JSON text,
     /// remembered for the facts' head: asking again with the same year and day costs a
     /// look-up. Any `known_at` at or after the last recording gives the same answer
     /// (everything is known), so those share one entry.
@@ -121,7 +121,7 @@ impl Cache {
         year: i32,
         on: NaiveDate,
         known_at: DateTime<Utc>,
-    ) -> Arc<serde_json::Value> {
+    ) -> Arc<str> {
         let everything = facts.head_recorded_at().is_none_or(|last| known_at >= last);
         let key = (year, on, (!everything).then_some(known_at));
         {
@@ -133,7 +133,9 @@ impl Cache {
             }
         }
         let lines = progress::progress(facts, metrics, year, on, known_at);
-        let answer = Arc::new(serde_json::to_value(lines).expect("progress serialises"));
+        let answer: Arc<str> = serde_json::to_string(&lines)
+            .expect("progress serialises")
+            .into();
         let mut memo = self.progress.lock().expect("memo lock poisoned");
         if memo.head != facts.head_seq() || memo.answers.len() >= MEMO_SIZE {
             memo.head = facts.head_seq();
