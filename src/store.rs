@@ -1,5 +1,7 @@
-//! The append-only event store on sled: one writer thread assigns seq, time and hash,
-//! applies each batch atomically and shares one flush among every batch waiting.
+//! The append-only event store: the events in one log file of checksummed frames (see
+//! `log`), sled for the tokens. One writer thread assigns seq, time and hash, checks
+//! each batch as a whole and makes every batch waiting durable with one write and one
+//! `fdatasync`.
 use std::{
     collections::HashMap,
     fs::{File, OpenOptions},
@@ -7,9 +9,10 @@ use std::{
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicU64, Ordering},
-        mpsc, Arc, Mutex,
+        mpsc, Arc, Mutex, RwLock,
     },
     thread,
+    time::{Duration, Instant},
 };
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -19,13 +22,18 @@ use events::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sled::Transactional;
 use uuid::Uuid;
 
+mod log;
+mod migrate;
 mod read;
+mod record;
 mod tokens;
 mod verify;
 
+use log::{FrameWriter, Index, LogFile, OpenError};
+
+pub use log::{read_file as read_log_file, write_file as write_log_file, FILE as LOG_FILE};
 pub use read::{Filter, Scan};
 pub use tokens::{Role, TokenError, TokenInfo};
 pub use verify::{Seal, VerifyFailure, VerifyReport};
@@ -77,6 +85,9 @@ pub enum StoreError {
     /// report it; check the disk (space, permissions) and retry later.
     #[error("the store could not read or write its files: {0}")]
     Io(#[from] sled::Error),
+    /// Reading or writing the log file failed. Handling: as for `Io`.
+    #[error("the store could not read or write its log: {0}")]
+    LogIo(#[from] std::io::Error),
     /// The disk is (nearly) full: the batch was refused before anything was written.
     /// Handling: free space or move the store, then retry; reads go on working.
     #[error("the disk holding {path} is full: {available} bytes free, {needed} needed (the store keeps a reserve); nothing was written")]
@@ -200,14 +211,9 @@ impl Default for Options {
     }
 }
 
-/// The sled trees, shared by the writer and readers.
+/// The sled trees: only the tokens live there; the events are in the log file.
 #[derive(Clone)]
 struct Trees {
-    db: sled::Db,
-    events: sled::Tree,
-    ids: sled::Tree,
-    corrections: sled::Tree,
-    meta: sled::Tree,
     tokens: sled::Tree,
 }
 
@@ -215,6 +221,8 @@ struct Trees {
 #[derive(Clone)]
 pub struct Store {
     trees: Trees,
+    log: Arc<LogFile>,
+    index: Arc<RwLock<Index>>,
     catalog: Arc<Catalog>,
     /// The highest seq that is on disk; readers never see past it.
     durable: Arc<AtomicU64>,
@@ -242,7 +250,14 @@ impl Drop for WriterHandle {
     }
 }
 
-const HEAD_KEY: &[u8] = b"head";
+/// sled's page cache: it holds only tokens, so a little is plenty.
+const SLED_CACHE_BYTES: u64 = 8 << 20;
+
+/// How long the writer waits for the batches it expects before it writes a group.
+const GATHER: Duration = Duration::from_micros(200);
+
+/// How often, at most, the writer refreshes the `annals.seen` note.
+const SEEN_EVERY: Duration = Duration::from_secs(1);
 
 impl Store {
     /// Opens (creating if needed) the store in `dir`, taking an exclusive lock on it.
@@ -260,38 +275,53 @@ impl Store {
         };
         // sled may panic rather than err on some damaged files; either way the answer
         // is the same: the store is damaged, restore it.
-        let opened = std::panic::catch_unwind(|| sled::Config::new().path(dir.join("sled")).open())
-            .map_err(|_| damaged(&"sled could not read its files"))?;
+        let opened = std::panic::catch_unwind(|| {
+            sled::Config::new()
+                .path(dir.join("sled"))
+                .cache_capacity(SLED_CACHE_BYTES)
+                .open()
+        })
+        .map_err(|_| damaged(&"sled could not read its files"))?;
         let db = opened.map_err(|e| match e {
             sled::Error::Io(io) => open_err(io),
             other => damaged(&other),
         })?;
-        let tree = |name: &str| db.open_tree(name).map_err(|e| damaged(&e));
         let trees = Trees {
-            events: tree("events")?,
-            ids: tree("ids")?,
-            corrections: tree("corrections")?,
-            meta: tree("meta")?,
-            tokens: tree("tokens")?,
-            db: db.clone(),
+            tokens: db.open_tree("tokens").map_err(|e| damaged(&e))?,
         };
-        let head = read_head(&trees.meta).map_err(|e| damaged(&e))?;
-        if let Some(held) = read_seen(dir).filter(|held| *held > head.seq) {
+        let seen = read_seen(dir);
+        let opened = LogFile::open(&dir.join(log::FILE), &catalog, seen).map_err(|e| match e {
+            OpenError::Io(io) => open_err(io),
+            OpenError::Damaged(reason) => damaged(&reason),
+        })?;
+        let (log, mut index) = (Arc::new(opened.log), opened.index);
+        if index.head.seq == 0 {
+            migrate::from_sled(&db, &log, &mut index, &catalog).map_err(|e| damaged(&e))?;
+        }
+        let head = index.head;
+        if let Some(held) = seen.filter(|held| *held > head.seq) {
             return Err(damaged(&format!(
-                "sled holds {} events but this store has held at least {held}: its files lost data",
+                "the log holds {} events but this store has held at least {held}: its files lost data",
                 head.seq
             )));
         }
         let durable = Arc::new(AtomicU64::new(head.seq));
+        let index = Arc::new(RwLock::new(index));
         let (tx, rx) = mpsc::channel();
         let writer = Writer {
-            trees: trees.clone(),
+            log: log.clone(),
+            index: index.clone(),
             catalog: catalog.clone(),
             durable: durable.clone(),
             head,
+            written: index.read().expect("index lock poisoned").end,
+            pending: Vec::new(),
+            frame: None,
             offset: options.offset,
             dir: dir.to_owned(),
             min_free_bytes: options.min_free_bytes,
+            seen_at: None,
+            _db: db,
         };
         let thread = thread::Builder::new()
             .name("annals-writer".into())
@@ -299,6 +329,8 @@ impl Store {
             .map_err(open_err)?;
         Ok(Store {
             trees,
+            log,
+            index,
             catalog,
             durable,
             writer: Arc::new(WriterHandle {
@@ -372,26 +404,43 @@ impl Store {
         if seq == 0 || seq > self.durable.load(Ordering::Acquire) {
             return Ok(None);
         }
-        match self.trees.events.get(seq.to_be_bytes())? {
-            Some(bytes) => self.decode(seq, &bytes).map(Some),
-            None => Ok(None),
-        }
+        let (at, before) = {
+            let index = self.index.read().expect("index lock poisoned");
+            (index.offset(seq), index.offset(seq - 1))
+        };
+        let Some(at) = at else {
+            return Err(self.damaged(format!("seq {seq} is missing")));
+        };
+        let prev = match before {
+            Some(b) => self.log.hash(b)?,
+            None => GENESIS,
+        };
+        let bytes = self.log.record(at)?;
+        self.decode(seq, prev, &bytes).map(Some)
     }
 
     /// The event with that id, if any.
     pub fn get(&self, id: Uuid) -> Result<Option<Envelope>, StoreError> {
-        match self.trees.ids.get(id.as_bytes())? {
-            Some(seq) => self.get_seq(seq_of(&seq)),
+        let seq = self.index.read().expect("index lock poisoned").seq_of(&id);
+        match seq {
+            Some(seq) => self.get_seq(seq),
             None => Ok(None),
         }
     }
 
     /// Every correction (amendment or void) recorded against an event, in order.
     pub fn corrections_of(&self, id: Uuid) -> Result<Vec<Envelope>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.trees.corrections.scan_prefix(id.as_bytes()) {
-            let (key, _) = item?;
-            if let Some(e) = self.get_seq(seq_of(&key[16..]))? {
+        let seqs: Vec<u64> = self
+            .index
+            .read()
+            .expect("index lock poisoned")
+            .corrections(&id)
+            .iter()
+            .map(|(seq, _)| *seq)
+            .collect();
+        let mut out = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            if let Some(e) = self.get_seq(seq)? {
                 out.push(e);
             }
         }
@@ -412,8 +461,8 @@ impl Store {
             .take();
     }
 
-    fn decode(&self, seq: u64, bytes: &[u8]) -> Result<Envelope, StoreError> {
-        serde_json::from_slice(bytes)
+    fn decode(&self, seq: u64, prev: Hash, bytes: &[u8]) -> Result<Envelope, StoreError> {
+        record::decode(bytes, seq, prev)
             .map_err(|e| self.damaged(format!("seq {seq} cannot be decoded: {e}")))
     }
 
@@ -425,24 +474,10 @@ impl Store {
     }
 }
 
-fn seq_of(bytes: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&bytes[..8]);
-    u64::from_be_bytes(b)
-}
-
-fn read_head(meta: &sled::Tree) -> Result<Head, String> {
-    match meta.get(HEAD_KEY).map_err(|e| e.to_string())? {
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| format!("the head record is unreadable: {e}")),
-        None => Ok(Head::default()),
-    }
-}
-
-/// The file, beside sled's, that remembers how far the log has reached. It is written
-/// after each flush (atomically, by rename, but without its own fsync, so it may lag
-/// behind): a lower bound that catches sled reopening its files as a shorter, or an
-/// empty, log after they were damaged.
+/// The file, beside the log, that remembers how far the log has reached. It is written
+/// at most once a second and when the writer stops (atomically, by rename, but without
+/// its own fsync, so it may lag behind): a lower bound that catches a log file cut
+/// short, replaced or lost.
 const SEEN_FILE: &str = "annals.seen";
 
 fn read_seen(dir: &Path) -> Option<u64> {
@@ -500,15 +535,25 @@ fn lock(dir: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
-/// The single writer: the only code that assigns seq and writes to the trees.
+/// The single writer: the only code that assigns seq and writes to the log.
 struct Writer {
-    trees: Trees,
+    log: Arc<LogFile>,
+    index: Arc<RwLock<Index>>,
     catalog: Arc<Catalog>,
     durable: Arc<AtomicU64>,
+    /// The last event accepted, durable or still in `pending`.
     head: Head,
+    /// The log file's length: everything before it is on disk.
+    written: u64,
+    /// This group's frame, not yet written.
+    pending: Vec<u8>,
+    frame: Option<FrameWriter>,
     offset: FixedOffset,
     dir: PathBuf,
     min_free_bytes: u64,
+    seen_at: Option<Instant>,
+    /// Kept open as long as the writer runs, so sled's files close before the lock goes.
+    _db: sled::Db,
 }
 
 /// What the writer knows about an event id while preparing a batch.
@@ -522,18 +567,27 @@ struct Known {
 
 impl Writer {
     fn run(mut self, rx: mpsc::Receiver<Job>) {
-        // sled's flush on Linux ends in sync_file_range, which writes the pages but
-        // neither flushes the disk's cache nor the file's metadata; an fdatasync of its
-        // file after each flush makes an acknowledged append survive a power cut too.
-        let sled_file = File::open(self.dir.join("sled").join("db")).ok();
+        // As many batches as the last group held are likely to be on their way again
+        // (each writer sends its next one once the last was acknowledged): wait a
+        // moment for them, so they share one write and one fdatasync.
+        let mut expect = 1;
         while let Ok(first) = rx.recv() {
             let mut group = vec![first];
+            let deadline = Instant::now() + GATHER;
             while group.len() < MAX_GROUP {
                 match rx.try_recv() {
                     Ok(job) => group.push(job),
+                    Err(mpsc::TryRecvError::Empty) if group.len() < expect => {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        match rx.recv_timeout(left) {
+                            Ok(job) => group.push(job),
+                            Err(_) => break,
+                        }
+                    }
                     Err(_) => break,
                 }
             }
+            expect = group.len();
             let start = self.head;
             let mut results = Vec::with_capacity(group.len());
             for job in group {
@@ -543,55 +597,76 @@ impl Writer {
                 };
                 results.push((result, reply));
             }
-            let flushed = if self.head.seq != start.seq {
-                self.trees.db.flush().map(|_| ()).and_then(|()| {
-                    sled_file
-                        .as_ref()
-                        .map_or(Ok(()), File::sync_data)
-                        .map_err(sled::Error::Io)
-                })
-            } else {
-                Ok(())
-            };
-            match flushed {
+            match self.commit() {
                 Ok(()) => {
                     self.durable.store(self.head.seq, Ordering::Release);
-                    write_seen(&self.dir, self.head.seq);
+                    self.note_seen(false);
                     for (result, reply) in results {
                         let _ = reply.send(result);
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "flush failed; the group is not acknowledged");
-                    // What was applied may or may not be on disk; re-read the head so the
-                    // next batch chains onto whatever sled holds.
-                    self.head = read_head(&self.trees.meta).unwrap_or(start);
+                    tracing::error!(error = %e, "the log write failed; the group is not acknowledged");
+                    // Nothing past `written` counts: cut it off and forget it, so the
+                    // next batch chains onto what is on disk.
+                    if let Err(cut) = self.log.cut(self.written) {
+                        tracing::error!(error = %cut, "could not cut the failed write off the log");
+                    }
+                    self.index
+                        .write()
+                        .expect("index lock poisoned")
+                        .rollback(start, self.written);
+                    self.head = start;
                     for (_, reply) in results {
-                        let _ = reply.send(Err(StoreError::Io(sled::Error::Io(
-                            std::io::Error::other(e.to_string()),
+                        let _ = reply.send(Err(StoreError::LogIo(std::io::Error::new(
+                            e.kind(),
+                            e.to_string(),
                         ))));
                     }
                 }
             }
         }
-        let _ = self.trees.db.flush();
+        self.note_seen(true);
+    }
+
+    /// Writes this group's frame, if it has one, and waits for the disk.
+    fn commit(&mut self) -> std::io::Result<()> {
+        let Some(frame) = self.frame.take() else {
+            return Ok(());
+        };
+        frame.finish(&mut self.pending);
+        let result = self.log.append(&self.pending, self.written);
+        if result.is_ok() {
+            self.written += self.pending.len() as u64;
+        }
+        self.pending.clear();
+        if self.pending.capacity() > 1 << 24 {
+            self.pending = Vec::new();
+        }
+        result
+    }
+
+    /// Refreshes `annals.seen` when it is a second old, or `now`.
+    fn note_seen(&mut self, now: bool) {
+        if now || self.seen_at.is_none_or(|t| t.elapsed() >= SEEN_EVERY) {
+            write_seen(&self.dir, self.durable.load(Ordering::Acquire));
+            self.seen_at = Some(Instant::now());
+        }
     }
 
     fn known(&self, id: Uuid, pending: &HashMap<Uuid, Known>) -> Result<Option<Known>, StoreError> {
         if let Some(k) = pending.get(&id) {
             return Ok(Some(*k));
         }
-        let Some(seq) = self.trees.ids.get(id.as_bytes())? else {
-            return Ok(None);
+        let (seq, voided) = {
+            let index = self.index.read().expect("index lock poisoned");
+            let Some(seq) = index.seq_of(&id) else {
+                return Ok(None);
+            };
+            (seq, index.corrections(&id).iter().any(|(_, void)| *void))
         };
-        let seq = seq_of(&seq);
-        let env = self.load(seq)?;
-        let def = self.catalog.kind(&env.kind);
-        let mut voided = false;
-        for item in self.trees.corrections.scan_prefix(id.as_bytes()) {
-            let (_, kind) = item?;
-            voided |= &*kind == b"event_voided";
-        }
+        let bytes = self.record(seq)?;
+        let def = record::kind(&bytes).ok().and_then(|k| self.catalog.kind(k));
         Ok(Some(Known {
             seq,
             voided,
@@ -600,23 +675,43 @@ impl Writer {
         }))
     }
 
+    /// The record of `seq`, from the disk or, if it is in this group, from `pending`.
+    fn record(&self, seq: u64) -> Result<Vec<u8>, StoreError> {
+        let at = self
+            .index
+            .read()
+            .expect("index lock poisoned")
+            .offset(seq)
+            .ok_or_else(|| StoreError::Damaged {
+                path: self.dir.clone(),
+                reason: format!("seq {seq} is indexed but missing"),
+            })?;
+        if at < self.written {
+            return Ok(self.log.record(at)?);
+        }
+        let start = usize::try_from(at - self.written).expect("a group fits in memory");
+        let len = u32::from_le_bytes(self.pending[start..start + 4].try_into().expect("4 bytes"))
+            as usize;
+        Ok(self.pending[start + 4..start + 4 + len].to_vec())
+    }
+
+    /// The event of `seq` (its `prev_hash` left unset: callers compare content).
     fn load(&self, seq: u64) -> Result<Envelope, StoreError> {
-        let bytes =
-            self.trees
-                .events
-                .get(seq.to_be_bytes())?
-                .ok_or_else(|| StoreError::Damaged {
-                    path: PathBuf::new(),
-                    reason: format!("seq {seq} is indexed but missing"),
-                })?;
-        serde_json::from_slice(&bytes).map_err(|e| StoreError::Damaged {
-            path: PathBuf::new(),
+        record::decode(&self.record(seq)?, seq, GENESIS).map_err(|e| StoreError::Damaged {
+            path: self.dir.clone(),
             reason: format!("seq {seq} cannot be decoded: {e}"),
         })
     }
 
     fn append(&mut self, batch: Batch) -> Result<Vec<Receipt>, StoreError> {
-        if let Some(expected) = batch.expected_seq {
+        let Batch {
+            events,
+            expected_seq,
+            author,
+            import,
+        } = batch;
+        let count = events.len();
+        if let Some(expected) = expected_seq {
             if expected != self.head.seq {
                 return Err(StoreError::HeadMoved {
                     expected,
@@ -626,14 +721,14 @@ impl Writer {
         }
         let now = truncate(Utc::now());
         let mut errors = Vec::new();
-        let mut receipts = Vec::with_capacity(batch.events.len());
+        let mut receipts = Vec::with_capacity(count);
         let mut pending: HashMap<Uuid, Known> = HashMap::new();
         let mut new: Vec<Envelope> = Vec::new();
         // Where each new event of this batch sits in `new`, so lookups stay O(1) in big imports.
         let mut new_at: HashMap<Uuid, usize> = HashMap::new();
         let mut head = self.head;
         let mut last_time = head.recorded_at;
-        for (index, ev) in batch.events.iter().enumerate() {
+        for (index, ev) in events.into_iter().enumerate() {
             let mut fail = |field: &str, reason: String| {
                 errors.push(ItemError {
                     index,
@@ -717,15 +812,17 @@ impl Writer {
                 Occurred::on(recorded_at.with_timezone(&self.offset).date_naive())
             });
             let def = self.catalog.kind(ev.kind());
+            let (id, kind, version) = (ev.id(), ev.kind().to_owned(), ev.version());
+            let recorded_by = ev.recorded_by().unwrap_or(&author).to_owned();
             let env = Envelope {
-                id: ev.id(),
+                id,
                 seq: head.seq + 1,
-                kind: ev.kind().to_owned(),
-                version: ev.version(),
+                kind,
+                version,
                 occurred,
                 recorded_at,
-                recorded_by: ev.recorded_by().unwrap_or(&batch.author).to_owned(),
-                data: ev.data().clone(),
+                recorded_by,
+                data: ev.into_data(),
                 prev_hash: head.hash,
                 hash: GENESIS,
             }
@@ -756,7 +853,7 @@ impl Writer {
         if !errors.is_empty() {
             return Err(StoreError::Rejected(errors));
         }
-        if let (Some(note), false) = (&batch.import, new.is_empty()) {
+        if let (Some(note), false) = (&import, new.is_empty()) {
             let at = last_time.map_or(now, |l| l.max(now));
             let ev = NewEvent::system(
                 &self.catalog,
@@ -771,7 +868,7 @@ impl Writer {
             )
             .map_err(|e| {
                 StoreError::Rejected(vec![ItemError {
-                    index: batch.events.len(),
+                    index: count,
                     error: FieldError::new("import_completed", e.to_string()),
                 }])
             })?;
@@ -782,7 +879,7 @@ impl Writer {
                 version: ev.version(),
                 occurred: ev.occurred().expect("system events carry a date"),
                 recorded_at: at,
-                recorded_by: batch.author.clone(),
+                recorded_by: author.clone(),
                 data: ev.data().clone(),
                 prev_hash: head.hash,
                 hash: GENESIS,
@@ -805,12 +902,15 @@ impl Writer {
         }
         let mut errors = Vec::new();
         let mut seen = std::collections::HashSet::with_capacity(envs.len());
-        for (index, e) in envs.iter().enumerate() {
-            if self.trees.ids.contains_key(e.id.as_bytes())? || !seen.insert(e.id) {
-                errors.push(ItemError {
-                    index,
-                    error: FieldError::new("id", format!("{} is already in the log", e.id)),
-                });
+        {
+            let index = self.index.read().expect("index lock poisoned");
+            for (index_in_batch, e) in envs.iter().enumerate() {
+                if index.seq_of(&e.id).is_some() || !seen.insert(e.id) {
+                    errors.push(ItemError {
+                        index: index_in_batch,
+                        error: FieldError::new("id", format!("{} is already in the log", e.id)),
+                    });
+                }
             }
         }
         if !errors.is_empty() {
@@ -829,15 +929,15 @@ impl Writer {
         Ok(receipts)
     }
 
-    /// Writes envelopes that already chain onto the head, in one sled transaction.
+    /// Adds envelopes that already chain onto the head to this group's frame and to
+    /// the index; they become durable (and visible) when the group is committed.
     fn write(&mut self, envs: Vec<Envelope>) -> Result<(), StoreError> {
         let Some(last) = envs.last() else {
             return Ok(());
         };
-        // Each event takes a few hundred bytes in sled's log; count generously.
-        let needed = self.min_free_bytes + envs.len() as u64 * 2048;
-        let available =
-            fs2::available_space(&self.dir).map_err(|e| StoreError::Io(sled::Error::Io(e)))?;
+        // Each event takes about 250 bytes in the log; count generously.
+        let needed = self.min_free_bytes + self.pending.len() as u64 + envs.len() as u64 * 2048;
+        let available = fs2::available_space(&self.dir)?;
         if available < needed {
             return Err(StoreError::DiskFull {
                 path: self.dir.clone(),
@@ -850,47 +950,26 @@ impl Writer {
             hash: last.hash,
             recorded_at: Some(last.recorded_at),
         };
-        let mut events = sled::Batch::default();
-        let mut ids = sled::Batch::default();
-        let mut corrections = sled::Batch::default();
+        let first_seq = self.head.seq + 1;
+        let frame = self
+            .frame
+            .get_or_insert_with(|| FrameWriter::begin(&mut self.pending, first_seq));
+        let mut index = self.index.write().expect("index lock poisoned");
         for e in &envs {
-            let seq = e.seq.to_be_bytes();
-            events.insert(
-                &seq,
-                serde_json::to_vec(e).expect("an envelope always serialises"),
-            );
-            ids.insert(e.id.as_bytes(), &seq);
-            if let Some(target) = correction_target(&self.catalog, e) {
-                let mut key = target.as_bytes().to_vec();
-                key.extend_from_slice(&seq);
-                corrections.insert(key, e.kind.as_bytes());
-            }
+            let at = frame.record(&mut self.pending, |out| record::encode(e, out));
+            let target = correction_target(&self.catalog, e);
+            index.push(e.seq, self.written + at as u64, e.id, target);
         }
-        let head_bytes = serde_json::to_vec(&head).expect("a head always serialises");
-        (
-            &self.trees.events,
-            &self.trees.ids,
-            &self.trees.corrections,
-            &self.trees.meta,
-        )
-            .transaction(|(t_events, t_ids, t_corr, t_meta)| {
-                t_events.apply_batch(&events)?;
-                t_ids.apply_batch(&ids)?;
-                t_corr.apply_batch(&corrections)?;
-                t_meta.insert(HEAD_KEY, head_bytes.as_slice())?;
-                Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                sled::transaction::TransactionError::Storage(s) => StoreError::Io(s),
-                sled::transaction::TransactionError::Abort(()) => StoreError::Closed,
-            })?;
+        index.head = head;
+        index.end = self.written + self.pending.len() as u64;
         self.head = head;
         Ok(())
     }
 }
 
-/// The event a correction targets, if `e` is one.
-fn correction_target(catalog: &Catalog, e: &Envelope) -> Option<Uuid> {
-    catalog.kind(&e.kind)?.correction?;
-    e.data.get("target")?.as_str()?.parse().ok()
+/// The event a correction targets, if `e` is one, and whether it voids it.
+fn correction_target(catalog: &Catalog, e: &Envelope) -> Option<(Uuid, bool)> {
+    let correction = catalog.kind(&e.kind)?.correction?;
+    let target = e.data.get("target")?.as_str()?.parse().ok()?;
+    Some((target, correction == Correction::Void))
 }

@@ -210,6 +210,11 @@ impl NewEvent {
     pub fn data(&self) -> &Value {
         &self.data
     }
+
+    /// Its fields, taken: what the store seals into an envelope without a copy.
+    pub fn into_data(self) -> Value {
+        self.data
+    }
     /// For corrections: what they do and the id they target.
     pub fn correction(&self, catalog: &Catalog) -> Option<(Correction, Uuid)> {
         let c = catalog.kind(&self.kind)?.correction?;

@@ -19,10 +19,7 @@ pub const GENESIS: Hash = Hash([0; 32]);
 
 impl fmt::Display for Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        f.write_str(std::str::from_utf8(&self.hex()).expect("hex digits are ASCII"))
     }
 }
 
@@ -63,10 +60,65 @@ impl<'de> Deserialize<'de> for Hash {
 }
 
 impl Hash {
+    /// The 64 lowercase hex digits, without formatting machinery: hashing a log
+    /// writes two per event.
+    pub fn hex(&self) -> [u8; 64] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(b >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+        }
+        out
+    }
+
     /// The SHA-256 of some bytes, such as an imported file.
     pub fn of(bytes: &[u8]) -> Self {
         Hash(Sha256::digest(bytes).into())
     }
+}
+
+/// `t` as `chrono` writes it with `SecondsFormat::Micros` and `Z` (what the hash has
+/// always covered), without going through its formatter. Years outside 0–9999 cannot
+/// be recorded, but fall back to chrono's own form all the same.
+fn rfc3339_micros(t: DateTime<Utc>) -> Vec<u8> {
+    use chrono::{Datelike, Timelike};
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            .into_bytes();
+    }
+    if t.nanosecond() >= 1_000_000_000 {
+        return t
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            .into_bytes();
+    }
+    let mut out = Vec::with_capacity(27);
+    let num = |n: u32, width: usize, out: &mut Vec<u8>| {
+        let mut digits = [b'0'; 6];
+        let mut n = n;
+        for d in digits[..width].iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.extend_from_slice(&digits[..width]);
+    };
+    num(year as u32, 4, &mut out);
+    out.push(b'-');
+    num(t.month(), 2, &mut out);
+    out.push(b'-');
+    num(t.day(), 2, &mut out);
+    out.push(b'T');
+    num(t.hour(), 2, &mut out);
+    out.push(b':');
+    num(t.minute(), 2, &mut out);
+    out.push(b':');
+    num(t.second(), 2, &mut out);
+    out.push(b'.');
+    num(t.nanosecond() / 1000, 6, &mut out);
+    out.push(b'Z');
+    out
 }
 
 /// Recording times are kept to the microsecond so they survive every round trip.
@@ -140,20 +192,27 @@ impl Envelope {
         field(&mut out, "data", true);
         canonical::write(&self.data, &mut out);
         field(&mut out, "id", false);
-        canonical::write_str(&self.id.hyphenated().to_string(), &mut out);
+        // Hex digits, hyphens and the time's digits need no escaping: written as they are.
+        let ascii = |out: &mut Vec<u8>, text: &[u8]| {
+            out.push(b'"');
+            out.extend_from_slice(text);
+            out.push(b'"');
+        };
+        ascii(
+            &mut out,
+            self.id
+                .hyphenated()
+                .encode_lower(&mut Uuid::encode_buffer())
+                .as_bytes(),
+        );
         field(&mut out, "kind", false);
         canonical::write_str(&self.kind, &mut out);
         field(&mut out, "occurred", false);
         canonical::write_str(&self.occurred.to_string(), &mut out);
         field(&mut out, "prev_hash", false);
-        canonical::write_str(&self.prev_hash.to_string(), &mut out);
+        ascii(&mut out, &self.prev_hash.hex());
         field(&mut out, "recorded_at", false);
-        canonical::write_str(
-            &self
-                .recorded_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            &mut out,
-        );
+        ascii(&mut out, &rfc3339_micros(self.recorded_at));
         field(&mut out, "recorded_by", false);
         canonical::write_str(&self.recorded_by, &mut out);
         field(&mut out, "seq", false);
@@ -322,6 +381,23 @@ mod tests {
         let mut value = serde_json::to_value(e).unwrap();
         value.as_object_mut().unwrap().remove("hash");
         canonical::to_vec(&value)
+    }
+
+    #[test]
+    fn recording_times_are_written_as_chrono_writes_them() {
+        let mut t: DateTime<Utc> = "1970-01-01T00:00:00Z".parse().unwrap();
+        for step in 0..2000i64 {
+            t += chrono::Duration::microseconds(step * 7_919_113_457 + 1);
+            assert_eq!(
+                String::from_utf8(rfc3339_micros(t)).unwrap(),
+                t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            );
+        }
+        let far: DateTime<Utc> = "12000-01-01T00:00:00Z".parse().unwrap_or(t);
+        assert_eq!(
+            String::from_utf8(rfc3339_micros(far)).unwrap(),
+            far.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        );
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! Proving the log was not tampered with: every hash recomputed, every link checked,
-//! the id index and the head compared with what the events say.
+//! Proving the log was not tampered with: every frame's checksum and every hash
+//! recomputed, every link checked, the id index and the head compared with the events.
 use events::{envelope::ChainCheck, Hash};
 use serde::Serialize;
 
-use super::{read_head, seq_of, Store, StoreError};
+use super::{
+    log::{Frames, Stop},
+    record, Store, StoreError,
+};
 
 /// What a successful verification saw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,52 +28,61 @@ pub struct VerifyFailure {
 }
 
 impl Store {
-    /// Recomputes every hash and link of the log. `Ok(Err(..))` means the log is
-    /// readable but does not verify.
+    /// Recomputes every hash and link of the log, reading the file itself (every
+    /// frame's checksum, every record), and checks the id index against it.
+    /// `Ok(Err(..))` means the log is readable but does not verify.
     pub fn verify(&self) -> Result<Result<VerifyReport, VerifyFailure>, StoreError> {
         // The head is read first so that appends landing during the walk are not
         // mistaken for a mismatch: the walk covers exactly what the head vouches for.
-        let head = read_head(&self.trees.meta).map_err(|reason| self.damaged(reason))?;
+        let head = self.head()?;
         let mut chain = ChainCheck::default();
         let fail = |seq, reason: String| Ok(Err(VerifyFailure { seq, reason }));
-        for item in self.trees.events.range(..=head.seq.to_be_bytes()) {
-            let (key, bytes) = item?;
-            // Only the store writes this tree, always under 8-byte seqs; any other key
-            // was put there by hand (and would be read as part of the log if it sorts
-            // between two seqs).
-            if key.len() != 8 {
-                return fail(
-                    chain.head_seq() + 1,
-                    format!(
-                        "a key that is not a seq ({} bytes) lies just before it in the events tree",
-                        key.len()
-                    ),
-                );
+        let file = self.log.reopen()?;
+        let len = file.metadata()?.len();
+        let frames = match Frames::new(file, len) {
+            Ok(f) => f,
+            Err(stop) => return fail(1, describe(stop)),
+        };
+        'frames: for frame in frames {
+            if chain.head_seq() == head.seq {
+                break;
             }
-            let seq = seq_of(&key);
-            let e = match serde_json::from_slice::<events::Envelope>(&bytes) {
-                Ok(e) => e,
-                Err(err) => return fail(seq, format!("cannot be decoded: {err}")),
+            let frame = match frame {
+                Ok(f) => f,
+                Err(stop) => return fail(chain.head_seq() + 1, describe(stop)),
             };
-            if e.seq != seq {
-                return fail(
-                    seq,
-                    format!("is stored under seq {seq} but says seq {}", e.seq),
-                );
-            }
-            if let Err(events::Error::Chain { seq, reason }) = chain.check(&e) {
-                return fail(seq, reason);
-            }
-            match self.trees.ids.get(e.id.as_bytes())? {
-                Some(s) if seq_of(&s) == seq => {}
-                _ => return fail(seq, format!("the id index does not point at id {}", e.id)),
+            for (i, item) in frame.records().enumerate() {
+                let seq = frame.first_seq + i as u64;
+                if seq > head.seq {
+                    break 'frames;
+                }
+                let bytes = match item {
+                    Ok((_, bytes)) => bytes,
+                    Err(reason) => return fail(seq, reason),
+                };
+                let e = match record::decode(bytes, seq, chain.head_hash()) {
+                    Ok(e) => e,
+                    Err(reason) => return fail(seq, format!("cannot be decoded: {reason}")),
+                };
+                if let Err(events::Error::Chain { seq, reason }) = chain.check(&e) {
+                    return fail(seq, reason);
+                }
+                if self
+                    .index
+                    .read()
+                    .expect("index lock poisoned")
+                    .seq_of(&e.id)
+                    != Some(seq)
+                {
+                    return fail(seq, format!("the id index does not point at id {}", e.id));
+                }
             }
         }
         if head.seq != chain.head_seq() || head.hash != chain.head_hash() {
             return fail(
                 chain.head_seq() + 1,
                 format!(
-                    "the head record says seq {} ({}) but the events end at seq {} ({})",
+                    "the store's head is seq {} ({}) but the log's events end at seq {} ({})",
                     head.seq,
                     head.hash,
                     chain.head_seq(),
@@ -82,6 +94,13 @@ impl Store {
             count: chain.head_seq(),
             head_hash: chain.head_hash(),
         }))
+    }
+}
+
+fn describe(stop: Stop) -> String {
+    match stop {
+        Stop::Bad { reason, .. } => reason,
+        Stop::Io(e) => format!("the log cannot be read: {e}"),
     }
 }
 

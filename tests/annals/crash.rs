@@ -1,17 +1,22 @@
 //! A store process killed with SIGKILL in the middle of a large import reopens,
-//! verifies, and holds either the whole import or none of it.
+//! verifies, and holds either the whole import or none of it; a torn last frame, as a
+//! crash mid-write leaves it, is cut off at reopen unless its events were acknowledged.
 use std::{
-    os::unix::process::ExitStatusExt,
+    os::unix::{fs::FileExt, process::ExitStatusExt},
     path::Path,
     process::{Child, Stdio},
     time::{Duration, Instant, SystemTime},
 };
 
+use annals::store::LOG_FILE;
 use chrono::NaiveDate;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{annals, open, run};
+use crate::helpers::{
+    annals, frame_spans, frames_end, frames_of, meeting, open, open_damaged, run, TestStore,
+    HEADER_LEN,
+};
 
 /// Events in the imported file: enough that the import takes a while in a debug
 /// build, few enough that twenty-odd runs stay well under a minute on two cores.
@@ -52,13 +57,20 @@ fn seeded_store(dir: &Path) {
     .ok();
 }
 
-/// sled extends its log file to one 512 KiB segment when it opens a store; the file
-/// grows past that only once pages of the import's batch reach it.
-const OPENED_LOG_BYTES: u64 = 512 * 1024;
+/// Where the frames of the store's log file end, after the seeded event.
+fn seeded_end(store: &Path) -> u64 {
+    frames_end(&std::fs::read(store.join(LOG_FILE)).unwrap()) as u64
+}
 
-/// The length of sled's log file.
-fn log_size(store: &Path) -> u64 {
-    std::fs::metadata(store.join("sled").join("db")).map_or(0, |m| m.len())
+/// Whether a batch has begun reaching the log file at `end`, where its frames ended:
+/// the store may have written zeros ahead, so the file's length does not tell.
+fn write_began(store: &Path, end: u64) -> bool {
+    let Ok(file) = std::fs::File::open(store.join(LOG_FILE)) else {
+        return false;
+    };
+    let mut header = [0; HEADER_LEN];
+    let read = file.read_at(&mut header, end).unwrap_or(0);
+    header[..read].iter().any(|b| *b != 0)
 }
 
 fn start_import(store: &Path, file: &Path) -> Child {
@@ -118,12 +130,14 @@ impl Rng {
 /// How one killed run ended.
 #[derive(Default)]
 struct Tally {
-    /// Killed before the batch reached sled's log file; held none of it.
+    /// Killed before the batch reached the log file; held none of it.
     before_write: u32,
-    /// Killed while the batch was reaching sled's log file; held none of it.
+    /// Killed after the batch began reaching the log file, holding none of it: the
+    /// frame was torn and cut off at reopen.
     mid_write: u32,
-    /// Killed after the batch was flushed, before the process exited; held all of it.
-    after_commit: u32,
+    /// Killed after the batch began reaching the log file, before the process exited;
+    /// held all of it.
+    after_write: u32,
     /// Finished before the kill; held all of it.
     finished: u32,
 }
@@ -155,6 +169,8 @@ fn a_large_import_killed_at_any_moment_leaves_all_of_it_or_none() {
     for i in 0..KILLS {
         let store = tmp.path().join(format!("run-{i}"));
         seeded_store(&store);
+        // Where the log's frames end before the import: the magic and the seeded event's.
+        let seeded = seeded_end(&store);
         let mut child = start_import(&store, &file);
         let started = Instant::now();
         if i % 2 == 0 {
@@ -162,16 +178,18 @@ fn a_large_import_killed_at_any_moment_leaves_all_of_it_or_none() {
             let slice = f64::from(i / 2) + rng.next_unit();
             std::thread::sleep(typical.mul_f64(slice / f64::from(KILLS / 2) * 1.05));
         } else {
-            // At the write: once the batch starts reaching sled's log file, a little
-            // later, so kills land while it is written, flushed, and just after.
-            while log_size(&store) <= OPENED_LOG_BYTES && child.try_wait().unwrap().is_none() {
-                std::thread::sleep(Duration::from_micros(500));
+            // At the write: the batch is one write and one fdatasync, so kill as soon as
+            // it begins reaching the file, or a few milliseconds later, before the
+            // process exits.
+            while !write_began(&store, seeded) && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_micros(100));
             }
-            std::thread::sleep(Duration::from_secs_f64(0.2 * rng.next_unit()));
+            std::thread::sleep(Duration::from_secs_f64(0.003 * rng.next_unit()));
         }
         let at = started.elapsed();
         let already_done = child.try_wait().unwrap().is_some();
-        let written = log_size(&store) > OPENED_LOG_BYTES;
+        // Measured before the kill: a write that began just after still counts as before.
+        let written = write_began(&store, seeded);
         child.kill().ok();
         let status = child.wait().unwrap();
         let killed = !already_done && status.signal() == Some(9);
@@ -179,15 +197,20 @@ fn a_large_import_killed_at_any_moment_leaves_all_of_it_or_none() {
         let outcome = match (killed, held, written) {
             (true, Held::Nothing, false) => {
                 tally.before_write += 1;
-                "none"
+                "none, before the write"
             }
             (true, Held::Nothing, true) => {
                 tally.mid_write += 1;
                 "none, mid-write"
             }
-            (true, Held::Everything, _) => {
-                tally.after_commit += 1;
-                "all, after commit"
+            (true, Held::Everything, true) => {
+                tally.after_write += 1;
+                "all, after the write began"
+            }
+            (true, Held::Everything, false) => {
+                // The write began between the measure and the kill.
+                tally.after_write += 1;
+                "all, the write began at the kill"
             }
             (false, held, _) => {
                 assert!(
@@ -205,13 +228,13 @@ fn a_large_import_killed_at_any_moment_leaves_all_of_it_or_none() {
     }
     println!(
         "crash test (seed {seed:#x}): {EVENTS} events, an uninterrupted import took {} ms; \
-         of {KILLS} runs, killed before the batch reached the disk: {} (held none of it), \
-         killed while it was being written: {} (held none of it), \
-         killed after it was flushed: {} (held all of it), finished before the kill: {}",
+         of {KILLS} runs, killed before the batch reached the log file: {} (held none of it), \
+         killed after it began reaching the log file: {} holding none of it (torn, cut off) \
+         and {} holding all of it, finished before the kill: {}",
         typical.as_millis(),
         tally.before_write,
         tally.mid_write,
-        tally.after_commit,
+        tally.after_write,
         tally.finished,
     );
     println!(
@@ -220,7 +243,106 @@ fn a_large_import_killed_at_any_moment_leaves_all_of_it_or_none() {
     );
     assert!(tally.before_write > 0, "no kill landed before the write");
     assert!(
-        tally.mid_write > 0,
-        "no kill landed while the batch was being written"
+        tally.mid_write + tally.after_write > 0,
+        "no kill landed after the batch began reaching the log file"
     );
+}
+
+/// Writes `tail` where the closed store's log frames end (over any zeros written
+/// ahead), as a write in flight at a crash would, and sets its note of the head to `seen`.
+fn with_torn_tail(dir: &Path, clean: &[u8], tail: &[u8], seen: u64) -> Vec<u8> {
+    let end = frames_end(clean);
+    let mut bytes = clean.to_vec();
+    bytes.resize(bytes.len().max(end + tail.len()), 0);
+    bytes[end..end + tail.len()].copy_from_slice(tail);
+    std::fs::write(dir.join(LOG_FILE), &bytes).unwrap();
+    std::fs::write(dir.join("annals.seen"), seen.to_string()).unwrap();
+    bytes
+}
+
+#[test]
+fn a_torn_last_frame_is_cut_off_unless_its_events_were_acknowledged() {
+    let s = TestStore::new();
+    for day in ["2023-03-01", "2023-03-02", "2023-03-03"] {
+        s.record(meeting(day));
+    }
+    let before = s.events();
+    let dir = s.close();
+    let clean = std::fs::read(dir.path().join(LOG_FILE)).unwrap();
+    let end = frames_end(&clean);
+    // A whole valid frame of an event that would follow seq 3, and a copy of the last
+    // frame: the bytes a write in flight at a crash may have left.
+    let mut next = before[2].clone();
+    next.id = Uuid::now_v7();
+    next.seq = 4;
+    next.prev_hash = before[2].hash;
+    let whole = frames_of(&[next.sealed()]);
+    let last = clean[frame_spans(&clean).last().unwrap().clone()].to_vec();
+    let mut tails: Vec<(String, Vec<u8>)> = Vec::new();
+    for cut in [
+        1,
+        HEADER_LEN - 1,
+        HEADER_LEN,
+        HEADER_LEN + 4,
+        whole.len() / 2,
+        whole.len() - 1,
+    ] {
+        tails.push((
+            format!("a new frame cut at {cut} of {} bytes", whole.len()),
+            whole[..cut].to_vec(),
+        ));
+    }
+    tails.push(("a new frame cut short, then zeros".into(), {
+        let mut t = whole[..HEADER_LEN + 10].to_vec();
+        t.resize(4096, 0);
+        t
+    }));
+    tails.push((
+        "a copy of the last frame, cut short".into(),
+        last[..last.len() - 3].to_vec(),
+    ));
+    tails.push(("4096 zeros".into(), vec![0; 4096]));
+
+    for (case, tail) in &tails {
+        // Never acknowledged: the note still says seq 3. Cut off, the rest intact.
+        with_torn_tail(dir.path(), &clean, tail, 3);
+        let store = open(dir.path());
+        assert_eq!(store.head_seq(), 3, "{case}");
+        let report = store
+            .verify()
+            .unwrap()
+            .unwrap_or_else(|f| panic!("{case}: {f}"));
+        assert_eq!(report.count, 3, "{case}");
+        let after: Vec<_> = store
+            .scan(Default::default())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(after, before, "{case}");
+        drop(store);
+        let now = std::fs::read(dir.path().join(LOG_FILE)).unwrap();
+        assert_eq!(now[..end], clean[..end], "{case}");
+        assert!(
+            now[end..].iter().all(|b| *b == 0),
+            "{case}: the torn bytes were cut off"
+        );
+
+        // The note says seq 4 was acknowledged: it is lost, not torn.
+        let torn = with_torn_tail(dir.path(), &clean, tail, 4);
+        let message = open_damaged(dir.path());
+        assert!(
+            message.contains("after seq 3") || message.contains("holds 3 events"),
+            "{case}: {message}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join(LOG_FILE)).unwrap(),
+            torn,
+            "{case}: a refused log is left as it was"
+        );
+    }
+
+    // The whole frame, unacknowledged (its answer lost at the crash), is kept.
+    with_torn_tail(dir.path(), &clean, &whole, 3);
+    let store = open(dir.path());
+    assert_eq!(store.head_seq(), 4);
+    assert_eq!(store.verify().unwrap().unwrap().count, 4);
 }

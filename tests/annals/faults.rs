@@ -1,13 +1,13 @@
-//! Issue 6, faults: a full disk, a read-only disk and damaged sled files each give a
+//! Issue 6, faults: a full disk, a read-only disk and a damaged log file each give a
 //! clear error, keep the acknowledged data intact, and never panic. The disks are small
 //! tmpfs mounts the test makes (it runs as root in CI); without permission to mount, the
 //! test fails and says so rather than passing unseen.
 use std::{path::Path, process::Command};
 
-use annals::store::{Batch, StoreError};
+use annals::store::{Batch, StoreError, LOG_FILE};
 use serde_json::json;
 
-use crate::helpers::{annals, meeting, new_event, open, run, TestStore, AUTHOR};
+use crate::helpers::{annals, frames_end, meeting, new_event, open, run, TestStore, AUTHOR};
 
 /// A tmpfs of `size` mounted on a fresh folder, unmounted when dropped.
 struct Tmpfs {
@@ -150,23 +150,56 @@ fn a_read_only_disk_gives_a_clear_error_and_loses_nothing() {
     assert_eq!(store.verify().unwrap().unwrap().count, 227);
 }
 
-#[test]
-fn damaged_sled_files_say_the_store_is_damaged_and_how_to_restore() {
-    let example = TestStore::with_example();
-    let dir = example.close();
-    let db = dir.path().join("sled").join("db");
-    let mut bytes = std::fs::read(&db).unwrap();
-    // Wipe the start of sled's log, where its first segment headers live.
-    for b in bytes.iter_mut().take(64 * 1024) {
-        *b = 0;
-    }
-    std::fs::write(&db, bytes).unwrap();
-    let out = run(annals(dir.path()).arg("verify")).failed();
-    assert!(out.stderr.contains("is damaged"), "{}", out.stderr);
+/// Runs `annals verify` on a store that must be refused as damaged, with the advice to
+/// restore it, and without a panic.
+fn assert_damaged(dir: &Path, case: &str) {
+    let out = run(annals(dir).arg("verify")).failed();
+    assert!(out.stderr.contains("is damaged"), "{case}: {}", out.stderr);
     assert!(
         out.stderr.contains("restore it from a backup"),
+        "{case}: {}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{case}: {}", out.stderr);
+}
+
+#[test]
+fn a_damaged_log_file_says_the_store_is_damaged_and_how_to_restore() {
+    let example = TestStore::with_example();
+    let held = example.head_seq();
+    let dir = example.close();
+    let log = dir.path().join(LOG_FILE);
+    let original = std::fs::read(&log).unwrap();
+    assert!(frames_end(&original) > 8 * 1024, "{} bytes", original.len());
+
+    // The start of the file wiped, as a bad disk or a stray `dd` would leave it.
+    let mut bytes = original.clone();
+    bytes[..4096].fill(0);
+    std::fs::write(&log, &bytes).unwrap();
+    assert_damaged(dir.path(), "the start wiped");
+
+    // Garbage in the middle of its frames, with the rest of the log after it.
+    let mut bytes = original.clone();
+    let middle = frames_end(&bytes) / 2;
+    for (i, b) in bytes[middle..middle + 100].iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(37) ^ 0x5a;
+    }
+    std::fs::write(&log, &bytes).unwrap();
+    assert_damaged(dir.path(), "garbage in the middle");
+
+    // The file emptied, or gone, while the store had held events: not an empty store.
+    std::fs::write(&log, b"").unwrap();
+    assert_damaged(dir.path(), "the log emptied");
+    std::fs::remove_file(&log).unwrap();
+    assert_damaged(dir.path(), "the log deleted");
+    let out = run(annals(dir.path()).arg("verify")).failed();
+    assert!(
+        out.stderr.contains(&format!("has held at least {held}")),
         "{}",
         out.stderr
     );
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+
+    // The untouched file back: the store opens and verifies.
+    std::fs::write(&log, &original).unwrap();
+    assert_eq!(open(dir.path()).verify().unwrap().unwrap().count, held);
 }

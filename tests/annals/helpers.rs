@@ -1,6 +1,7 @@
 //! Shared helpers: temporary stores, drafts, the `annals` binary, and direct access to
-//! sled for tampering.
+//! the log file for tampering.
 use std::{
+    ops::Range,
     path::Path,
     process::{Command, ExitStatus},
     sync::{Arc, Once},
@@ -8,7 +9,9 @@ use std::{
 
 use annals::{
     import::{self, ImportError, Outcome},
-    store::{Batch, Filter, Options, Receipt, Store, StoreError},
+    store::{
+        read_log_file, write_log_file, Batch, Filter, Options, Receipt, Store, StoreError, LOG_FILE,
+    },
 };
 use events::{Catalog, Draft, Envelope, NewEvent};
 use serde_json::{json, Value};
@@ -250,16 +253,79 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
-/// Opens the closed store's sled database directly, as an attacker or a bad disk would,
-/// and hands over its `events` tree.
-pub fn tamper(dir: &Path, f: impl FnOnce(&sled::Tree)) {
-    let db = sled::open(dir.join("sled")).expect("sled opens the closed store");
-    let events = db.open_tree("events").expect("the events tree");
-    f(&events);
-    db.flush().expect("sled flushes");
+/// Reads the closed store's log file directly, as an attacker or a bad disk would, lets
+/// `f` edit its events, and writes the file back whole with valid checksums (one frame
+/// per event, each at the envelope's own `seq`). `annals.seen` is left as it was; a
+/// forger who also rewrites it uses [`forge_seen`].
+pub fn tamper(dir: &Path, f: impl FnOnce(&mut Vec<Envelope>)) {
+    let path = dir.join(LOG_FILE);
+    let mut events = read_log_file(&path).expect("the closed store's log reads");
+    f(&mut events);
+    write_log_file(&path, &events).expect("the log is rewritten");
 }
 
-/// The key of an event in the `events` tree.
-pub fn seq_key(seq: u64) -> [u8; 8] {
-    seq.to_be_bytes()
+/// The length of the log file's magic (`ANNALS1\n`) and of a frame's header (u32 payload
+/// length, u32 CRC-32 of everything after it, u64 first seq, u32 record count).
+pub const MAGIC_LEN: usize = 8;
+/// See [`MAGIC_LEN`].
+pub const HEADER_LEN: usize = 20;
+
+/// Where each frame of a log file's bytes lies, header and payload, read as the format
+/// lays them out (not through the store's own reader). The store may have written zeros
+/// ahead past its last frame; they are not a frame.
+pub fn frame_spans(log: &[u8]) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    let mut at = MAGIC_LEN;
+    while at + HEADER_LEN <= log.len() && log[at..at + HEADER_LEN].iter().any(|b| *b != 0) {
+        let len = u32::from_le_bytes(log[at..at + 4].try_into().expect("4 bytes")) as usize;
+        spans.push(at..at + HEADER_LEN + len);
+        at += HEADER_LEN + len;
+    }
+    assert!(
+        log[at..].iter().all(|b| *b == 0),
+        "only zeros follow the last frame"
+    );
+    spans
+}
+
+/// Where the last frame of a log file's bytes ends.
+pub fn frames_end(log: &[u8]) -> usize {
+    frame_spans(log).last().map_or(MAGIC_LEN, |span| span.end)
+}
+
+/// The bytes of one frame per envelope, checksums and all, as the store writes them.
+pub fn frames_of(events: &[Envelope]) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join(LOG_FILE);
+    write_log_file(&path, events).expect("the frames are written");
+    std::fs::read(&path).expect("the frames read back")[MAGIC_LEN..].to_vec()
+}
+
+/// Recomputes the checksum of the frame at `span` of a log's bytes, as a forger who
+/// changed its bytes would.
+pub fn fix_checksum(log: &mut [u8], span: Range<usize>) {
+    let crc = crc32fast::hash(&log[span.start + 8..span.end]);
+    log[span.start + 4..span.start + 8].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Opens a store that must be refused as damaged, and returns what it said.
+pub fn open_damaged(dir: &Path) -> String {
+    init_tracing();
+    match Store::open(dir, catalog(), Options::default()) {
+        Ok(store) => panic!(
+            "the store opened holding {} events; it must be refused as damaged",
+            store.head_seq()
+        ),
+        Err(e @ StoreError::Damaged { .. }) => {
+            let message = e.to_string();
+            assert!(message.contains("restore it from a backup"), "{message}");
+            message
+        }
+        Err(e) => panic!("the store must be refused as damaged, not: {e}"),
+    }
+}
+
+/// Rewrites the store's note of how far its log reached, as a thorough forger would.
+pub fn forge_seen(dir: &Path, seq: u64) {
+    std::fs::write(dir.join("annals.seen"), seq.to_string()).expect("the note is rewritten");
 }
