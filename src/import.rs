@@ -5,7 +5,7 @@ use std::{fmt, io::Write};
 use events::{envelope::ChainCheck, Catalog, Draft, Envelope, Hash, NewEvent};
 use serde::Serialize;
 
-use crate::store::{Batch, Filter, ImportNote, Store, StoreError};
+use crate::store::{Batch, Filter, ImportNote, Part, Receipt, Store, StoreError, Stream};
 
 /// At most this many line errors are listed; the rest are counted.
 pub const MAX_LISTED_ERRORS: usize = 100;
@@ -100,6 +100,9 @@ pub fn import(
     dry_run: bool,
     progress: Progress,
 ) -> Result<Outcome, ImportError> {
+    if !dry_run && starts_with_draft(store.catalog(), bytes) {
+        return import_streaming(store, bytes, name, author, progress);
+    }
     let (lines, numbers) = parse(store.catalog(), bytes, progress)?;
     let count = lines.len();
     let outcome = |mode, added, existing| Outcome {
@@ -197,12 +200,16 @@ pub fn append_events(
         author: author.to_owned(),
         import: Some(note),
     };
-    let receipts = store.append(batch)?;
+    Ok(appended(&store.append(batch)?, lines))
+}
+
+/// The outcome of appending new events (and the import record after them).
+fn appended(receipts: &[Receipt], lines: usize) -> Outcome {
     let existing = receipts.iter().filter(|r| r.existing).count();
     let added = receipts.len() - existing;
     // The new events and the import record follow each other in one batch.
     let first = receipts.iter().filter(|r| !r.existing).map(|r| r.seq).min();
-    Ok(Outcome {
+    Outcome {
         mode: if added == 0 {
             Mode::Unchanged
         } else {
@@ -212,6 +219,113 @@ pub fn append_events(
         added,
         existing,
         written: first.map(|f| [f, f + added as u64]),
+    }
+}
+
+/// Events handed to the writer at a time by a streamed import.
+const PIECE: usize = 8_192;
+
+/// Whether the file's first event line is a draft rather than an exported envelope:
+/// then the file cannot be a copy of this log, and its lines can go to the store as
+/// they are read.
+fn starts_with_draft(catalog: &Catalog, bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first = bytes
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .find(|(_, raw)| !raw.iter().all(u8::is_ascii_whitespace));
+    first.is_some_and(|(i, raw)| {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        matches!(parse_line(catalog, i + 1, raw), Ok(Line::Draft(_)))
+    })
+}
+
+/// A file of drafts, imported as new events: this thread parses and validates while
+/// the store's writer checks and stages what came before, so the two overlap. All or
+/// nothing as ever: a bad line stops the hand-over and the writer drops what it staged;
+/// every bad line is still listed.
+fn import_streaming(
+    store: &Store,
+    bytes: &[u8],
+    name: &str,
+    author: &str,
+    progress: Progress,
+) -> Result<Outcome, ImportError> {
+    let catalog = store.catalog();
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let total = body.split(|b| *b == b'\n').count();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        let writer = scope.spawn(|| {
+            store.append_stream(Stream {
+                author: author.to_owned(),
+                parts: rx,
+            })
+        });
+        let mut errors = Vec::new();
+        let mut numbers = Vec::new();
+        let mut piece = Vec::with_capacity(PIECE);
+        let mut count = 0;
+        for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
+            let n = i + 1;
+            if n % 1000 == 0 {
+                progress(n, total);
+            }
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            count += 1;
+            let event = match parse_line(catalog, n, raw) {
+                Ok(Line::Draft(ev)) => ev,
+                Ok(Line::Envelope(e)) if is_system(catalog, &e) => continue,
+                Ok(Line::Envelope(e)) => match NewEvent::parse(catalog, as_draft(e)) {
+                    Ok(ev) => ev,
+                    Err(err) => {
+                        errors.extend(field_errors(n, err));
+                        continue;
+                    }
+                },
+                Err(mut e) => {
+                    errors.append(&mut e);
+                    continue;
+                }
+            };
+            if errors.is_empty() {
+                piece.push(event);
+                numbers.push(n);
+                if piece.len() == PIECE {
+                    let full = std::mem::replace(&mut piece, Vec::with_capacity(PIECE));
+                    // The writer hangs up only when it failed; its error is reported below.
+                    let _ = tx.send(Part::Events(full));
+                }
+            }
+        }
+        progress(total, total);
+        if count == 0 {
+            errors.push(LineError {
+                line: 1,
+                field: "file".into(),
+                reason: "holds no events".into(),
+            });
+        }
+        if errors.is_empty() {
+            let _ = tx.send(Part::Events(piece));
+            let _ = tx.send(Part::Done(ImportNote {
+                file_hash: Hash::of(bytes),
+                file_name: name.to_owned(),
+                lines: count,
+            }));
+        }
+        drop(tx);
+        let written = writer
+            .join()
+            .expect("the import's writer thread does not panic");
+        if !errors.is_empty() {
+            return Err(ImportError::Lines(errors));
+        }
+        let receipts = written.map_err(|e| at_lines(e, &numbers))?;
+        Ok(appended(&receipts, count))
     })
 }
 
@@ -307,6 +421,15 @@ fn parse_line(catalog: &Catalog, n: usize, raw: &[u8]) -> Result<Line, Vec<LineE
             format!("is not valid UTF-8 (byte {})", e.valid_up_to()),
         )
     })?;
+    // The common line, a draft, is read straight into its struct; anything else (an
+    // envelope, or a line that does not read) goes the long way, which tells which.
+    if !text.contains("\"hash\"") {
+        if let Ok(draft) = serde_json::from_str::<Draft>(text) {
+            return NewEvent::parse(catalog, draft)
+                .map(Line::Draft)
+                .map_err(|e| field_errors(n, e));
+        }
+    }
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| err("line", format!("is not valid JSON: {e}")))?;
     if !value.is_object() {

@@ -3,7 +3,6 @@
 //! each batch as a whole and makes every batch waiting durable with one write and one
 //! `fdatasync`.
 use std::{
-    collections::HashMap,
     fs::{File, OpenOptions},
     io::{Read, Seek, Write},
     path::{Path, PathBuf},
@@ -99,6 +98,10 @@ pub enum StoreError {
         /// Bytes this batch needs, reserve included.
         needed: u64,
     },
+    /// A streamed import was given up by its sender before its end; nothing was
+    /// written. Handling: the sender reports its own reason (bad lines).
+    #[error("the import was abandoned before its end; nothing was written")]
+    Abandoned,
     /// The writer thread is gone (the store is closing). Handling: reopen the store.
     #[error("the store is closed")]
     Closed,
@@ -180,8 +183,27 @@ pub struct Batch {
     pub import: Option<ImportNote>,
 }
 
+/// A piece of a streamed import.
+pub enum Part {
+    /// The next events, validated against the catalog.
+    Events(Vec<NewEvent>),
+    /// The end: the file was read whole and every line was good.
+    Done(ImportNote),
+}
+
+/// An import handed to the writer a piece at a time, so reading the file and writing
+/// the log overlap; all or nothing like a batch. A sender that hangs up before
+/// [`Part::Done`] abandons it.
+pub struct Stream {
+    /// The author for events that name none.
+    pub author: String,
+    /// The pieces, in order.
+    pub parts: mpsc::Receiver<Part>,
+}
+
 enum Job {
     Append(Batch, mpsc::SyncSender<Result<Vec<Receipt>, StoreError>>),
+    Stream(Stream, mpsc::SyncSender<Result<Vec<Receipt>, StoreError>>),
     Restore(
         Vec<Envelope>,
         mpsc::SyncSender<Result<Vec<Receipt>, StoreError>>,
@@ -253,6 +275,9 @@ impl Drop for WriterHandle {
 /// sled's page cache: it holds only tokens, so a little is plenty.
 const SLED_CACHE_BYTES: u64 = 8 << 20;
 
+/// A large batch's frame goes to the file in pieces of this size as it is staged.
+const EARLY_BYTES: usize = 8 << 20;
+
 /// How long the writer waits for the batches it expects before it writes a group.
 const GATHER: Duration = Duration::from_micros(200);
 
@@ -316,6 +341,7 @@ impl Store {
             head,
             written: index.read().expect("index lock poisoned").end,
             pending: Vec::new(),
+            early: 0,
             frame: None,
             offset: options.offset,
             dir: dir.to_owned(),
@@ -357,6 +383,12 @@ impl Store {
     #[tracing::instrument(skip_all, fields(events = batch.events.len()))]
     pub fn append(&self, batch: Batch) -> Result<Vec<Receipt>, StoreError> {
         self.submit(|reply| Job::Append(batch, reply))
+    }
+
+    /// Appends an import that arrives in pieces (see [`Stream`]), all or nothing, and
+    /// returns once it is on disk. Other appends wait while it is staged.
+    pub fn append_stream(&self, stream: Stream) -> Result<Vec<Receipt>, StoreError> {
+        self.submit(|reply| Job::Stream(stream, reply))
     }
 
     /// Appends exported envelopes verbatim (seq, times, authors and hashes kept). The
@@ -547,6 +579,8 @@ struct Writer {
     written: u64,
     /// This group's frame, not yet written.
     pending: Vec<u8>,
+    /// How much of `pending` a large batch has already written to the file (0: none).
+    early: usize,
     frame: Option<FrameWriter>,
     offset: FixedOffset,
     dir: PathBuf,
@@ -563,6 +597,27 @@ struct Known {
     voided: bool,
     correction: bool,
     system: bool,
+}
+
+/// A batch while it is staged: what it has found and how to take it back.
+struct Staging {
+    author: String,
+    now: DateTime<Utc>,
+    errors: Vec<ItemError>,
+    receipts: Vec<Receipt>,
+    /// Events looked at so far: the next one's index in the batch.
+    seen: usize,
+    /// Events staged as new.
+    added: usize,
+    undo: Undo,
+}
+
+/// Where the group stood before a batch: its head, its frame's length and count.
+#[derive(Clone, Copy)]
+struct Undo {
+    head: Head,
+    pending: usize,
+    count: Option<u32>,
 }
 
 impl Writer {
@@ -594,6 +649,7 @@ impl Writer {
                 let (result, reply) = match job {
                     Job::Append(batch, reply) => (self.append(batch), reply),
                     Job::Restore(envs, reply) => (self.restore(envs), reply),
+                    Job::Stream(stream, reply) => (self.stream(stream), reply),
                 };
                 results.push((result, reply));
             }
@@ -635,7 +691,17 @@ impl Writer {
             return Ok(());
         };
         frame.finish(&mut self.pending);
-        let result = self.log.append(&self.pending, self.written);
+        let result = match self.early {
+            0 => self.log.append(&self.pending, self.written),
+            early => self
+                .log
+                .write_early(&self.pending[..log::FRAME_HEADER], self.written)
+                .and_then(|()| {
+                    self.log
+                        .append(&self.pending[early..], self.written + early as u64)
+                }),
+        };
+        self.early = 0;
         if result.is_ok() {
             self.written += self.pending.len() as u64;
         }
@@ -654,10 +720,8 @@ impl Writer {
         }
     }
 
-    fn known(&self, id: Uuid, pending: &HashMap<Uuid, Known>) -> Result<Option<Known>, StoreError> {
-        if let Some(k) = pending.get(&id) {
-            return Ok(Some(*k));
-        }
+    /// What the log (staged events included) says about `id`.
+    fn known(&self, id: Uuid) -> Result<Option<Known>, StoreError> {
         let (seq, voided) = {
             let index = self.index.read().expect("index lock poisoned");
             let Some(seq) = index.seq_of(&id) else {
@@ -704,14 +768,7 @@ impl Writer {
     }
 
     fn append(&mut self, batch: Batch) -> Result<Vec<Receipt>, StoreError> {
-        let Batch {
-            events,
-            expected_seq,
-            author,
-            import,
-        } = batch;
-        let count = events.len();
-        if let Some(expected) = expected_seq {
+        if let Some(expected) = batch.expected_seq {
             if expected != self.head.seq {
                 return Err(StoreError::HeadMoved {
                     expected,
@@ -719,30 +776,83 @@ impl Writer {
                 });
             }
         }
-        let now = truncate(Utc::now());
-        let mut errors = Vec::new();
-        let mut receipts = Vec::with_capacity(count);
-        let mut pending: HashMap<Uuid, Known> = HashMap::new();
-        let mut new: Vec<Envelope> = Vec::new();
-        // Where each new event of this batch sits in `new`, so lookups stay O(1) in big imports.
-        let mut new_at: HashMap<Uuid, usize> = HashMap::new();
-        let mut head = self.head;
-        let mut last_time = head.recorded_at;
-        for (index, ev) in events.into_iter().enumerate() {
+        let mut staging = self.begin(batch.author);
+        let staged = self.stage(&mut staging, batch.events);
+        self.finish(staging, staged, batch.import)
+    }
+
+    /// An import whose events arrive in pieces while the file is still being read.
+    fn stream(&mut self, stream: Stream) -> Result<Vec<Receipt>, StoreError> {
+        let mut staging = self.begin(stream.author);
+        let mut note = None;
+        let mut staged = Ok(());
+        for part in stream.parts.iter() {
+            match part {
+                Part::Events(events) => {
+                    staged = self.stage(&mut staging, events);
+                    if staged.is_err() {
+                        break;
+                    }
+                }
+                Part::Done(n) => {
+                    note = Some(n);
+                    break;
+                }
+            }
+        }
+        if staged.is_ok() && note.is_none() {
+            // The sender stopped without finishing (its file had bad lines).
+            staged = Err(StoreError::Abandoned);
+        }
+        self.finish(staging, staged, note)
+    }
+
+    /// Starts staging a batch into this group's frame, noting how to undo it.
+    fn begin(&self, author: String) -> Staging {
+        Staging {
+            author,
+            now: truncate(Utc::now()),
+            errors: Vec::new(),
+            receipts: Vec::new(),
+            seen: 0,
+            added: 0,
+            undo: Undo {
+                head: self.head,
+                pending: self.pending.len(),
+                count: self.frame.as_ref().map(FrameWriter::count),
+            },
+        }
+    }
+
+    /// Checks each event against the log and the events staged before it, and stages
+    /// it (sealed, encoded, indexed). A refused event is listed and staging goes on, so
+    /// that every refusal is found; `finish` then undoes the batch.
+    fn stage(&mut self, st: &mut Staging, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        // Each event takes about 250 bytes in the log; count generously.
+        let needed = self.min_free_bytes + self.pending.len() as u64 + events.len() as u64 * 2048;
+        let available = fs2::available_space(&self.dir)?;
+        if available < needed {
+            return Err(StoreError::DiskFull {
+                path: self.dir.clone(),
+                available,
+                needed,
+            });
+        }
+        st.receipts.reserve(events.len());
+        for ev in events {
+            let index = st.seen;
+            st.seen += 1;
             let mut fail = |field: &str, reason: String| {
-                errors.push(ItemError {
+                st.errors.push(ItemError {
                     index,
                     error: FieldError::new(field, reason),
                 })
             };
             // Idempotency first: a retry of something already there is never an error.
-            if let Some(known) = self.known(ev.id(), &pending)? {
-                let existing = match new_at.get(&ev.id()).map(|&i| &new[i]) {
-                    Some(e) => e.clone(),
-                    None => self.load(known.seq)?,
-                };
+            if let Some(known) = self.known(ev.id())? {
+                let existing = self.load(known.seq)?;
                 if existing.same_content(ev.kind(), ev.version(), ev.occurred(), ev.data()) {
-                    receipts.push(Receipt {
+                    st.receipts.push(Receipt {
                         id: existing.id,
                         seq: existing.seq,
                         hash: existing.hash,
@@ -761,34 +871,30 @@ impl Writer {
                 continue;
             }
             if let Some((correction, target)) = ev.correction(&self.catalog) {
-                match self.known(target, &pending)? {
+                match self.known(target)? {
                     None => fail("data.target", format!("there is no event {target} to correct")),
                     Some(k) if k.voided => fail("data.target", format!("event {target} is already voided")),
                     Some(k) if k.correction || k.system => fail(
                         "data.target",
                         format!("event {target} is a correction or system record; correct the original instead"),
                     ),
-                    Some(k) => {
-                        if correction == Correction::Amend {
-                            let target_env: Envelope = match new_at.get(&target).map(|&i| &new[i]) {
-                                Some(e) => e.clone(),
-                                None => self.load(k.seq)?,
-                            };
-                            let replacement = ev.data().get("data").cloned().unwrap_or_default();
-                            if let Some(def) = self.catalog.kind(&target_env.kind) {
-                                for e in def.validate_data(&replacement) {
-                                    fail(
-                                        &format!("data.data.{}", e.field.trim_start_matches("data.")),
-                                        e.reason,
-                                    );
-                                }
+                    Some(k) if correction == Correction::Amend => {
+                        let target_env = self.load(k.seq)?;
+                        let replacement = ev.data().get("data").cloned().unwrap_or_default();
+                        if let Some(def) = self.catalog.kind(&target_env.kind) {
+                            for e in def.validate_data(&replacement) {
+                                fail(
+                                    &format!("data.data.{}", e.field.trim_start_matches("data.")),
+                                    e.reason,
+                                );
                             }
-                        } else {
-                            pending.insert(target, Known { voided: true, ..k });
                         }
                     }
+                    Some(_) => {}
                 }
             }
+            let last_time = self.head.recorded_at;
+            let now = st.now;
             let recorded_at = match ev.recorded_at() {
                 Some(t) if t > now => {
                     fail("recorded_at", format!("{t} is in the future"));
@@ -807,55 +913,67 @@ impl Writer {
                 Some(t) => t,
                 None => last_time.map_or(now, |l| l.max(now)),
             };
-            last_time = Some(recorded_at);
             let occurred = ev.occurred().unwrap_or_else(|| {
                 Occurred::on(recorded_at.with_timezone(&self.offset).date_naive())
             });
-            let def = self.catalog.kind(ev.kind());
             let (id, kind, version) = (ev.id(), ev.kind().to_owned(), ev.version());
-            let recorded_by = ev.recorded_by().unwrap_or(&author).to_owned();
+            let recorded_by = ev.recorded_by().unwrap_or(&st.author).to_owned();
             let env = Envelope {
                 id,
-                seq: head.seq + 1,
+                seq: self.head.seq + 1,
                 kind,
                 version,
                 occurred,
                 recorded_at,
                 recorded_by,
                 data: ev.into_data(),
-                prev_hash: head.hash,
+                prev_hash: self.head.hash,
                 hash: GENESIS,
             }
             .sealed();
-            pending.insert(
-                env.id,
-                Known {
-                    seq: env.seq,
-                    voided: false,
-                    correction: def.is_some_and(|d| d.correction.is_some()),
-                    system: def.is_some_and(|d| d.system),
-                },
-            );
-            head = Head {
-                seq: env.seq,
-                hash: env.hash,
-                recorded_at: Some(recorded_at),
-            };
-            receipts.push(Receipt {
+            st.receipts.push(Receipt {
                 id: env.id,
                 seq: env.seq,
                 hash: env.hash,
                 existing: false,
             });
-            new_at.insert(env.id, new.len());
-            new.push(env);
+            st.added += 1;
+            self.push(&env);
         }
-        if !errors.is_empty() {
-            return Err(StoreError::Rejected(errors));
+        if self
+            .pending
+            .len()
+            .saturating_sub(self.early.max(log::FRAME_HEADER))
+            >= EARLY_BYTES
+        {
+            let from = self.early.max(log::FRAME_HEADER);
+            self.log
+                .write_early(&self.pending[from..], self.written + from as u64)?;
+            self.early = self.pending.len();
         }
-        if let (Some(note), false) = (&import, new.is_empty()) {
-            let at = last_time.map_or(now, |l| l.max(now));
-            let ev = NewEvent::system(
+        Ok(())
+    }
+
+    /// Ends a staged batch: undone if anything was refused, else closed with the
+    /// `import_completed` record when it is an import that added something.
+    fn finish(
+        &mut self,
+        st: Staging,
+        staged: Result<(), StoreError>,
+        import: Option<ImportNote>,
+    ) -> Result<Vec<Receipt>, StoreError> {
+        let refused = match staged {
+            Err(e) => Some(e),
+            Ok(()) if !st.errors.is_empty() => Some(StoreError::Rejected(st.errors)),
+            Ok(()) => None,
+        };
+        if let Some(e) = refused {
+            self.undo(st.undo);
+            return Err(e);
+        }
+        if let (Some(note), true) = (&import, st.added > 0) {
+            let at = self.head.recorded_at.map_or(st.now, |l| l.max(st.now));
+            let system = NewEvent::system(
                 &self.catalog,
                 "import_completed",
                 Occurred::on(at.with_timezone(&self.offset).date_naive()),
@@ -863,32 +981,84 @@ impl Writer {
                     "file_sha256": note.file_hash.to_string(),
                     "file_name": note.file_name.chars().take(200).collect::<String>(),
                     "lines": note.lines,
-                    "added": new.len(),
+                    "added": st.added,
                 }),
-            )
-            .map_err(|e| {
-                StoreError::Rejected(vec![ItemError {
-                    index: count,
-                    error: FieldError::new("import_completed", e.to_string()),
-                }])
-            })?;
+            );
+            let ev = match system {
+                Ok(ev) => ev,
+                Err(e) => {
+                    self.undo(st.undo);
+                    return Err(StoreError::Rejected(vec![ItemError {
+                        index: st.seen,
+                        error: FieldError::new("import_completed", e.to_string()),
+                    }]));
+                }
+            };
             let env = Envelope {
                 id: ev.id(),
-                seq: head.seq + 1,
+                seq: self.head.seq + 1,
                 kind: ev.kind().to_owned(),
                 version: ev.version(),
                 occurred: ev.occurred().expect("system events carry a date"),
                 recorded_at: at,
-                recorded_by: author.clone(),
-                data: ev.data().clone(),
-                prev_hash: head.hash,
+                recorded_by: st.author.clone(),
+                data: ev.into_data(),
+                prev_hash: self.head.hash,
                 hash: GENESIS,
             }
             .sealed();
-            new.push(env);
+            self.push(&env);
         }
-        self.write(new)?;
-        Ok(receipts)
+        Ok(st.receipts)
+    }
+
+    /// Takes a refused batch back out of the frame and the index.
+    fn undo(&mut self, undo: Undo) {
+        if self.early > undo.pending {
+            // Its bytes went to the file early: cut them off again.
+            if let Err(e) = self.log.cut(self.written + undo.pending as u64) {
+                tracing::error!(error = %e, "could not cut a refused batch off the log");
+            }
+            self.early = undo.pending;
+        }
+        self.pending.truncate(undo.pending);
+        match (undo.count, &mut self.frame) {
+            (Some(count), Some(frame)) => frame.rewind(count),
+            _ => {
+                self.frame = None;
+                self.pending.clear();
+            }
+        }
+        self.index
+            .write()
+            .expect("index lock poisoned")
+            .rollback(undo.head, self.written + self.pending.len() as u64);
+        self.head = undo.head;
+    }
+
+    /// Adds one sealed event that chains onto the head to the frame and the index; it
+    /// becomes durable (and visible) when the group is committed.
+    fn push(&mut self, e: &Envelope) {
+        let first_seq = self.head.seq + 1;
+        let frame = self
+            .frame
+            .get_or_insert_with(|| FrameWriter::begin(&mut self.pending, first_seq));
+        let at = frame.record(&mut self.pending, |out| record::encode(e, out));
+        let head = Head {
+            seq: e.seq,
+            hash: e.hash,
+            recorded_at: Some(e.recorded_at),
+        };
+        let mut index = self.index.write().expect("index lock poisoned");
+        index.push(
+            e.seq,
+            self.written + at as u64,
+            e.id,
+            correction_target(&self.catalog, e),
+        );
+        index.head = head;
+        index.end = self.written + self.pending.len() as u64;
+        self.head = head;
     }
 
     fn restore(&mut self, envs: Vec<Envelope>) -> Result<Vec<Receipt>, StoreError> {
@@ -929,13 +1099,8 @@ impl Writer {
         Ok(receipts)
     }
 
-    /// Adds envelopes that already chain onto the head to this group's frame and to
-    /// the index; they become durable (and visible) when the group is committed.
+    /// Stages envelopes that already chain onto the head.
     fn write(&mut self, envs: Vec<Envelope>) -> Result<(), StoreError> {
-        let Some(last) = envs.last() else {
-            return Ok(());
-        };
-        // Each event takes about 250 bytes in the log; count generously.
         let needed = self.min_free_bytes + self.pending.len() as u64 + envs.len() as u64 * 2048;
         let available = fs2::available_space(&self.dir)?;
         if available < needed {
@@ -945,24 +1110,9 @@ impl Writer {
                 needed,
             });
         }
-        let head = Head {
-            seq: last.seq,
-            hash: last.hash,
-            recorded_at: Some(last.recorded_at),
-        };
-        let first_seq = self.head.seq + 1;
-        let frame = self
-            .frame
-            .get_or_insert_with(|| FrameWriter::begin(&mut self.pending, first_seq));
-        let mut index = self.index.write().expect("index lock poisoned");
         for e in &envs {
-            let at = frame.record(&mut self.pending, |out| record::encode(e, out));
-            let target = correction_target(&self.catalog, e);
-            index.push(e.seq, self.written + at as u64, e.id, target);
+            self.push(e);
         }
-        index.head = head;
-        index.end = self.written + self.pending.len() as u64;
-        self.head = head;
         Ok(())
     }
 }

@@ -7,16 +7,20 @@ use serde_json::Value;
 pub fn write(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            // serde_json's map is usually already sorted (a BTreeMap); it is an
+            // insertion-ordered one if any crate turns on `preserve_order`.
+            if !entries.windows(2).all(|w| w[0].0 <= w[1].0) {
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+            }
             out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
+            for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
                 write_str(k, out);
                 out.push(b':');
-                write(&map[k], out);
+                write(v, out);
             }
             out.push(b'}');
         }

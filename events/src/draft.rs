@@ -129,12 +129,9 @@ impl NewEvent {
                 ));
             }
         }
-        let data = if version < kind.version {
-            kind.upcast(version, draft.data.clone())
-        } else {
-            draft.data.clone()
-        };
-        errors.extend(kind.validate_data(&data));
+        // Checked as the current version reads it; kept as written.
+        let upcast = (version < kind.version).then(|| kind.upcast(version, draft.data.clone()));
+        errors.extend(kind.validate_data(upcast.as_ref().unwrap_or(&draft.data)));
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }

@@ -16,6 +16,9 @@ use uuid::Uuid;
 
 use super::{record, Head};
 
+/// The length of a frame's header.
+pub const FRAME_HEADER: usize = HEADER;
+
 /// The log's file name inside the store folder.
 pub const FILE: &str = "events.log";
 /// The first bytes of a log file; the digit is the format's version.
@@ -130,6 +133,16 @@ impl FrameWriter {
         out[at..at + 4].copy_from_slice(&len.to_le_bytes());
         self.count += 1;
         at
+    }
+
+    /// How many records it holds.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Forgets the records after the first `count` (whose bytes the caller cuts off).
+    pub fn rewind(&mut self, count: u32) {
+        self.count = count;
     }
 
     /// Fills in the header.
@@ -437,6 +450,16 @@ impl LogFile {
         }
         self.file.write_all_at(bytes, at)?;
         self.file.sync_data()
+    }
+
+    /// Writes part of a frame that is still growing, without waiting for the disk: the
+    /// kernel writes it out while the rest is staged. Its header is written last, so
+    /// until then the frame reads as a torn write.
+    pub fn write_early(&self, bytes: &[u8], at: u64) -> std::io::Result<()> {
+        self.file.write_all_at(bytes, at)?;
+        self.allocated
+            .fetch_max(at + bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Cuts the file back to `len` bytes after a write that failed.

@@ -468,3 +468,96 @@ fn backfilled_lines_keep_their_times_and_the_import_is_marked_as_recorded_now() 
         events[2].recorded_at
     );
 }
+
+/// A file of drafts big enough that the store stages it in several pieces and writes
+/// part of its frame to the file before the end (over 8 MiB), with ids given.
+fn big_file(n: usize) -> (Vec<Value>, Vec<Uuid>) {
+    let ids: Vec<Uuid> = (0..n)
+        .map(|i| Uuid::from_u128(0xB16_0000 + i as u128))
+        .collect();
+    let lines = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut line = class_with(
+                &format!("2023-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+                json!({"session": 1 + i % 40, "class_name": format!("第{i}期全县科级干部进修班（长名称以占满记录）")}),
+            );
+            line["id"] = json!(id.to_string());
+            line
+        })
+        .collect();
+    (lines, ids)
+}
+
+#[test]
+fn issue_5_a_streamed_import_refused_at_its_last_line_writes_nothing_and_the_store_reopens_clean() {
+    let s = TestStore::new();
+    let before = s.try_record(meeting("2023-01-03")).unwrap();
+    let (mut lines, _) = big_file(40_000);
+    // The last line reuses the recorded meeting's id with other content: only the
+    // store can find that, after everything before it was staged (and partly written).
+    let mut clash = meeting("2023-02-03");
+    clash["id"] = json!(before.id.to_string());
+    lines.push(clash);
+    let file = jsonl(&lines);
+    assert!(
+        file.len() > 8 << 20,
+        "the file is big enough to be written early"
+    );
+    let errors = line_errors(s.import(&file));
+    assert_has(&errors, 40_001, "id: ");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(s.head_seq(), 1, "nothing of the import was written");
+
+    // The store goes on: the next append chains onto the head, and after a reopen the
+    // file holds exactly the two events, verified, with nothing cut off as torn.
+    let after = s.try_record(meeting("2023-03-03")).unwrap();
+    assert_eq!(after.seq, 2);
+    let dir = s.close();
+    let log = dir.path().join(annals::store::LOG_FILE);
+    assert_eq!(annals::store::read_log_file(&log).unwrap().len(), 2);
+    assert!(
+        !std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("torn")),
+        "a refused import leaves no torn write behind"
+    );
+    let store = crate::helpers::open(dir.path());
+    assert_eq!(store.head_seq(), 2);
+    assert_eq!(store.verify().unwrap().unwrap().count, 2);
+}
+
+#[test]
+fn issue_5_a_streamed_import_with_bad_lines_lists_every_one_and_writes_nothing() {
+    let s = TestStore::new();
+    let (mut lines, _) = big_file(20_000);
+    lines[3]["data"]["trainees"] = json!(-1);
+    lines[19_998]["occurred"] = json!("2023-02-30");
+    let errors = line_errors(s.import(&jsonl(&lines)));
+    assert_has(&errors, 4, "data.trainees: ");
+    assert_has(&errors, 19_999, "occurred: ");
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_eq!(s.head_seq(), 0);
+}
+
+#[test]
+fn issue_5_a_streamed_import_writes_every_event_and_its_import_record() {
+    let s = TestStore::new();
+    let (lines, ids) = big_file(20_000);
+    let outcome = s.import(&jsonl(&lines)).unwrap();
+    assert_eq!(outcome.mode, Mode::Appended);
+    assert_eq!((outcome.lines, outcome.added), (20_000, 20_000));
+    assert_eq!(outcome.written, Some([1, 20_001]));
+    let events = s.events();
+    assert_eq!(events.len(), 20_001);
+    assert!(events.iter().zip(&ids).all(|(e, id)| e.id == *id));
+    assert_eq!(events[20_000].kind, "import_completed");
+    assert_eq!(events[20_000].data["added"], json!(20_000));
+    // Again: every line is already there, nothing is written.
+    let again = s.import(&jsonl(&lines)).unwrap();
+    assert_eq!(again.mode, Mode::Unchanged);
+    assert_eq!(s.head_seq(), 20_001);
+}

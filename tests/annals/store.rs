@@ -719,3 +719,35 @@ fn issue_2_dropping_a_store_releases_sled_at_once() {
         assert_eq!(store.head().unwrap().seq, 1, "round {round}");
     }
 }
+
+/// Stores made before the log file kept each event as its JSON envelope in sled's
+/// `events` tree; opening one moves them into the log, checked, and drops the old trees.
+#[test]
+fn issue_5_a_store_from_before_the_log_file_is_moved_into_it_on_open() {
+    let s = TestStore::new();
+    for day in ["2023-01-03", "2023-01-04", "2023-01-05"] {
+        s.try_record(meeting(day)).unwrap();
+    }
+    let events = s.events();
+    let dir = s.close();
+    std::fs::remove_file(dir.path().join(annals::store::LOG_FILE)).unwrap();
+    std::fs::remove_file(dir.path().join("annals.seen")).unwrap();
+    {
+        let db = sled::open(dir.path().join("sled")).unwrap();
+        let tree = db.open_tree("events").unwrap();
+        for e in &events {
+            tree.insert(e.seq.to_be_bytes(), serde_json::to_vec(e).unwrap())
+                .unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let store = crate::helpers::open(dir.path());
+    assert_eq!(scan(&store, Filter::default()), events);
+    assert_eq!(store.verify().unwrap().unwrap().count, 3);
+    drop(store);
+    let db = sled::open(dir.path().join("sled")).unwrap();
+    assert!(
+        !db.tree_names().iter().any(|n| n.as_ref() == b"events"),
+        "the old tree is gone once its events are in the log"
+    );
+}
