@@ -1050,12 +1050,13 @@ impl Writer {
             recorded_at: Some(e.recorded_at),
         };
         let mut index = self.index.write().expect("index lock poisoned");
-        index.push(
+        let clash = index.push(
             e.seq,
             self.written + at as u64,
             e.id,
             correction_target(&self.catalog, e),
         );
+        debug_assert!(clash.is_none(), "staging checked that {} is new", e.id);
         index.head = head;
         index.end = self.written + self.pending.len() as u64;
         self.head = head;

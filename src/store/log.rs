@@ -32,9 +32,9 @@ const HEADER: usize = 4 + 4 + 8 + 4;
 pub struct Index {
     /// `offsets[seq - 1]`: where the record of `seq` starts (its length prefix).
     offsets: Vec<u64>,
-    ids: HashMap<Uuid, u64>,
+    ids: HashMap<Uuid, u64, IdHasher>,
     /// The corrections recorded against an id: their seqs, and whether each is a void.
-    corrections: HashMap<Uuid, Vec<(u64, bool)>>,
+    corrections: HashMap<Uuid, Vec<(u64, bool)>, IdHasher>,
     /// The last event indexed (not necessarily durable yet).
     pub head: Head,
     /// The file's length once every indexed frame is written.
@@ -58,17 +58,36 @@ impl Index {
         self.corrections.get(id).map_or(&[], Vec::as_slice)
     }
 
-    /// Adds one event whose record starts at `offset`.
-    pub fn push(&mut self, seq: u64, offset: u64, id: Uuid, correction: Option<(Uuid, bool)>) {
+    /// Room for about `events` more.
+    pub fn reserve(&mut self, events: usize) {
+        self.offsets.reserve(events);
+        self.ids.reserve(events);
+    }
+
+    /// Adds one event whose record starts at `offset`. Returns the seq that already
+    /// held `id`, if one did: then nothing is added (the caller has a damaged log).
+    pub fn push(
+        &mut self,
+        seq: u64,
+        offset: u64,
+        id: Uuid,
+        correction: Option<(Uuid, bool)>,
+    ) -> Option<u64> {
         debug_assert_eq!(seq, self.offsets.len() as u64 + 1);
+        match self.ids.entry(id) {
+            std::collections::hash_map::Entry::Occupied(e) => return Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(seq);
+            }
+        }
         self.offsets.push(offset);
-        self.ids.insert(id, seq);
         if let Some((target, void)) = correction {
             self.corrections
                 .entry(target)
                 .or_default()
                 .push((seq, void));
         }
+        None
     }
 
     /// Forgets every event after `head` (a write that failed), back to a file of `end` bytes.
@@ -84,6 +103,38 @@ impl Index {
         }
         self.head = head;
         self.end = end;
+    }
+}
+
+/// Hashes ids for the index's maps. Ids are UUIDs, random (v4) or random past their
+/// time prefix (v7), and only recorders can choose them, so a multiply-rotate over their
+/// two halves spreads them well at a fraction of SipHash's cost on every open.
+#[derive(Clone, Copy, Default)]
+pub struct IdHasher;
+
+impl std::hash::BuildHasher for IdHasher {
+    type Hasher = IdHash;
+
+    fn build_hasher(&self) -> IdHash {
+        IdHash(0)
+    }
+}
+
+/// The state of [`IdHasher`].
+pub struct IdHash(u64);
+
+impl std::hash::Hasher for IdHash {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
     }
 }
 
@@ -156,37 +207,6 @@ impl FrameWriter {
     }
 }
 
-/// One frame read back.
-pub struct Frame {
-    /// Where it starts in the file.
-    pub at: u64,
-    /// The seq of its first record.
-    pub first_seq: u64,
-    count: u32,
-    payload: Vec<u8>,
-}
-
-impl Frame {
-    /// Its records: (where each starts in the file, its bytes).
-    pub fn records(&self) -> impl Iterator<Item = Result<(u64, &[u8]), String>> + '_ {
-        let mut at = 0usize;
-        (0..self.count).map(move |_| {
-            let len = self
-                .payload
-                .get(at..at + 4)
-                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-                .ok_or("a record's length runs past its frame")?;
-            let bytes = self
-                .payload
-                .get(at + 4..at + 4 + len)
-                .ok_or("a record runs past its frame")?;
-            let offset = self.at + (HEADER + at) as u64;
-            at += 4 + len;
-            Ok((offset, bytes))
-        })
-    }
-}
-
 /// Why the frames stop before the end of the file.
 #[derive(Debug)]
 pub enum Stop {
@@ -198,16 +218,25 @@ pub enum Stop {
         /// What is wrong.
         reason: String,
     },
+    /// A frame that passes its checksum holds a record the caller refused.
+    Record {
+        /// The record's seq.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
     /// The file could not be read.
     Io(std::io::Error),
 }
 
-/// Reads a log's frames in order, checking each frame's checksum. Zeros from a frame's
-/// start to the end of the file are space made ahead of appends, not a frame.
+/// Reads a log's frames in order, a record at a time (a frame may be as large as a
+/// whole import), checking each frame's checksum. Zeros from a frame's start to the
+/// end of the file are space made ahead of appends, not a frame.
 pub struct Frames {
     reader: BufReader<File>,
     at: u64,
     len: u64,
+    record: Vec<u8>,
 }
 
 impl Frames {
@@ -226,6 +255,7 @@ impl Frames {
             reader,
             at: MAGIC.len() as u64,
             len,
+            record: Vec::new(),
         })
     }
 
@@ -234,18 +264,33 @@ impl Frames {
         self.at
     }
 
-    fn bad(&self, reason: String) -> Option<Result<Frame, Stop>> {
+    fn bad(&self, reason: String) -> Option<Result<(), Stop>> {
         Some(Err(Stop::Bad {
             at: self.at,
             reason: format!("the frame at byte {}: {reason}", self.at),
         }))
     }
-}
 
-impl Iterator for Frames {
-    type Item = Result<Frame, Stop>;
+    /// Whether the rest of the file, from where the reader stands, is zeros.
+    fn rest_is_zeros(&mut self) -> std::io::Result<bool> {
+        let mut chunk = vec![0u8; 1 << 20];
+        loop {
+            match self.reader.read(&mut chunk)? {
+                0 => return Ok(true),
+                n if chunk[..n].iter().any(|b| *b != 0) => return Ok(false),
+                _ => {}
+            }
+        }
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Reads the next frame, handing each record to `each` (its seq, where it starts in
+    /// the file, its bytes) as it goes. The frame's checksum is known only at its end:
+    /// a caller that keeps what it was handed must drop it again on `Stop::Bad`. Once
+    /// `each` refuses a record, the rest of the frame is read only for its checksum.
+    pub fn next_frame(
+        &mut self,
+        mut each: impl FnMut(u64, u64, &[u8]) -> Result<(), String>,
+    ) -> Option<Result<(), Stop>> {
         if self.at >= self.len {
             return None;
         }
@@ -258,15 +303,14 @@ impl Iterator for Frames {
             return Some(Err(Stop::Io(e)));
         }
         if header.iter().all(|b| *b == 0) {
-            let mut rest = Vec::new();
-            if let Err(e) = self.reader.read_to_end(&mut rest) {
-                return Some(Err(Stop::Io(e)));
-            }
-            if rest.iter().all(|b| *b == 0) {
-                self.len = self.at;
-                return None;
-            }
-            return self.bad("zeros where a frame should start".into());
+            return match self.rest_is_zeros() {
+                Err(e) => Some(Err(Stop::Io(e))),
+                Ok(true) => {
+                    self.len = self.at;
+                    None
+                }
+                Ok(false) => self.bad("zeros where a frame should start".into()),
+            };
         }
         let word = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().expect("4 bytes"));
         let payload_len = u64::from(word(0));
@@ -276,24 +320,47 @@ impl Iterator for Frames {
         if payload_len > remaining - HEADER as u64 {
             return self.bad("it runs past the end of the file".into());
         }
-        let mut payload = vec![0; payload_len as usize];
-        if let Err(e) = self.reader.read_exact(&mut payload) {
-            return Some(Err(Stop::Io(e)));
+        if count == 0 {
+            return self.bad("it holds no records".into());
         }
         let mut hasher = crc32fast::Hasher::new();
         hasher.update(&header[8..]);
-        hasher.update(&payload);
-        if count == 0 || hasher.finalize() != crc {
+        let mut read = 0u64;
+        let mut refused = None;
+        for i in 0..u64::from(count) {
+            let mut len = [0u8; 4];
+            if payload_len - read < 4 {
+                return self.bad("a record's length runs past its frame".into());
+            }
+            if let Err(e) = self.reader.read_exact(&mut len) {
+                return Some(Err(Stop::Io(e)));
+            }
+            let n = u64::from(u32::from_le_bytes(len));
+            if n > payload_len - read - 4 {
+                return self.bad("a record runs past its frame".into());
+            }
+            self.record.resize(n as usize, 0);
+            if let Err(e) = self.reader.read_exact(&mut self.record) {
+                return Some(Err(Stop::Io(e)));
+            }
+            hasher.update(&len);
+            hasher.update(&self.record);
+            let offset = self.at + HEADER as u64 + read;
+            read += 4 + n;
+            if refused.is_none() {
+                if let Err(reason) = each(first_seq + i, offset, &self.record) {
+                    refused = Some((first_seq + i, reason));
+                }
+            }
+        }
+        if read != payload_len || hasher.finalize() != crc {
             return self.bad(format!("seq {first_seq} on fails its checksum"));
         }
-        let frame = Frame {
-            at: self.at,
-            first_seq,
-            count,
-            payload,
-        };
+        if let Some((seq, reason)) = refused {
+            return Some(Err(Stop::Record { seq, reason }));
+        }
         self.at += HEADER as u64 + payload_len;
-        Some(Ok(frame))
+        Some(Ok(()))
     }
 }
 
@@ -353,43 +420,54 @@ impl LogFile {
         let reader = File::open(path).map_err(OpenError::Io)?;
         let mut frames = Frames::new(reader, len).map_err(stop_to_open)?;
         let mut index = Index::default();
-        let mut last: Option<(u64, Vec<u8>)> = None;
-        let damaged = |seq: u64, reason: String| OpenError::Damaged(format!("seq {seq}: {reason}"));
+        // Records take 150 to 300 bytes: room for the likely count, grown if need be.
+        index.reserve(usize::try_from(len / 240).unwrap_or(0));
         let mut bad = None;
-        for frame in frames.by_ref() {
-            let frame = match frame {
-                Ok(f) => f,
-                Err(Stop::Bad { at, reason }) => {
-                    bad = Some((at, reason));
-                    break;
+        loop {
+            let before = (index.head, index.end);
+            let mut gap = None;
+            let next = frames.next_frame(|seq, offset, bytes| {
+                if seq != index.head.seq + 1 {
+                    gap = Some((index.head.seq + 1, seq, offset - HEADER as u64));
+                    return Err("out of order".into());
                 }
-                Err(Stop::Io(e)) => return Err(OpenError::Io(e)),
-            };
-            let mut seq = index.head.seq;
-            if frame.first_seq != seq + 1 {
-                return Err(damaged(
-                    seq + 1,
-                    format!(
-                        "the frame at byte {} starts at seq {}",
-                        frame.at, frame.first_seq
-                    ),
-                ));
-            }
-            for item in frame.records() {
-                seq += 1;
-                let (offset, bytes) = item.map_err(|r| damaged(seq, r))?;
-                let id = record::id(bytes).map_err(|r| damaged(seq, r))?;
-                if let Some(before) = index.seq_of(&id) {
-                    return Err(damaged(seq, format!("id {id} is already seq {before}")));
+                let id = record::id(bytes)?;
+                let correction = correction_of(catalog, bytes)?;
+                if let Some(before) = index.push(seq, offset, id, correction) {
+                    return Err(format!("id {id} is already seq {before}"));
                 }
-                let correction = correction_of(catalog, bytes).map_err(|r| damaged(seq, r))?;
-                index.push(seq, offset, id, correction);
                 index.head.seq = seq;
-                last = Some((seq, bytes.to_vec()));
+                Ok(())
+            });
+            match next {
+                None => break,
+                Some(Ok(())) => {}
+                Some(Err(stop)) => {
+                    // What the bad frame handed over does not count.
+                    index.rollback(before.0, before.1);
+                    match stop {
+                        Stop::Bad { at, reason } => {
+                            bad = Some((at, reason));
+                            break;
+                        }
+                        Stop::Record { seq, reason } => {
+                            return Err(OpenError::Damaged(match gap {
+                                Some((missing, found, at)) => format!(
+                                    "seq {missing}: the frame at byte {at} starts at seq {found}"
+                                ),
+                                None => format!("seq {seq}: {reason}"),
+                            }))
+                        }
+                        Stop::Io(e) => return Err(OpenError::Io(e)),
+                    }
+                }
             }
         }
-        if let Some((seq, bytes)) = last {
-            let e = record::decode(&bytes, seq, GENESIS).map_err(|r| damaged(seq, r))?;
+        if let Some(at) = index.offset(index.head.seq) {
+            let seq = index.head.seq;
+            let bytes = read_record(&file, at).map_err(OpenError::Io)?;
+            let e = record::decode(&bytes, seq, GENESIS)
+                .map_err(|r| OpenError::Damaged(format!("seq {seq}: {r}")))?;
             index.head.hash = e.hash;
             index.head.recorded_at = Some(e.recorded_at);
         }
@@ -470,11 +548,7 @@ impl LogFile {
 
     /// The record that starts at `offset`.
     pub fn record(&self, offset: u64) -> std::io::Result<Vec<u8>> {
-        let mut len = [0; 4];
-        self.file.read_exact_at(&mut len, offset)?;
-        let mut bytes = vec![0; u32::from_le_bytes(len) as usize];
-        self.file.read_exact_at(&mut bytes, offset + 4)?;
-        Ok(bytes)
+        read_record(&self.file, offset)
     }
 
     /// The hash of the record that starts at `offset`.
@@ -494,7 +568,17 @@ fn stop_to_open(stop: Stop) -> OpenError {
     match stop {
         Stop::Io(e) => OpenError::Io(e),
         Stop::Bad { reason, .. } => OpenError::Damaged(reason),
+        Stop::Record { seq, reason } => OpenError::Damaged(format!("seq {seq}: {reason}")),
     }
+}
+
+/// The record that starts at `offset` in `file`.
+fn read_record(file: &File, offset: u64) -> std::io::Result<Vec<u8>> {
+    let mut len = [0; 4];
+    file.read_exact_at(&mut len, offset)?;
+    let mut bytes = vec![0; u32::from_le_bytes(len) as usize];
+    file.read_exact_at(&mut bytes, offset + 4)?;
+    Ok(bytes)
 }
 
 /// The start of a well-formed frame somewhere after `at` for a seq past `head_seq + 1`
@@ -541,13 +625,13 @@ pub fn read_file(path: &Path) -> Result<Vec<events::Envelope>, String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
     let len = file.metadata().map_err(|e| e.to_string())?.len();
     let mut out: Vec<events::Envelope> = Vec::new();
-    for frame in Frames::new(file, len).map_err(|s| format!("{s:?}"))? {
-        let frame = frame.map_err(|s| format!("{s:?}"))?;
-        for (i, item) in frame.records().enumerate() {
-            let (_, bytes) = item?;
-            let prev = out.last().map_or(GENESIS, |e| e.hash);
-            out.push(record::decode(bytes, frame.first_seq + i as u64, prev)?);
-        }
+    let mut frames = Frames::new(file, len).map_err(|s| format!("{s:?}"))?;
+    while let Some(frame) = frames.next_frame(|seq, _, bytes| {
+        let prev = out.last().map_or(GENESIS, |e| e.hash);
+        out.push(record::decode(bytes, seq, prev)?);
+        Ok(())
+    }) {
+        frame.map_err(|s| format!("{s:?}"))?;
     }
     Ok(out)
 }

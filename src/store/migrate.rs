@@ -73,15 +73,16 @@ fn write(
         at.push(frame.record(&mut bytes, |out| record::encode(e, out)));
     }
     frame.finish(&mut bytes);
-    log.append(&bytes, index.end)?;
     for (e, at) in envs.iter().zip(at) {
-        index.push(
-            e.seq,
-            index.end + at as u64,
-            e.id,
-            correction_target(catalog, e),
-        );
+        let target = correction_target(catalog, e);
+        if let Some(before) = index.push(e.seq, index.end + at as u64, e.id, target) {
+            return Err(std::io::Error::other(format!(
+                "seq {}: id {} is already seq {before} in the old sled tree",
+                e.seq, e.id
+            )));
+        }
     }
+    log.append(&bytes, index.end)?;
     index.end += bytes.len() as u64;
     index.head = super::Head {
         seq: last.seq,

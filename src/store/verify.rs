@@ -43,39 +43,31 @@ impl Store {
             Ok(f) => f,
             Err(stop) => return fail(1, describe(stop)),
         };
-        'frames: for frame in frames {
-            if chain.head_seq() == head.seq {
-                break;
-            }
-            let frame = match frame {
-                Ok(f) => f,
-                Err(stop) => return fail(chain.head_seq() + 1, describe(stop)),
-            };
-            for (i, item) in frame.records().enumerate() {
-                let seq = frame.first_seq + i as u64;
+        let mut frames = frames;
+        while chain.head_seq() < head.seq {
+            let index = self.index.read().expect("index lock poisoned");
+            let next = frames.next_frame(|seq, _, bytes| {
                 if seq > head.seq {
-                    break 'frames;
+                    // Appended during the walk: not vouched for by the head read first.
+                    return Ok(());
                 }
-                let bytes = match item {
-                    Ok((_, bytes)) => bytes,
-                    Err(reason) => return fail(seq, reason),
-                };
-                let e = match record::decode(bytes, seq, chain.head_hash()) {
-                    Ok(e) => e,
-                    Err(reason) => return fail(seq, format!("cannot be decoded: {reason}")),
-                };
-                if let Err(events::Error::Chain { seq, reason }) = chain.check(&e) {
-                    return fail(seq, reason);
+                let e = record::decode(bytes, seq, chain.head_hash())
+                    .map_err(|reason| format!("cannot be decoded: {reason}"))?;
+                chain.check(&e).map_err(|err| match err {
+                    events::Error::Chain { reason, .. } => reason,
+                    other => other.to_string(),
+                })?;
+                if index.seq_of(&e.id) != Some(seq) {
+                    return Err(format!("the id index does not point at id {}", e.id));
                 }
-                if self
-                    .index
-                    .read()
-                    .expect("index lock poisoned")
-                    .seq_of(&e.id)
-                    != Some(seq)
-                {
-                    return fail(seq, format!("the id index does not point at id {}", e.id));
-                }
+                Ok(())
+            });
+            drop(index);
+            match next {
+                None => break,
+                Some(Ok(())) => {}
+                Some(Err(Stop::Record { seq, reason })) => return fail(seq, reason),
+                Some(Err(stop)) => return fail(chain.head_seq() + 1, describe(stop)),
             }
         }
         if head.seq != chain.head_seq() || head.hash != chain.head_hash() {
@@ -100,6 +92,7 @@ impl Store {
 fn describe(stop: Stop) -> String {
     match stop {
         Stop::Bad { reason, .. } => reason,
+        Stop::Record { seq, reason } => format!("seq {seq}: {reason}"),
         Stop::Io(e) => format!("the log cannot be read: {e}"),
     }
 }
