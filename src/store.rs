@@ -301,9 +301,13 @@ impl Store {
         // sled may panic rather than err on some damaged files; either way the answer
         // is the same: the store is damaged, restore it.
         let opened = std::panic::catch_unwind(|| {
+            // No background flusher: the tokens flush as they are written, and a
+            // flusher thread can still hold sled's files a moment after the last
+            // handle is dropped.
             sled::Config::new()
                 .path(dir.join("sled"))
                 .cache_capacity(SLED_CACHE_BYTES)
+                .flush_every_ms(None)
                 .open()
         })
         .map_err(|_| damaged(&"sled could not read its files"))?;

@@ -1,4 +1,5 @@
-//! The error type of the `projections` crate.
+//! The error types of the `projections` crate: queries and definitions, and reading a
+//! snapshot of the facts.
 
 /// Everything a projection query or definition can be refused for.
 #[derive(Debug, thiserror::Error)]
@@ -38,4 +39,28 @@ pub enum Error {
         /// minijinja's words.
         reason: String,
     },
+}
+
+/// Why bytes could not be read as a snapshot of the facts
+/// ([`crate::facts::Facts::from_snapshot`]). Handling: ignore the snapshot and fold the
+/// log from scratch (then write a new one); the log itself is not affected.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The bytes do not start as a snapshot does.
+    #[error("not a snapshot of the facts")]
+    NotASnapshot,
+    /// Written in another version of the format (by another build).
+    #[error("snapshot format version {found}; this build reads version {expected}")]
+    Version {
+        /// The version the bytes say.
+        found: u32,
+        /// The version this build writes and reads.
+        expected: u32,
+    },
+    /// Bytes are missing or changed: the checksum does not match.
+    #[error("the snapshot is cut short or damaged (its checksum does not match)")]
+    Damaged,
+    /// The checksum matches but the content does not hold together.
+    #[error("the snapshot is inconsistent: {0}")]
+    Invalid(&'static str),
 }

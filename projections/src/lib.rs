@@ -3,7 +3,8 @@
 //! honoured. No I/O: events come in as envelopes, definitions as strings.
 //!
 //! # Layout
-//! - [`facts`]: the fold: every event with the history of its corrections.
+//! - [`facts`]: the fold: every event with the history of its corrections, kept
+//!   compact, and its snapshot as bytes.
 //! - [`metric`]: metric definitions (data files) and their evaluation.
 //! - [`period`]: periods (`2023H1`, `2023Q2`, `2023-06`, `FROM..TO`) and query times.
 //! - [`progress`]: targets, their revisions, and progress against the year.
@@ -29,7 +30,7 @@ pub mod progress;
 pub mod report;
 pub mod timeline;
 
-pub use error::Error;
+pub use error::{Error, SnapshotError};
 
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 

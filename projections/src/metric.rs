@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    facts::{Day, Facts, Window},
+    facts::{Data, Day, Fact, Facts, Window},
     period::Query,
     Error, EMBEDDED_METRICS,
 };
@@ -152,7 +152,7 @@ impl Metric {
                     if day < from || day > to {
                         continue;
                     }
-                    let Some(data) = fact.revisions.last().and_then(|r| r.data.as_ref()) else {
+                    let Some(data) = fact.latest() else {
                         continue;
                     };
                     if !self.matches(data) {
@@ -160,23 +160,26 @@ impl Metric {
                     }
                     match (self.aggregate, self.field.as_deref()) {
                         (Aggregate::Sum, Some(f)) => {
-                            counted.push((day, data.get(f).and_then(Value::as_u64).unwrap_or(0)))
+                            counted.push((day, data.get(f).and_then(|v| v.as_u64()).unwrap_or(0)))
                         }
-                        (Aggregate::Distinct, Some(f)) => match data.get(f) {
-                            Some(Value::String(text)) => {
-                                first_text
-                                    .entry(text)
-                                    .and_modify(|d| *d = (*d).min(day))
-                                    .or_insert(day);
+                        (Aggregate::Distinct, Some(f)) => {
+                            if let Some(v) = data.get(f) {
+                                match v.as_str() {
+                                    Some(text) => {
+                                        first_text
+                                            .entry(text)
+                                            .and_modify(|d| *d = (*d).min(day))
+                                            .or_insert(day);
+                                    }
+                                    None => {
+                                        first_other
+                                            .entry(v.to_string())
+                                            .and_modify(|d| *d = (*d).min(day))
+                                            .or_insert(day);
+                                    }
+                                }
                             }
-                            Some(other) => {
-                                first_other
-                                    .entry(other.to_string())
-                                    .and_modify(|d| *d = (*d).min(day))
-                                    .or_insert(day);
-                            }
-                            None => {}
-                        },
+                        }
                         _ => counted.push((day, 1)),
                     }
                 }
@@ -213,7 +216,7 @@ impl Metric {
             facts.of_kind_in(k, self.day(), from, to).any(|mut run| {
                 run.any(|f| {
                     let day = self.anchor_day(f);
-                    f.recorded_at <= q.known_at && from <= day && day <= to
+                    f.recorded_at() <= q.known_at && from <= day && day <= to
                 })
             })
         })
@@ -226,10 +229,10 @@ impl Metric {
         }
     }
 
-    fn anchor_day(&self, fact: &crate::facts::Fact) -> NaiveDate {
+    fn anchor_day(&self, fact: Fact<'_>) -> NaiveDate {
         match self.anchor {
-            Anchor::End => fact.occurred.end(),
-            Anchor::Start => fact.occurred.start(),
+            Anchor::End => fact.occurred().end(),
+            Anchor::Start => fact.occurred().start(),
         }
     }
 
@@ -251,7 +254,7 @@ impl Metric {
             // Only the years the window covers; each year's run in seq order.
             for run in facts.of_kind_in(kind, self.day(), from, to) {
                 for fact in run {
-                    if fact.recorded_at > known_at {
+                    if fact.recorded_at() > known_at {
                         // A run is in seq order and recorded_at never decreases along
                         // seq: nothing later in this run was known either.
                         break;
@@ -268,17 +271,20 @@ impl Metric {
                     }
                     match (self.aggregate, self.field.as_deref()) {
                         (Aggregate::Sum, Some(f)) => {
-                            count += data.get(f).and_then(Value::as_u64).unwrap_or(0)
+                            count += data.get(f).and_then(|v| v.as_u64()).unwrap_or(0)
                         }
-                        (Aggregate::Distinct, Some(f)) => match data.get(f) {
-                            Some(Value::String(text)) => {
-                                distinct_text.insert(text);
+                        (Aggregate::Distinct, Some(f)) => {
+                            if let Some(v) = data.get(f) {
+                                match v.as_str() {
+                                    Some(text) => {
+                                        distinct_text.insert(text);
+                                    }
+                                    None => {
+                                        distinct_other.insert(v.to_string());
+                                    }
+                                }
                             }
-                            Some(other) => {
-                                distinct_other.insert(other.to_string());
-                            }
-                            None => {}
-                        },
+                        }
                         _ => count += 1,
                     }
                 }
@@ -290,14 +296,18 @@ impl Metric {
         }
     }
 
-    fn matches(&self, data: &Value) -> bool {
+    fn matches(&self, data: Data<'_>) -> bool {
         self.filter.iter().all(|(field, wanted)| {
-            let have = data.get(field).unwrap_or(&Value::Null);
+            // An absent field reads as null.
+            let have = |want: &Value| match data.get(field) {
+                Some(v) => v == *want,
+                None => want.is_null(),
+            };
             match wanted {
-                Value::Array(options) => options.contains(have),
+                Value::Array(options) => options.iter().any(have),
                 // An absent boolean reads as false, so `key = false` matches ordinary projects.
-                Value::Bool(false) => matches!(have, Value::Bool(false) | Value::Null),
-                one => have == one,
+                Value::Bool(false) => have(&Value::Bool(false)) || have(&Value::Null),
+                one => have(one),
             }
         })
     }

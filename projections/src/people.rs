@@ -4,10 +4,9 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::{
-    facts::{Fact, Facts},
+    facts::{Data, Fact, Facts},
     period::Period,
 };
 
@@ -49,11 +48,14 @@ pub struct PersonYear {
     pub three_ones: ThreeOnes,
 }
 
-fn names(v: Option<&Value>) -> Vec<&str> {
+/// The people a field names: one text, or a list of them.
+fn names(v: Option<Data<'_>>) -> Vec<&str> {
     match v {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
+        Some(v) => match v.as_str() {
+            Some(one) => vec![one],
+            None => v.items().filter_map(|i| i.as_str()).collect(),
+        },
+        None => Vec::new(),
     }
 }
 
@@ -78,10 +80,10 @@ fn in_year<'a>(
     year: i32,
     on: NaiveDate,
     known_at: DateTime<Utc>,
-) -> impl Iterator<Item = (&'a Fact, &'a Value)> + 'a {
+) -> impl Iterator<Item = (Fact<'a>, Data<'a>)> + 'a {
     let period = Period::year(year);
     facts.of_kind(kind).filter_map(move |f| {
-        let day = f.occurred.end();
+        let day = f.occurred().end();
         if !period.contains(day) || day > on {
             return None;
         }
@@ -95,7 +97,7 @@ pub fn everyone(facts: &Facts, known_at: DateTime<Utc>) -> Vec<String> {
     for (kind, field) in PERSON_FIELDS {
         for f in facts.of_kind(kind) {
             if let Some(data) = f.data_at(known_at) {
-                out.extend(names(data.get(*field)).into_iter().map(str::to_owned));
+                out.extend(names(data.get(field)).into_iter().map(str::to_owned));
             }
         }
     }
@@ -110,10 +112,10 @@ pub fn person(
     on: NaiveDate,
     known_at: DateTime<Utc>,
 ) -> PersonYear {
-    let named = |data: &Value, field: &str| names(data.get(field)).contains(&who);
+    let named = |data: Data<'_>, field: &str| names(data.get(field)).contains(&who);
     let count = |kind: &str, field: &str| {
         in_year(facts, kind, year, on, known_at)
-            .filter(|(_, d)| named(d, field))
+            .filter(|(_, d)| named(*d, field))
             .count() as u64
     };
     let mut led = BTreeSet::new();
@@ -122,7 +124,7 @@ pub fn person(
         for (_, d) in in_year(facts, kind, year, on, known_at) {
             let id = d
                 .get("project_id")
-                .and_then(Value::as_str)
+                .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .to_owned();
             if named(d, "lead") {
@@ -134,7 +136,7 @@ pub fn person(
         }
     }
     let placements = in_year(facts, "placement_started", year, on, known_at)
-        .filter(|(_, d)| named(d, "teacher"))
+        .filter(|(_, d)| named(*d, "teacher"))
         .filter_map(|(_, d)| d.get("department")?.as_str().map(str::to_owned))
         .collect();
     let results = count("result_submitted", "authors");

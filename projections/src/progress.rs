@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use events::catalog::TARGET_SET;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::{
     facts::Facts,
@@ -40,17 +39,17 @@ pub fn targets(
 ) -> BTreeMap<String, Vec<TargetRevision>> {
     let mut out: BTreeMap<String, Vec<TargetRevision>> = BTreeMap::new();
     for fact in facts.of_kind(TARGET_SET) {
-        if fact.recorded_at > known_at {
+        if fact.recorded_at() > known_at {
             break;
         }
         let Some(rev) = fact.revision_at(known_at) else {
             continue;
         };
-        let Some(data) = &rev.data else { continue };
+        let Some(data) = rev.data else { continue };
         let (Some(y), Some(metric), Some(value)) = (
-            data.get("year").and_then(Value::as_i64),
-            data.get("metric").and_then(Value::as_str),
-            data.get("value").and_then(Value::as_u64),
+            data.get("year").and_then(|v| v.as_i64()),
+            data.get("metric").and_then(|v| v.as_str()),
+            data.get("value").and_then(|v| v.as_u64()),
         ) else {
             continue;
         };
@@ -62,10 +61,13 @@ pub fn targets(
             .push(TargetRevision {
                 value,
                 seq: rev.seq,
-                set_on: fact.occurred.start(),
+                set_on: fact.occurred().start(),
                 recorded_at: rev.at,
-                recorded_by: rev.by.clone(),
-                basis: data.get("basis").and_then(Value::as_str).map(str::to_owned),
+                recorded_by: rev.by.to_owned(),
+                basis: data
+                    .get("basis")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
             });
     }
     out

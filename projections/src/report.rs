@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use events::Occurred;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::{
     facts::Facts,
@@ -187,23 +186,23 @@ pub fn build(
     let share = f64::from(elapsed) / f64::from(days);
     let plans = facts
         .of_kind("plan_made")
-        .filter(|fact| fact.recorded_at <= q.known_at)
+        .filter(|fact| fact.recorded_at() <= q.known_at)
         .filter_map(|fact| {
             let d = fact.data_at(q.known_at)?;
             let due = d.get("due")?.as_str()?;
             (due > q.period.to().to_string().as_str()).then(|| Plan {
                 title: d
                     .get("title")
-                    .and_then(Value::as_str)
+                    .and_then(|v| v.as_str())
                     .unwrap_or_default()
                     .to_owned(),
                 due: due.to_owned(),
                 area: d
                     .get("area")
-                    .and_then(Value::as_str)
+                    .and_then(|v| v.as_str())
                     .unwrap_or_default()
                     .to_owned(),
-                occurred: fact.occurred,
+                occurred: fact.occurred(),
             })
         })
         .collect();

@@ -49,19 +49,19 @@ pub fn series(metric: &Metric, facts: &Facts, q: &Query, by: Bucket, lang: Lang)
 
 /// One event in the timeline, with its corrections.
 #[derive(Debug, Clone, Serialize)]
-pub struct Entry {
+pub struct Entry<'a> {
     /// Its id.
     pub id: Uuid,
     /// Its seq.
     pub seq: u64,
     /// Its kind.
-    pub kind: String,
+    pub kind: &'a str,
     /// When it happened.
     pub occurred: events::Occurred,
     /// When it was recorded.
     pub recorded_at: DateTime<Utc>,
     /// Who recorded it.
-    pub recorded_by: String,
+    pub recorded_by: &'a str,
     /// How it stands at `known_at`.
     pub status: Status,
     /// Its data as first recorded.
@@ -69,31 +69,27 @@ pub struct Entry {
     /// Its data as known at `known_at` (`null` when voided).
     pub current: Option<Value>,
     /// The corrections known at `known_at`, in order.
-    pub corrections: Vec<Revision>,
+    pub corrections: Vec<Revision<'a>>,
 }
 
 /// Every event whose days overlap the period and which was known at `known_at`, in
 /// order of occurrence (then seq), with corrections beside what they correct.
-pub fn events(facts: &Facts, period: &Period, known_at: DateTime<Utc>) -> Vec<Entry> {
+pub fn events<'a>(facts: &'a Facts, period: &Period, known_at: DateTime<Utc>) -> Vec<Entry<'a>> {
     let mut out: Vec<Entry> = facts
         .iter()
-        .filter(|f| f.recorded_at <= known_at)
-        .filter(|f| f.occurred.start() <= period.to() && f.occurred.end() >= period.from())
+        .filter(|f| f.recorded_at() <= known_at)
+        .filter(|f| f.occurred().start() <= period.to() && f.occurred().end() >= period.from())
         .map(|f| Entry {
-            id: f.id,
-            seq: f.seq,
-            kind: f.kind.clone(),
-            occurred: f.occurred,
-            recorded_at: f.recorded_at,
-            recorded_by: f.recorded_by.clone(),
+            id: f.id(),
+            seq: f.seq(),
+            kind: f.kind(),
+            occurred: f.occurred(),
+            recorded_at: f.recorded_at(),
+            recorded_by: f.recorded_by(),
             status: f.status_at(known_at),
-            original: f.revisions[0].data.clone().unwrap_or_default(),
-            current: f.data_at(known_at).cloned(),
-            corrections: f.revisions[1..]
-                .iter()
-                .filter(|r| r.at <= known_at)
-                .cloned()
-                .collect(),
+            original: f.original().to_value(),
+            current: f.data_at(known_at).map(|d| d.to_value()),
+            corrections: f.corrections().filter(|r| r.at <= known_at).collect(),
         })
         .collect();
     out.sort_by_key(|e| (e.occurred.start(), e.seq));

@@ -175,9 +175,10 @@ impl Ctx<'_> {
                 projections::facts::Status::Amended => self.t(" [已更正]", " [amended]"),
                 _ => "",
             };
-            let label = self.catalog.kind(&e.kind).map_or(e.kind.as_str(), |k| {
-                self.cli.lang.pick(&k.label_zh, &k.label_en)
-            });
+            let label = self
+                .catalog
+                .kind(e.kind)
+                .map_or(e.kind, |k| self.cli.lang.pick(&k.label_zh, &k.label_en));
             println!(
                 "{:<22} {label}{mark}  {}",
                 e.occurred.to_string(),
@@ -194,7 +195,7 @@ impl Ctx<'_> {
                     c.at.with_timezone(&self.cli.utc_offset)
                         .format("%Y-%m-%d %H:%M"),
                     c.by,
-                    c.reason.as_deref().unwrap_or("")
+                    c.reason.unwrap_or("")
                 );
             }
         }

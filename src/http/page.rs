@@ -254,26 +254,24 @@ fn render(
         })
         .collect();
     let catalog = s.store.catalog();
-    let mut latest: Vec<&projections::facts::Fact> = facts
+    // The facts are in seq order: the latest known are the last ones.
+    let rows: Vec<Row> = facts
         .iter()
-        .filter(|f| f.recorded_at <= figures.known_at)
-        .collect();
-    latest.sort_by_key(|f| std::cmp::Reverse(f.seq));
-    let rows: Vec<Row> = latest
-        .into_iter()
+        .rev()
+        .filter(|f| f.recorded_at() <= figures.known_at)
         .take(LATEST)
         .map(|f| {
-            let def = catalog.kind(&f.kind);
-            let data = f.data_at(figures.known_at).or(f.revisions[0].data.as_ref());
+            let def = catalog.kind(f.kind());
+            let data = f.data_at(figures.known_at).unwrap_or(f.original());
             Row {
-                seq: f.seq,
-                occurred: f.occurred.to_string(),
-                kind: def.map_or(f.kind.clone(), |k| {
+                seq: f.seq(),
+                occurred: f.occurred().to_string(),
+                kind: def.map_or(f.kind().to_owned(), |k| {
                     lang.pick(&k.label_zh, &k.label_en).to_owned()
                 }),
-                summary: data.map(|d| summary(lang, def, d)).unwrap_or_default(),
+                summary: summary(lang, def, &data.to_value()),
                 status: f.status_at(figures.known_at),
-                by: f.recorded_by.clone(),
+                by: f.recorded_by().to_owned(),
             }
         })
         .collect();

@@ -14,5 +14,6 @@ mod helpers;
 mod import;
 mod office;
 mod server;
+mod snapshot;
 mod store;
 mod trust;
