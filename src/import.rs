@@ -253,7 +253,6 @@ fn import_streaming(
 ) -> Result<Outcome, ImportError> {
     let catalog = store.catalog();
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let total = body.split(|b| *b == b'\n').count();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(4);
         let writer = scope.spawn(|| {
@@ -266,15 +265,7 @@ fn import_streaming(
         let mut numbers = Vec::new();
         let mut piece = Vec::with_capacity(PIECE);
         let mut count = 0;
-        for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
-            let n = i + 1;
-            if n % 1000 == 0 {
-                progress(n, total);
-            }
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            if raw.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
+        for (n, raw) in event_lines(body, progress) {
             count += 1;
             let event = match parse_line(catalog, n, raw) {
                 Ok(Line::Draft(ev)) => ev,
@@ -301,7 +292,6 @@ fn import_streaming(
                 }
             }
         }
-        progress(total, total);
         if count == 0 {
             errors.push(LineError {
                 line: 1,
@@ -364,6 +354,30 @@ pub fn export(store: &Store, out: &mut dyn Write) -> Result<u64, anyhow::Error> 
     Ok(n)
 }
 
+/// The non-blank lines of a file (without a byte-order mark) with their 1-based numbers,
+/// telling `progress` how far it got every thousand lines and at the end.
+fn event_lines<'a>(
+    bytes: &'a [u8],
+    progress: Progress<'a>,
+) -> impl Iterator<Item = (usize, &'a [u8])> + 'a {
+    let total = bytes.split(|b| *b == b'\n').count();
+    let mut lines = bytes.split(|b| *b == b'\n').enumerate();
+    std::iter::from_fn(move || loop {
+        let Some((i, raw)) = lines.next() else {
+            progress(total, total);
+            return None;
+        };
+        let n = i + 1;
+        if n % 1000 == 0 {
+            progress(n, total);
+        }
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if !raw.iter().all(u8::is_ascii_whitespace) {
+            return Some((n, raw));
+        }
+    })
+}
+
 /// Parses and validates every line, collecting every error before giving up.
 fn parse(
     catalog: &Catalog,
@@ -371,19 +385,10 @@ fn parse(
     progress: Progress,
 ) -> Result<(Vec<Line>, Vec<usize>), ImportError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let total = bytes.split(|b| *b == b'\n').count();
     let mut lines = Vec::new();
     let mut numbers = Vec::new();
     let mut errors = Vec::new();
-    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
-        let n = i + 1;
-        if n % 1000 == 0 {
-            progress(n, total);
-        }
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    for (n, raw) in event_lines(bytes, progress) {
         match parse_line(catalog, n, raw) {
             Ok(line) => {
                 lines.push(line);
@@ -392,7 +397,6 @@ fn parse(
             Err(mut e) => errors.append(&mut e),
         }
     }
-    progress(total, total);
     if lines.is_empty() && errors.is_empty() {
         errors.push(LineError {
             line: 1,

@@ -351,7 +351,7 @@ impl Store {
             dir: dir.to_owned(),
             min_free_bytes: options.min_free_bytes,
             seen_at: None,
-            _db: db,
+            db,
         };
         let thread = thread::Builder::new()
             .name("annals-writer".into())
@@ -591,7 +591,7 @@ struct Writer {
     min_free_bytes: u64,
     seen_at: Option<Instant>,
     /// Kept open as long as the writer runs, so sled's files close before the lock goes.
-    _db: sled::Db,
+    db: sled::Db,
 }
 
 /// What the writer knows about an event id while preparing a batch.
@@ -687,6 +687,9 @@ impl Writer {
             }
         }
         self.note_seen(true);
+        // sled writes on threads of its own; waiting for them here means its files are
+        // closed once this thread is joined.
+        let _ = self.db.flush();
     }
 
     /// Writes this group's frame, if it has one, and waits for the disk.
@@ -832,16 +835,7 @@ impl Writer {
     /// it (sealed, encoded, indexed). A refused event is listed and staging goes on, so
     /// that every refusal is found; `finish` then undoes the batch.
     fn stage(&mut self, st: &mut Staging, events: Vec<NewEvent>) -> Result<(), StoreError> {
-        // Each event takes about 250 bytes in the log; count generously.
-        let needed = self.min_free_bytes + self.pending.len() as u64 + events.len() as u64 * 2048;
-        let available = fs2::available_space(&self.dir)?;
-        if available < needed {
-            return Err(StoreError::DiskFull {
-                path: self.dir.clone(),
-                available,
-                needed,
-            });
-        }
+        self.check_space(events.len())?;
         st.receipts.reserve(events.len());
         for ev in events {
             let index = st.seen;
@@ -1104,9 +1098,10 @@ impl Writer {
         Ok(receipts)
     }
 
-    /// Stages envelopes that already chain onto the head.
-    fn write(&mut self, envs: Vec<Envelope>) -> Result<(), StoreError> {
-        let needed = self.min_free_bytes + self.pending.len() as u64 + envs.len() as u64 * 2048;
+    /// Refuses to stage `events` more unless the disk keeps its reserve after them.
+    fn check_space(&self, events: usize) -> Result<(), StoreError> {
+        // Each event takes about 250 bytes in the log; count generously.
+        let needed = self.min_free_bytes + self.pending.len() as u64 + events as u64 * 2048;
         let available = fs2::available_space(&self.dir)?;
         if available < needed {
             return Err(StoreError::DiskFull {
@@ -1115,6 +1110,12 @@ impl Writer {
                 needed,
             });
         }
+        Ok(())
+    }
+
+    /// Stages envelopes that already chain onto the head.
+    fn write(&mut self, envs: Vec<Envelope>) -> Result<(), StoreError> {
+        self.check_space(envs.len())?;
         for e in &envs {
             self.push(e);
         }

@@ -8,7 +8,10 @@ use std::{
     io::{BufReader, Read, Write},
     os::unix::fs::FileExt,
     path::Path,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, OnceLock,
+    },
 };
 
 use events::{catalog::Correction, Catalog, Hash, GENESIS};
@@ -28,11 +31,18 @@ const HEADER: usize = 4 + 4 + 8 + 4;
 
 /// What the log says about each event, kept in memory: built by reading the file when
 /// the store opens and extended by the writer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Index {
     /// `offsets[seq - 1]`: where the record of `seq` starts (its length prefix).
     offsets: Vec<u64>,
-    ids: HashMap<Uuid, u64, IdHasher>,
+    /// The ids the log held when it was opened, put in a map on a thread of their own:
+    /// placing a million random keys takes a third of a second, and a start that only
+    /// folds (from the snapshot) never asks for an id.
+    opened: Arc<OnceLock<IdMap>>,
+    /// Ids read while opening, until they are handed to that thread.
+    loading: Option<Vec<(Uuid, u64)>>,
+    /// Ids appended since the store was opened.
+    ids: IdMap,
     /// The corrections recorded against an id: their seqs, and whether each is a void.
     corrections: HashMap<Uuid, Vec<(u64, bool)>, IdHasher>,
     /// The last event indexed (not necessarily durable yet).
@@ -41,16 +51,74 @@ pub struct Index {
     pub end: u64,
 }
 
+type IdMap = HashMap<Uuid, u64, IdHasher>;
+
 impl Index {
+    /// An index that collects ids to map them later ([`Index::map_ids`]).
+    fn opening() -> Self {
+        Index {
+            offsets: Vec::new(),
+            opened: Arc::default(),
+            loading: Some(Vec::new()),
+            ids: IdMap::default(),
+            corrections: HashMap::default(),
+            head: Head::default(),
+            end: 0,
+        }
+    }
+
+    /// Maps the ids read while opening, on a thread of its own. A duplicate id can only
+    /// be damage; it is logged, and `verify` names its seq (the map keeps the first).
+    fn map_ids(&mut self) {
+        let Some(loading) = self.loading.take() else {
+            return;
+        };
+        let build = |loading: Vec<(Uuid, u64)>| {
+            let mut map = IdMap::with_capacity_and_hasher(loading.len(), IdHasher);
+            for (id, seq) in loading {
+                if let Some(before) = map.insert(id, seq) {
+                    map.insert(id, before);
+                    tracing::error!(%id, seq, before, "an id appears twice in the log: it is damaged; run `annals verify`");
+                }
+            }
+            map
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let opened = self.opened.clone();
+        let spawned = std::thread::Builder::new()
+            .name("annals-ids".into())
+            .spawn(move || {
+                if let Ok(loading) = rx.recv() {
+                    let _ = opened.set(build(loading));
+                }
+            });
+        match spawned {
+            Ok(_) => {
+                let _ = tx.send(loading);
+            }
+            // No thread to spare: map them here and now.
+            Err(_) => {
+                let _ = self.opened.set(build(loading));
+            }
+        }
+    }
+
     /// Where the record of `seq` starts, if it is indexed.
     pub fn offset(&self, seq: u64) -> Option<u64> {
         let i = usize::try_from(seq.checked_sub(1)?).ok()?;
         self.offsets.get(i).copied()
     }
 
-    /// The seq holding `id`.
+    /// The seq holding `id` (waiting, the first time after opening, for the ids to be
+    /// mapped).
     pub fn seq_of(&self, id: &Uuid) -> Option<u64> {
-        self.ids.get(id).copied()
+        if let Some(seq) = self.ids.get(id) {
+            return Some(*seq);
+        }
+        if self.loading.is_some() {
+            return None;
+        }
+        self.opened.wait().get(id).copied()
     }
 
     /// The corrections of `id`: (seq, is a void), in seq order.
@@ -61,11 +129,15 @@ impl Index {
     /// Room for about `events` more.
     pub fn reserve(&mut self, events: usize) {
         self.offsets.reserve(events);
-        self.ids.reserve(events);
+        match &mut self.loading {
+            Some(ids) => ids.reserve(events),
+            None => self.ids.reserve(events),
+        }
     }
 
     /// Adds one event whose record starts at `offset`. Returns the seq that already
-    /// held `id`, if one did: then nothing is added (the caller has a damaged log).
+    /// held `id`, if one did: then nothing is added. (While the log is being opened,
+    /// duplicates are found later, by [`Index::map_ids`].)
     pub fn push(
         &mut self,
         seq: u64,
@@ -74,10 +146,13 @@ impl Index {
         correction: Option<(Uuid, bool)>,
     ) -> Option<u64> {
         debug_assert_eq!(seq, self.offsets.len() as u64 + 1);
-        match self.ids.entry(id) {
-            std::collections::hash_map::Entry::Occupied(e) => return Some(*e.get()),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(seq);
+        match &mut self.loading {
+            Some(ids) => ids.push((id, seq)),
+            None => {
+                if let Some(before) = self.seq_of(&id) {
+                    return Some(before);
+                }
+                self.ids.insert(id, seq);
             }
         }
         self.offsets.push(offset);
@@ -90,11 +165,15 @@ impl Index {
         None
     }
 
-    /// Forgets every event after `head` (a write that failed), back to a file of `end` bytes.
+    /// Forgets every event after `head` (a write that failed, a bad frame while
+    /// opening), back to a file of `end` bytes.
     pub fn rollback(&mut self, head: Head, end: u64) {
         let keep = usize::try_from(head.seq).expect("seq fits in memory");
         if self.offsets.len() > keep {
             self.offsets.truncate(keep);
+            if let Some(ids) = &mut self.loading {
+                ids.retain(|(_, seq)| *seq <= head.seq);
+            }
             self.ids.retain(|_, seq| *seq <= head.seq);
             self.corrections.retain(|_, list| {
                 list.retain(|(seq, _)| *seq <= head.seq);
@@ -419,7 +498,7 @@ impl LogFile {
         // A handle of its own: reads move its offset, not the writer's.
         let reader = File::open(path).map_err(OpenError::Io)?;
         let mut frames = Frames::new(reader, len).map_err(stop_to_open)?;
-        let mut index = Index::default();
+        let mut index = Index::opening();
         // Records take 150 to 300 bytes: room for the likely count, grown if need be.
         index.reserve(usize::try_from(len / 240).unwrap_or(0));
         let mut bad = None;
@@ -499,6 +578,7 @@ impl LogFile {
             len = good;
         }
         index.end = good;
+        index.map_ids();
         Ok(Opened {
             log: LogFile {
                 file,
