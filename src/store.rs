@@ -98,6 +98,15 @@ pub enum StoreError {
         /// Bytes this batch needs, reserve included.
         needed: u64,
     },
+    /// The batch is larger than one write of the log can hold; nothing was written.
+    /// Handling: split it (import the file in parts).
+    #[error("the batch is too large for one write of the log (over {limit} bytes at event {index}); split it into smaller files; nothing was written")]
+    TooLarge {
+        /// The event (0-based, in the batch) at which the limit was passed.
+        index: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// A streamed import was given up by its sender before its end; nothing was
     /// written. Handling: the sender reports its own reason (bad lines).
     #[error("the import was abandoned before its end; nothing was written")]
@@ -221,12 +230,20 @@ pub struct Options {
     /// Appends are refused while the disk has less free space than this. sled does not
     /// recover well from running out of space mid-write, so the store stops short of it.
     pub min_free_bytes: u64,
+    /// The most bytes one group of batches may take in the log: a frame's length is a
+    /// 32-bit number. A batch that would pass it (an import of some 15 million events
+    /// in one file) is refused, and can be split.
+    pub max_group_bytes: usize,
 }
+
+/// A frame's length is 32 bits; stop a little short of it.
+pub const DEFAULT_MAX_GROUP_BYTES: usize = (u32::MAX as usize) - (64 << 20);
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
+            max_group_bytes: DEFAULT_MAX_GROUP_BYTES,
             offset: FixedOffset::east_opt(events::occurred::DEFAULT_UTC_OFFSET_SECONDS)
                 .expect("+08:00 is a valid offset"),
         }
@@ -350,6 +367,7 @@ impl Store {
             offset: options.offset,
             dir: dir.to_owned(),
             min_free_bytes: options.min_free_bytes,
+            max_group_bytes: options.max_group_bytes,
             seen_at: None,
             db,
         };
@@ -589,6 +607,7 @@ struct Writer {
     offset: FixedOffset,
     dir: PathBuf,
     min_free_bytes: u64,
+    max_group_bytes: usize,
     seen_at: Option<Instant>,
     /// Kept open as long as the writer runs, so sled's files close before the lock goes.
     db: sled::Db,
@@ -823,11 +842,16 @@ impl Writer {
             receipts: Vec::new(),
             seen: 0,
             added: 0,
-            undo: Undo {
-                head: self.head,
-                pending: self.pending.len(),
-                count: self.frame.as_ref().map(FrameWriter::count),
-            },
+            undo: self.mark(),
+        }
+    }
+
+    /// Where the group stands now, to come back to.
+    fn mark(&self) -> Undo {
+        Undo {
+            head: self.head,
+            pending: self.pending.len(),
+            count: self.frame.as_ref().map(FrameWriter::count),
         }
     }
 
@@ -840,6 +864,12 @@ impl Writer {
         for ev in events {
             let index = st.seen;
             st.seen += 1;
+            if self.pending.len() > self.max_group_bytes {
+                return Err(StoreError::TooLarge {
+                    index,
+                    limit: self.max_group_bytes,
+                });
+            }
             let mut fail = |field: &str, reason: String| {
                 st.errors.push(ItemError {
                     index,
@@ -1094,7 +1124,11 @@ impl Writer {
                 existing: false,
             })
             .collect();
-        self.write(envs)?;
+        let mark = self.mark();
+        if let Err(e) = self.write(envs) {
+            self.undo(mark);
+            return Err(e);
+        }
         Ok(receipts)
     }
 
@@ -1116,7 +1150,13 @@ impl Writer {
     /// Stages envelopes that already chain onto the head.
     fn write(&mut self, envs: Vec<Envelope>) -> Result<(), StoreError> {
         self.check_space(envs.len())?;
-        for e in &envs {
+        for (index, e) in envs.iter().enumerate() {
+            if self.pending.len() > self.max_group_bytes {
+                return Err(StoreError::TooLarge {
+                    index,
+                    limit: self.max_group_bytes,
+                });
+            }
             self.push(e);
         }
         Ok(())
