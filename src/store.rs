@@ -335,15 +335,13 @@ impl Store {
         let trees = Trees {
             tokens: db.open_tree("tokens").map_err(|e| damaged(&e))?,
         };
+        migrate::from_sled(&db, &dir.join(log::FILE)).map_err(|e| damaged(&e))?;
         let seen = read_seen(dir);
         let opened = LogFile::open(&dir.join(log::FILE), &catalog, seen).map_err(|e| match e {
             OpenError::Io(io) => open_err(io),
             OpenError::Damaged(reason) => damaged(&reason),
         })?;
-        let (log, mut index) = (Arc::new(opened.log), opened.index);
-        if index.head.seq == 0 {
-            migrate::from_sled(&db, &log, &mut index, &catalog).map_err(|e| damaged(&e))?;
-        }
+        let (log, index) = (Arc::new(opened.log), opened.index);
         let head = index.head;
         if let Some(held) = seen.filter(|held| *held > head.seq) {
             return Err(damaged(&format!(

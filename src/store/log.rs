@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     fs::{File, OpenOptions},
-    io::{BufReader, Read, Write},
+    io::{BufReader, Read, Seek, Write},
     os::unix::fs::FileExt,
     path::Path,
     sync::{
@@ -25,7 +25,7 @@ pub const FRAME_HEADER: usize = HEADER;
 /// The log's file name inside the store folder.
 pub const FILE: &str = "events.log";
 /// The first bytes of a log file; the digit is the format's version.
-const MAGIC: &[u8; 8] = b"ANNALS1\n";
+pub(super) const MAGIC: &[u8; 8] = b"ANNALS1\n";
 /// A frame's header: payload length, CRC-32 (of everything after it), first seq, count.
 const HEADER: usize = 4 + 4 + 8 + 4;
 
@@ -611,8 +611,8 @@ impl LogFile {
     }
 
     /// Writes part of a frame that is still growing, without waiting for the disk: the
-    /// kernel writes it out while the rest is staged. Its header is written last, so
-    /// until then the frame reads as a torn write.
+    /// kernel writes it out while the rest is staged. Its header is written only when
+    /// the frame is committed, so until then the frame reads as a torn write.
     pub fn write_early(&self, bytes: &[u8], at: u64) -> std::io::Result<()> {
         self.file.write_all_at(bytes, at)?;
         self.allocated
@@ -664,27 +664,48 @@ fn read_record(file: &File, offset: u64) -> std::io::Result<Vec<u8>> {
 /// The start of a well-formed frame somewhere after `at` for a seq past `head_seq + 1`
 /// (the bad frame held at least that one), if any: only damage leaves one there.
 fn later_frame(file: &File, at: u64, len: u64, head_seq: u64) -> std::io::Result<Option<u64>> {
-    let mut bytes = vec![0; usize::try_from(len - at).unwrap_or(0)];
-    file.read_exact_at(&mut bytes, at)?;
+    // The tail may be as large as a whole import: read it a window at a time (each
+    // window overlapping the next by a header), and a candidate's payload in pieces.
+    const WINDOW: u64 = 16 << 20;
     let word = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
-    for p in 1..bytes.len().saturating_sub(HEADER) {
-        let h = &bytes[p..p + HEADER];
-        let first_seq = u64::from_le_bytes(h[8..16].try_into().expect("8 bytes"));
-        let (payload, count) = (word(h, 0) as usize, word(h, 16));
-        // Cheap tests first: a plausible seq and count, a payload that fits.
-        if first_seq <= head_seq + 1
-            || first_seq - head_seq > bytes.len() as u64
-            || count == 0
-            || payload > bytes.len() - p - HEADER
-        {
-            continue;
+    let tail = len - at;
+    let mut start = 1;
+    let mut window = Vec::new();
+    while start + HEADER as u64 <= tail {
+        let end = (start + WINDOW + HEADER as u64).min(tail);
+        window.resize((end - start) as usize, 0);
+        file.read_exact_at(&mut window, at + start)?;
+        for p in 0..(window.len() + 1).saturating_sub(HEADER) {
+            let h = &window[p..p + HEADER];
+            let first_seq = u64::from_le_bytes(h[8..16].try_into().expect("8 bytes"));
+            let (payload, count) = (u64::from(word(h, 0)), word(h, 16));
+            let frame_at = start + p as u64;
+            // Cheap tests first: a plausible seq and count, a payload that fits.
+            if first_seq <= head_seq + 1
+                || first_seq - head_seq > tail
+                || count == 0
+                || payload > tail - frame_at - HEADER as u64
+            {
+                continue;
+            }
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(&h[8..]);
+            let mut piece = vec![0u8; payload.min(1 << 20) as usize];
+            let mut done = 0;
+            while done < payload {
+                let n = (payload - done).min(piece.len() as u64) as usize;
+                file.read_exact_at(&mut piece[..n], at + frame_at + HEADER as u64 + done)?;
+                crc.update(&piece[..n]);
+                done += n as u64;
+            }
+            if crc.finalize() == word(h, 4) {
+                return Ok(Some(at + frame_at));
+            }
         }
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&h[8..]);
-        crc.update(&bytes[p + HEADER..p + HEADER + payload]);
-        if crc.finalize() == word(h, 4) {
-            return Ok(Some(at + p as u64));
+        if end == tail {
+            break;
         }
+        start = end - HEADER as u64 + 1;
     }
     Ok(None)
 }
@@ -692,10 +713,12 @@ fn later_frame(file: &File, at: u64, len: u64, head_seq: u64) -> std::io::Result
 /// Copies the bytes of a torn write (from `at` to `len`) to a file beside the log
 /// before they are cut off, so that even a misjudged tear erases nothing.
 fn keep_torn(path: &Path, file: &File, at: u64, len: u64) -> std::io::Result<std::path::PathBuf> {
-    let mut bytes = vec![0; usize::try_from(len - at).unwrap_or(0)];
-    file.read_exact_at(&mut bytes, at)?;
     let kept = path.with_extension(format!("torn-at-{at}"));
-    std::fs::write(&kept, &bytes)?;
+    let mut from = file.try_clone()?;
+    from.seek(std::io::SeekFrom::Start(at))?;
+    let mut to = File::create(&kept)?;
+    std::io::copy(&mut (&mut from).take(len - at), &mut to)?;
+    to.sync_all()?;
     Ok(kept)
 }
 

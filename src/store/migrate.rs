@@ -1,36 +1,45 @@
 //! Stores made before the log file kept their events in sled trees; the first open of
 //! such a store moves them, checked link by link, into the log file.
-use events::{envelope::ChainCheck, Catalog, Envelope};
+use std::{
+    collections::HashSet,
+    fs::File,
+    io::{BufWriter, Write},
+    path::Path,
+};
+
+use events::{envelope::ChainCheck, Envelope};
 
 use super::{
-    correction_target,
-    log::{FrameWriter, Index, LogFile},
+    log::{FrameWriter, MAGIC},
     record,
 };
 
 /// Events moved per frame.
 const CHUNK: usize = 10_000;
 
-/// Moves the events of an older store's `events` tree into the (empty) log, then drops
-/// the old trees. A store without them is left alone.
-pub fn from_sled(
-    db: &sled::Db,
-    log: &LogFile,
-    index: &mut Index,
-    catalog: &Catalog,
-) -> Result<(), String> {
+/// Moves the events of an older store's `events` tree into a new log file at `path`,
+/// then drops the old trees. The file is written beside it and renamed into place once
+/// whole and on disk, so a move that is interrupted simply starts again. A store that
+/// has a log already, or no old events, is left alone.
+pub fn from_sled(db: &sled::Db, path: &Path) -> Result<(), String> {
+    let has_log = std::fs::metadata(path).is_ok_and(|m| m.len() > MAGIC.len() as u64);
     let has_events = db
         .tree_names()
         .iter()
         .any(|name| name.as_ref() == b"events");
-    if !has_events {
+    if has_log || !has_events {
         return Ok(());
     }
     let tree = db.open_tree("events").map_err(|e| e.to_string())?;
     if tree.is_empty() {
         return Ok(());
     }
+    let moving = path.with_extension("log.moving");
+    let io = |e: std::io::Error| format!("cannot write {}: {e}", moving.display());
+    let mut out = BufWriter::new(File::create(&moving).map_err(io)?);
+    out.write_all(MAGIC).map_err(io)?;
     let mut chain = ChainCheck::default();
+    let mut ids = HashSet::new();
     let mut chunk: Vec<Envelope> = Vec::with_capacity(CHUNK);
     for item in tree.iter() {
         let (_, bytes) = item.map_err(|e| e.to_string())?;
@@ -39,15 +48,27 @@ pub fn from_sled(
         chain
             .check(&e)
             .map_err(|err| format!("the old sled log does not verify: {err}"))?;
+        if !ids.insert(e.id) {
+            return Err(format!(
+                "seq {}: id {} appears twice in the old sled tree",
+                e.seq, e.id
+            ));
+        }
         chunk.push(e);
         if chunk.len() == CHUNK {
-            write(log, index, catalog, &chunk).map_err(|e| e.to_string())?;
+            write_frame(&mut out, &chunk).map_err(io)?;
             chunk.clear();
         }
     }
-    write(log, index, catalog, &chunk).map_err(|e| e.to_string())?;
+    write_frame(&mut out, &chunk).map_err(io)?;
+    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&moving, path).map_err(io)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
     tracing::info!(
-        events = index.head.seq,
+        events = chain.head_seq(),
         "moved the events from sled into the log file"
     );
     for name in ["events", "ids", "corrections", "meta"] {
@@ -57,37 +78,15 @@ pub fn from_sled(
     Ok(())
 }
 
-fn write(
-    log: &LogFile,
-    index: &mut Index,
-    catalog: &Catalog,
-    envs: &[Envelope],
-) -> std::io::Result<()> {
-    let Some(last) = envs.last() else {
+fn write_frame(out: &mut impl Write, envs: &[Envelope]) -> std::io::Result<()> {
+    let Some(first) = envs.first() else {
         return Ok(());
     };
     let mut bytes = Vec::new();
-    let mut frame = FrameWriter::begin(&mut bytes, envs[0].seq);
-    let mut at = Vec::with_capacity(envs.len());
+    let mut frame = FrameWriter::begin(&mut bytes, first.seq);
     for e in envs {
-        at.push(frame.record(&mut bytes, |out| record::encode(e, out)));
+        frame.record(&mut bytes, |out| record::encode(e, out));
     }
     frame.finish(&mut bytes);
-    for (e, at) in envs.iter().zip(at) {
-        let target = correction_target(catalog, e);
-        if let Some(before) = index.push(e.seq, index.end + at as u64, e.id, target) {
-            return Err(std::io::Error::other(format!(
-                "seq {}: id {} is already seq {before} in the old sled tree",
-                e.seq, e.id
-            )));
-        }
-    }
-    log.append(&bytes, index.end)?;
-    index.end += bytes.len() as u64;
-    index.head = super::Head {
-        seq: last.seq,
-        hash: last.hash,
-        recorded_at: Some(last.recorded_at),
-    };
-    Ok(())
+    out.write_all(&bytes)
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 const HASH: usize = 0;
 const ID: usize = 32;
 const KIND_LEN: usize = 48;
-const KIND: usize = 49;
+const KIND: usize = 50;
 
 /// Appends `e`'s record to `out`.
 pub fn encode(e: &Envelope, out: &mut Vec<u8>) {
@@ -20,18 +20,18 @@ pub fn encode(e: &Envelope, out: &mut Vec<u8>) {
     let data = serde_json::to_vec(&e.data).expect("a JSON value always serialises");
     out.extend_from_slice(&e.hash.0);
     out.extend_from_slice(e.id.as_bytes());
-    // Kinds are short names from the catalog and authors short names; longer ones are
-    // cut off at a char boundary rather than refused, which the store's validation
-    // already prevents.
-    out.push(u8::try_from(kind.len()).unwrap_or(u8::MAX));
-    out.extend_from_slice(&kind[..kind.len().min(255)]);
+    // Lengths wide enough for anything an envelope can carry (a restored export's
+    // author is not held to a draft's limit): a record never cuts what its hash covers.
+    let kind_len = u16::try_from(kind.len()).expect("a kind is a catalog name");
+    out.extend_from_slice(&kind_len.to_le_bytes());
+    out.extend_from_slice(kind);
     out.extend_from_slice(&e.version.to_le_bytes());
     out.extend_from_slice(&days(e.occurred.start()).to_le_bytes());
     out.extend_from_slice(&days(e.occurred.end()).to_le_bytes());
     out.extend_from_slice(&e.recorded_at.timestamp_micros().to_le_bytes());
-    let by_len = u16::try_from(by.len()).unwrap_or(u16::MAX);
+    let by_len = u32::try_from(by.len()).expect("an author is under 4 GiB");
     out.extend_from_slice(&by_len.to_le_bytes());
-    out.extend_from_slice(&by[..usize::from(by_len)]);
+    out.extend_from_slice(by);
     out.extend_from_slice(&data);
 }
 
@@ -51,7 +51,10 @@ pub fn id(record: &[u8]) -> Result<Uuid, String> {
 
 /// The kind a record carries, without decoding the rest.
 pub fn kind(record: &[u8]) -> Result<&str, String> {
-    let len = usize::from(*record.get(KIND_LEN).ok_or("the record is cut short")?);
+    let len = record
+        .get(KIND_LEN..KIND)
+        .map(|b| usize::from(u16::from_le_bytes(b.try_into().expect("2 bytes"))))
+        .ok_or("the record is cut short")?;
     let bytes = record
         .get(KIND..KIND + len)
         .ok_or("the record is cut short")?;
@@ -69,7 +72,7 @@ pub fn decode(record: &[u8], seq: u64, prev_hash: Hash) -> Result<Envelope, Stri
     let from = day(i32::from_le_bytes(r.take()?))?;
     let to = day(i32::from_le_bytes(r.take()?))?;
     let micros = i64::from_le_bytes(r.take()?);
-    let by_len = usize::from(u16::from_le_bytes(r.take()?));
+    let by_len = u32::from_le_bytes(r.take()?) as usize;
     let by = r.slice(by_len)?;
     let recorded_by = std::str::from_utf8(by)
         .map_err(|_| "the author is not UTF-8")?

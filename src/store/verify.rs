@@ -45,7 +45,7 @@ impl Store {
         };
         let mut frames = frames;
         while chain.head_seq() < head.seq {
-            let index = self.index.read().expect("index lock poisoned");
+            // The index is locked per record, never across a (possibly huge) frame.
             let next = frames.next_frame(|seq, _, bytes| {
                 if seq > head.seq {
                     // Appended during the walk: not vouched for by the head read first.
@@ -57,12 +57,16 @@ impl Store {
                     events::Error::Chain { reason, .. } => reason,
                     other => other.to_string(),
                 })?;
-                if index.seq_of(&e.id) != Some(seq) {
+                let indexed = self
+                    .index
+                    .read()
+                    .expect("index lock poisoned")
+                    .seq_of(&e.id);
+                if indexed != Some(seq) {
                     return Err(format!("the id index does not point at id {}", e.id));
                 }
                 Ok(())
             });
-            drop(index);
             match next {
                 None => break,
                 Some(Ok(())) => {}

@@ -608,3 +608,33 @@ fn issue_5_an_import_too_large_for_one_write_is_refused_whole_and_the_store_goes
     assert_eq!(outcome.added, 50);
     assert_eq!(store.verify().unwrap().unwrap().count, 51);
 }
+
+/// A restored export is not held to a draft's limit on the author's length; the stored
+/// record keeps all of it (it used to cut authors past 65 535 bytes, which the hash
+/// covers, so the store could not read the event back or reopen).
+#[test]
+fn issue_5_a_restored_event_with_a_very_long_author_is_kept_whole() {
+    let long = "办公室".repeat(30_000);
+    let e = Envelope {
+        id: Uuid::from_u128(42),
+        seq: 1,
+        kind: "meeting_held".into(),
+        version: 1,
+        occurred: "2023-03-01".parse().unwrap(),
+        recorded_at: "2023-03-01T09:00:00Z".parse().unwrap(),
+        recorded_by: long.clone(),
+        data: json!({"type": "school_committee"}),
+        prev_hash: Hash([0; 32]),
+        hash: Hash([0; 32]),
+    }
+    .sealed();
+    let s = TestStore::new();
+    let outcome = s
+        .import(&jsonl(&[serde_json::to_value(&e).unwrap()]))
+        .unwrap();
+    assert_eq!(outcome.mode, Mode::Restored);
+    let dir = s.close();
+    let store = crate::helpers::open(dir.path());
+    assert_eq!(store.verify().unwrap().unwrap().count, 1);
+    assert_eq!(store.get_seq(1).unwrap().unwrap().recorded_by, long);
+}
