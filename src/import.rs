@@ -229,15 +229,9 @@ const PIECE: usize = 8_192;
 /// then the file cannot be a copy of this log, and its lines can go to the store as
 /// they are read.
 fn starts_with_draft(catalog: &Catalog, bytes: &[u8]) -> bool {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let first = bytes
-        .split(|b| *b == b'\n')
-        .enumerate()
-        .find(|(_, raw)| !raw.iter().all(u8::is_ascii_whitespace));
-    first.is_some_and(|(i, raw)| {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        matches!(parse_line(catalog, i + 1, raw), Ok(Line::Draft(_)))
-    })
+    event_lines(bytes, &mut |_, _| {})
+        .next()
+        .is_some_and(|(n, raw)| matches!(parse_line(catalog, n, raw), Ok(Line::Draft(_))))
 }
 
 /// A file of drafts, imported as new events: this thread parses and validates while
@@ -252,7 +246,6 @@ fn import_streaming(
     progress: Progress,
 ) -> Result<Outcome, ImportError> {
     let catalog = store.catalog();
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(4);
         let writer = scope.spawn(|| {
@@ -265,7 +258,7 @@ fn import_streaming(
         let mut numbers = Vec::new();
         let mut piece = Vec::with_capacity(PIECE);
         let mut count = 0;
-        for (n, raw) in event_lines(body, progress) {
+        for (n, raw) in event_lines(bytes, progress) {
             count += 1;
             let event = match parse_line(catalog, n, raw) {
                 Ok(Line::Draft(ev)) => ev,
@@ -354,22 +347,27 @@ pub fn export(store: &Store, out: &mut dyn Write) -> Result<u64, anyhow::Error> 
     Ok(n)
 }
 
-/// The non-blank lines of a file (without a byte-order mark) with their 1-based numbers,
-/// telling `progress` how far it got every thousand lines and at the end.
+/// The non-blank lines of a file (a byte-order mark dropped) with their 1-based
+/// numbers, telling `progress` how far it got every thousand lines and at the end. The
+/// lines are counted for `progress` only when it is first told, so a caller that reads
+/// just the first line does not walk the whole file.
 fn event_lines<'a>(
     bytes: &'a [u8],
     progress: Progress<'a>,
 ) -> impl Iterator<Item = (usize, &'a [u8])> + 'a {
-    let total = bytes.split(|b| *b == b'\n').count();
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut total = None;
+    let mut total = move || *total.get_or_insert_with(|| bytes.split(|b| *b == b'\n').count());
     let mut lines = bytes.split(|b| *b == b'\n').enumerate();
     std::iter::from_fn(move || loop {
         let Some((i, raw)) = lines.next() else {
+            let total = total();
             progress(total, total);
             return None;
         };
         let n = i + 1;
         if n % 1000 == 0 {
-            progress(n, total);
+            progress(n, total());
         }
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if !raw.iter().all(u8::is_ascii_whitespace) {
@@ -384,7 +382,6 @@ fn parse(
     bytes: &[u8],
     progress: Progress,
 ) -> Result<(Vec<Line>, Vec<usize>), ImportError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut lines = Vec::new();
     let mut numbers = Vec::new();
     let mut errors = Vec::new();

@@ -14,13 +14,34 @@ use std::{
     },
 };
 
-use events::{catalog::Correction, Catalog, Hash, GENESIS};
+use events::{Catalog, Hash, GENESIS};
 use uuid::Uuid;
 
 use super::{record, Head};
 
 /// The length of a frame's header.
 pub const FRAME_HEADER: usize = HEADER;
+
+/// A frame's header as read, before anything is checked.
+struct Header {
+    payload: u64,
+    crc: u32,
+    first_seq: u64,
+    count: u32,
+}
+
+impl Header {
+    /// Reads the fields out of `HEADER` bytes.
+    fn read(h: &[u8]) -> Self {
+        let word = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().expect("4 bytes"));
+        Header {
+            payload: u64::from(word(0)),
+            crc: word(4),
+            first_seq: u64::from_le_bytes(h[8..16].try_into().expect("8 bytes")),
+            count: word(16),
+        }
+    }
+}
 
 /// The log's file name inside the store folder.
 pub const FILE: &str = "events.log";
@@ -219,21 +240,18 @@ impl std::hash::Hasher for IdHash {
 
 /// The correction `record` makes, if it is one: its target and whether it voids it.
 pub fn correction_of(catalog: &Catalog, record: &[u8]) -> Result<Option<(Uuid, bool)>, String> {
-    let Some(correction) = catalog
+    if catalog
         .kind(record::kind(record)?)
         .and_then(|d| d.correction)
-    else {
+        .is_none()
+    {
         return Ok(None);
-    };
+    }
     // Only corrections (a percent or so of a log) pay for decoding their data.
     let e = record::decode(record, 0, GENESIS)?;
-    let target = e
-        .data
-        .get("target")
-        .and_then(serde_json::Value::as_str)
-        .and_then(|t| t.parse().ok())
-        .ok_or("a correction without a target id")?;
-    Ok(Some((target, correction == Correction::Void)))
+    super::correction_target(catalog, &e)
+        .map(Some)
+        .ok_or_else(|| "a correction without a target id".into())
 }
 
 /// Builds one frame at the end of a buffer: a header, then each record behind its
@@ -391,11 +409,12 @@ impl Frames {
                 Ok(false) => self.bad("zeros where a frame should start".into()),
             };
         }
-        let word = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().expect("4 bytes"));
-        let payload_len = u64::from(word(0));
-        let crc = word(4);
-        let first_seq = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
-        let count = word(16);
+        let Header {
+            payload: payload_len,
+            crc,
+            first_seq,
+            count,
+        } = Header::read(&header);
         if payload_len > remaining - HEADER as u64 {
             return self.bad("it runs past the end of the file".into());
         }
@@ -647,8 +666,17 @@ impl LogFile {
 fn stop_to_open(stop: Stop) -> OpenError {
     match stop {
         Stop::Io(e) => OpenError::Io(e),
-        Stop::Bad { reason, .. } => OpenError::Damaged(reason),
-        Stop::Record { seq, reason } => OpenError::Damaged(format!("seq {seq}: {reason}")),
+        damage => OpenError::Damaged(damage.to_string()),
+    }
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Bad { reason, .. } => f.write_str(reason),
+            Stop::Record { seq, reason } => write!(f, "seq {seq}: {reason}"),
+            Stop::Io(e) => write!(f, "the log cannot be read: {e}"),
+        }
     }
 }
 
@@ -667,7 +695,6 @@ fn later_frame(file: &File, at: u64, len: u64, head_seq: u64) -> std::io::Result
     // The tail may be as large as a whole import: read it a window at a time (each
     // window overlapping the next by a header), and a candidate's payload in pieces.
     const WINDOW: u64 = 16 << 20;
-    let word = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
     let tail = len - at;
     let mut start = 1;
     let mut window = Vec::new();
@@ -677,8 +704,12 @@ fn later_frame(file: &File, at: u64, len: u64, head_seq: u64) -> std::io::Result
         file.read_exact_at(&mut window, at + start)?;
         for p in 0..(window.len() + 1).saturating_sub(HEADER) {
             let h = &window[p..p + HEADER];
-            let first_seq = u64::from_le_bytes(h[8..16].try_into().expect("8 bytes"));
-            let (payload, count) = (u64::from(word(h, 0)), word(h, 16));
+            let Header {
+                payload,
+                crc: expected,
+                first_seq,
+                count,
+            } = Header::read(h);
             let frame_at = start + p as u64;
             // Cheap tests first: a plausible seq and count, a payload that fits.
             if first_seq <= head_seq + 1
@@ -698,7 +729,7 @@ fn later_frame(file: &File, at: u64, len: u64, head_seq: u64) -> std::io::Result
                 crc.update(&piece[..n]);
                 done += n as u64;
             }
-            if crc.finalize() == word(h, 4) {
+            if crc.finalize() == expected {
                 return Ok(Some(at + frame_at));
             }
         }
@@ -745,9 +776,19 @@ pub fn read_file(path: &Path) -> Result<Vec<events::Envelope>, String> {
 pub fn write_file(path: &Path, envelopes: &[events::Envelope]) -> std::io::Result<()> {
     let mut bytes = MAGIC.to_vec();
     for e in envelopes {
-        let mut frame = FrameWriter::begin(&mut bytes, e.seq);
-        frame.record(&mut bytes, |out| record::encode(e, out));
-        frame.finish(&mut bytes);
+        push_frame(&mut bytes, std::slice::from_ref(e));
     }
     std::fs::write(path, bytes)
+}
+
+/// Appends one frame holding `envelopes` (which follow each other) to `out`.
+pub fn push_frame(out: &mut Vec<u8>, envelopes: &[events::Envelope]) {
+    let Some(first) = envelopes.first() else {
+        return;
+    };
+    let mut frame = FrameWriter::begin(out, first.seq);
+    for e in envelopes {
+        frame.record(out, |out| record::encode(e, out));
+    }
+    frame.finish(out);
 }

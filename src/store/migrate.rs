@@ -9,10 +9,7 @@ use std::{
 
 use events::{envelope::ChainCheck, Envelope};
 
-use super::{
-    log::{FrameWriter, MAGIC},
-    record,
-};
+use super::log::{push_frame, MAGIC};
 
 /// Events moved per frame.
 const CHUNK: usize = 10_000;
@@ -79,14 +76,7 @@ pub fn from_sled(db: &sled::Db, path: &Path) -> Result<(), String> {
 }
 
 fn write_frame(out: &mut impl Write, envs: &[Envelope]) -> std::io::Result<()> {
-    let Some(first) = envs.first() else {
-        return Ok(());
-    };
     let mut bytes = Vec::new();
-    let mut frame = FrameWriter::begin(&mut bytes, first.seq);
-    for e in envs {
-        frame.record(&mut bytes, |out| record::encode(e, out));
-    }
-    frame.finish(&mut bytes);
+    push_frame(&mut bytes, envs);
     out.write_all(&bytes)
 }

@@ -41,7 +41,7 @@ impl Store {
         let len = file.metadata()?.len();
         let frames = match Frames::new(file, len) {
             Ok(f) => f,
-            Err(stop) => return fail(1, describe(stop)),
+            Err(stop) => return fail(1, stop.to_string()),
         };
         let mut frames = frames;
         while chain.head_seq() < head.seq {
@@ -71,7 +71,7 @@ impl Store {
                 None => break,
                 Some(Ok(())) => {}
                 Some(Err(Stop::Record { seq, reason })) => return fail(seq, reason),
-                Some(Err(stop)) => return fail(chain.head_seq() + 1, describe(stop)),
+                Some(Err(stop)) => return fail(chain.head_seq() + 1, stop.to_string()),
             }
         }
         if head.seq != chain.head_seq() || head.hash != chain.head_hash() {
@@ -90,14 +90,6 @@ impl Store {
             count: chain.head_seq(),
             head_hash: chain.head_hash(),
         }))
-    }
-}
-
-fn describe(stop: Stop) -> String {
-    match stop {
-        Stop::Bad { reason, .. } => reason,
-        Stop::Record { seq, reason } => format!("seq {seq}: {reason}"),
-        Stop::Io(e) => format!("the log cannot be read: {e}"),
     }
 }
 
