@@ -276,7 +276,12 @@ pub struct Store {
 struct WriterHandle {
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Option<thread::JoinHandle<()>>,
+    /// sled's own file, which sled locks while any of its threads holds it.
+    sled_file: PathBuf,
 }
+
+/// How long a dropped store waits, at most, for sled's threads to let go of its file.
+const SLED_RELEASE: Duration = Duration::from_secs(2);
 
 impl Drop for WriterHandle {
     fn drop(&mut self) {
@@ -285,6 +290,16 @@ impl Drop for WriterHandle {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        // The writer held the last handle on sled, but sled's I/O threads can keep its
+        // file open a moment longer; wait until its lock is free, so that a dropped
+        // store has closed every file it opened.
+        let started = Instant::now();
+        while let Ok(file) = File::open(&self.sled_file) {
+            if file.try_lock().is_ok() || started.elapsed() > SLED_RELEASE {
+                break;
+            }
+            thread::sleep(Duration::from_millis(1));
         }
     }
 }
@@ -382,6 +397,7 @@ impl Store {
             writer: Arc::new(WriterHandle {
                 sender: Mutex::new(Some(tx)),
                 thread: Some(thread),
+                sled_file: dir.join("sled").join("db"),
             }),
             path: dir.to_owned(),
             _lock: Arc::new(lock),
