@@ -1,6 +1,6 @@
 //! The JSONL file format: one envelope (or draft) per line. Import is all or nothing,
 //! export writes the exact envelopes, and a file's chain can be checked with no store.
-use std::{fmt, io::Write};
+use std::{fmt, io::Write, sync::mpsc};
 
 use events::{envelope::ChainCheck, Catalog, Draft, Envelope, Hash, NewEvent};
 use serde::Serialize;
@@ -225,6 +225,90 @@ fn appended(receipts: &[Receipt], lines: usize) -> Outcome {
 /// Events handed to the writer at a time by a streamed import.
 const PIECE: usize = 8_192;
 
+/// Where a streamed import puts its validated events: the store's writer, a piece at a
+/// time (or, in a dry run, nowhere; they are only counted). See [`stream`].
+pub struct Feed {
+    /// `None` in a dry run.
+    tx: Option<mpsc::SyncSender<Part>>,
+    piece: Vec<NewEvent>,
+    count: usize,
+}
+
+impl Feed {
+    /// Hands over the next event; the store names a refused one by its place in this order.
+    pub fn push(&mut self, event: NewEvent) {
+        self.count += 1;
+        let Some(tx) = &self.tx else { return };
+        self.piece.push(event);
+        if self.piece.len() == PIECE {
+            let full = std::mem::replace(&mut self.piece, Vec::with_capacity(PIECE));
+            // The writer hangs up only when it failed; its error is reported by `stream`.
+            let _ = tx.send(Part::Events(full));
+        }
+    }
+
+    /// How many events were handed over.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    fn finish(&mut self, note: ImportNote) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Part::Events(std::mem::take(&mut self.piece)));
+            let _ = tx.send(Part::Done(note));
+        }
+    }
+}
+
+/// Runs `read` (which reads and validates a file, pushing each good event to the
+/// [`Feed`]) while the store's writer checks and stages what came before, so the two
+/// overlap on two cores. All or nothing: only when `read` returns its file's note is
+/// the import completed; when it fails, the writer drops everything it staged and
+/// `read`'s error is returned. The inner result is the store's: its refusals name
+/// events by the order they were pushed in.
+pub fn stream<E>(
+    store: &Store,
+    author: &str,
+    dry_run: bool,
+    read: impl FnOnce(&mut Feed) -> Result<ImportNote, E>,
+) -> Result<Result<Outcome, StoreError>, E> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel(4);
+        let writer = (!dry_run).then(|| {
+            scope.spawn(|| {
+                store.append_stream(Stream {
+                    author: author.to_owned(),
+                    parts: rx,
+                })
+            })
+        });
+        let mut feed = Feed {
+            tx: (!dry_run).then_some(tx),
+            piece: Vec::with_capacity(PIECE),
+            count: 0,
+        };
+        let read = read(&mut feed);
+        let lines = read.as_ref().map_or(0, |note| note.lines);
+        if let Ok(note) = &read {
+            feed.finish(note.clone());
+        }
+        let count = feed.count;
+        drop(feed);
+        let written = writer.map(|w| w.join().expect("the import's writer does not panic"));
+        read?;
+        Ok(match written {
+            None => Ok(Outcome {
+                mode: Mode::Checked,
+                lines,
+                added: count,
+                existing: 0,
+                written: None,
+            }),
+            Some(receipts) => receipts.map(|r| appended(&r, lines)),
+        })
+    })
+}
+
 /// Whether the file's first event line is a draft rather than an exported envelope:
 /// then the file cannot be a copy of this log, and its lines can go to the store as
 /// they are read.
@@ -234,10 +318,8 @@ fn starts_with_draft(catalog: &Catalog, bytes: &[u8]) -> bool {
         .is_some_and(|(n, raw)| matches!(parse_line(catalog, n, raw), Ok(Line::Draft(_))))
 }
 
-/// A file of drafts, imported as new events: this thread parses and validates while
-/// the store's writer checks and stages what came before, so the two overlap. All or
-/// nothing as ever: a bad line stops the hand-over and the writer drops what it staged;
-/// every bad line is still listed.
+/// A file of drafts, imported as new events as it is read ([`stream`]). Every bad line
+/// is still listed.
 fn import_streaming(
     store: &Store,
     bytes: &[u8],
@@ -246,17 +328,9 @@ fn import_streaming(
     progress: Progress,
 ) -> Result<Outcome, ImportError> {
     let catalog = store.catalog();
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(4);
-        let writer = scope.spawn(|| {
-            store.append_stream(Stream {
-                author: author.to_owned(),
-                parts: rx,
-            })
-        });
+    let mut numbers = Vec::new();
+    let written = stream(store, author, false, |feed| {
         let mut errors = Vec::new();
-        let mut numbers = Vec::new();
-        let mut piece = Vec::with_capacity(PIECE);
         let mut count = 0;
         for (n, raw) in event_lines(bytes, progress) {
             count += 1;
@@ -276,13 +350,8 @@ fn import_streaming(
                 }
             };
             if errors.is_empty() {
-                piece.push(event);
+                feed.push(event);
                 numbers.push(n);
-                if piece.len() == PIECE {
-                    let full = std::mem::replace(&mut piece, Vec::with_capacity(PIECE));
-                    // The writer hangs up only when it failed; its error is reported below.
-                    let _ = tx.send(Part::Events(full));
-                }
             }
         }
         if count == 0 {
@@ -292,24 +361,16 @@ fn import_streaming(
                 reason: "holds no events".into(),
             });
         }
-        if errors.is_empty() {
-            let _ = tx.send(Part::Events(piece));
-            let _ = tx.send(Part::Done(ImportNote {
-                file_hash: Hash::of(bytes),
-                file_name: name.to_owned(),
-                lines: count,
-            }));
-        }
-        drop(tx);
-        let written = writer
-            .join()
-            .expect("the import's writer thread does not panic");
         if !errors.is_empty() {
             return Err(ImportError::Lines(errors));
         }
-        let receipts = written.map_err(|e| at_lines(e, &numbers))?;
-        Ok(appended(&receipts, count))
-    })
+        Ok(ImportNote {
+            file_hash: Hash::of(bytes),
+            file_name: name.to_owned(),
+            lines: count,
+        })
+    })?;
+    written.map_err(|e| at_lines(e, &numbers))
 }
 
 /// Checks an exported file's chain with no store: every hash and link, from genesis.

@@ -193,7 +193,7 @@ pub fn import_as(
     options: ImportOptions,
     progress: Progress,
 ) -> Result<Outcome, OfficeError> {
-    let sheets = match format {
+    match format {
         Format::Jsonl => {
             if let Some(limit) = options.max_events {
                 let rows = bytes
@@ -204,17 +204,28 @@ pub fn import_as(
                     return Err(OfficeError::TooMany { rows, limit });
                 }
             }
-            return Ok(import::import(
+            Ok(import::import(
                 store,
                 bytes,
                 options.name,
                 options.author,
                 options.dry_run,
                 progress,
-            )?);
+            )?)
         }
-        Format::Xlsx => xlsx::read(bytes)?,
-        Format::Csv => vec![csv::read(bytes, &csv::sheet_name(options.name))?],
-    };
-    sheet::import(store, &sheets, bytes, options, progress)
+        Format::Csv => {
+            let pieces = csv::read(bytes, &csv::sheet_name(options.name))?;
+            sheet::import(store, pieces.into_iter().map(Ok), bytes, options, progress)
+        }
+        // The workbook is read on a thread of its own while its rows are checked here.
+        Format::Xlsx => std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(4);
+            scope.spawn(move || {
+                if let Err(e) = xlsx::read(bytes, &mut |piece| tx.send(Ok(piece)).is_ok()) {
+                    let _ = tx.send(Err(e));
+                }
+            });
+            sheet::import(store, rx.into_iter(), bytes, options, progress)
+        }),
+    }
 }

@@ -16,8 +16,8 @@ use std::{
 
 use chrono::{DateTime, FixedOffset, Utc};
 use events::{
-    catalog::Correction, envelope::truncate, Catalog, Envelope, FieldError, Hash, NewEvent,
-    Occurred, GENESIS,
+    canonical, catalog::Correction, envelope::truncate, Catalog, Envelope, FieldError, Hash,
+    NewEvent, Occurred, Unsealed, GENESIS,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -893,7 +893,7 @@ impl Writer {
             // Idempotency first: a retry of something already there is never an error.
             if let Some(known) = self.known(ev.id())? {
                 let existing = self.load(known.seq)?;
-                if existing.same_content(ev.kind(), ev.version(), ev.occurred(), ev.data()) {
+                if existing.same_content(&ev) {
                     st.receipts.push(Receipt {
                         id: existing.id,
                         seq: existing.seq,
@@ -912,7 +912,7 @@ impl Writer {
                 }
                 continue;
             }
-            if let Some((correction, target)) = ev.correction(&self.catalog) {
+            if let Some((correction, target)) = ev.correction() {
                 match self.known(target)? {
                     None => fail("data.target", format!("there is no event {target} to correct")),
                     Some(k) if k.voided => fail("data.target", format!("event {target} is already voided")),
@@ -958,29 +958,27 @@ impl Writer {
             let occurred = ev.occurred().unwrap_or_else(|| {
                 Occurred::on(recorded_at.with_timezone(&self.offset).date_naive())
             });
-            let (id, kind, version) = (ev.id(), ev.kind().to_owned(), ev.version());
-            let recorded_by = ev.recorded_by().unwrap_or(&st.author).to_owned();
-            let env = Envelope {
-                id,
+            let e = Unsealed {
+                id: ev.id(),
                 seq: self.head.seq + 1,
-                kind,
-                version,
+                kind: ev.kind(),
+                version: ev.version(),
                 occurred,
                 recorded_at,
-                recorded_by,
-                data: ev.into_data(),
+                recorded_by: ev.recorded_by().unwrap_or(&st.author),
+                data: ev.data_json(),
                 prev_hash: self.head.hash,
-                hash: GENESIS,
-            }
-            .sealed();
+            };
+            let hash = e.hash();
             st.receipts.push(Receipt {
-                id: env.id,
-                seq: env.seq,
-                hash: env.hash,
+                id: e.id,
+                seq: e.seq,
+                hash,
                 existing: false,
             });
             st.added += 1;
-            self.push(&env);
+            let target = ev.correction().map(|(c, t)| (t, c == Correction::Void));
+            self.push(&e, hash, target);
         }
         if self
             .pending
@@ -1036,20 +1034,18 @@ impl Writer {
                     }]));
                 }
             };
-            let env = Envelope {
+            let e = Unsealed {
                 id: ev.id(),
                 seq: self.head.seq + 1,
-                kind: ev.kind().to_owned(),
+                kind: ev.kind(),
                 version: ev.version(),
                 occurred: ev.occurred().expect("system events carry a date"),
                 recorded_at: at,
-                recorded_by: st.author.clone(),
-                data: ev.into_data(),
+                recorded_by: &st.author,
+                data: ev.data_json(),
                 prev_hash: self.head.hash,
-                hash: GENESIS,
-            }
-            .sealed();
-            self.push(&env);
+            };
+            self.push(&e, e.hash(), None);
         }
         Ok(st.receipts)
     }
@@ -1080,24 +1076,20 @@ impl Writer {
 
     /// Adds one sealed event that chains onto the head to the frame and the index; it
     /// becomes durable (and visible) when the group is committed.
-    fn push(&mut self, e: &Envelope) {
+    /// `target` is the event a correction targets and whether it voids it.
+    fn push(&mut self, e: &Unsealed, hash: Hash, target: Option<(Uuid, bool)>) {
         let first_seq = self.head.seq + 1;
         let frame = self
             .frame
             .get_or_insert_with(|| FrameWriter::begin(&mut self.pending, first_seq));
-        let at = frame.record(&mut self.pending, |out| record::encode(e, out));
+        let at = frame.record(&mut self.pending, |out| record::encode(e, hash, out));
         let head = Head {
             seq: e.seq,
-            hash: e.hash,
+            hash,
             recorded_at: Some(e.recorded_at),
         };
         let mut index = self.index.write().expect("index lock poisoned");
-        let clash = index.push(
-            e.seq,
-            self.written + at as u64,
-            e.id,
-            correction_target(&self.catalog, e),
-        );
+        let clash = index.push(e.seq, self.written + at as u64, e.id, target);
         debug_assert!(clash.is_none(), "staging checked that {} is new", e.id);
         index.head = head;
         index.end = self.written + self.pending.len() as u64;
@@ -1171,7 +1163,9 @@ impl Writer {
                     limit: self.max_group_bytes,
                 });
             }
-            self.push(e);
+            let data = canonical::to_vec(&e.data);
+            let target = correction_target(&self.catalog, e);
+            self.push(&e.unsealed(&data), e.hash, target);
         }
         Ok(())
     }

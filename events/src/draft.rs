@@ -5,7 +5,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    catalog::{Catalog, Correction, Occurs},
+    canonical,
+    catalog::{Catalog, Correction, KindDef, Occurs},
     error::{Error, FieldError},
     occurred::Occurred,
 };
@@ -42,6 +43,10 @@ pub struct Draft {
 
 /// A draft that satisfies the catalog. Only [`NewEvent::parse`] makes one, so holding one
 /// means the checks that need no store have passed.
+///
+/// Its data is kept as the canonical bytes the store hashes and writes, encoded once
+/// where it was validated: the store's single writer then neither encodes nor frees a
+/// `Value` per event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     id: Uuid,
@@ -51,7 +56,8 @@ pub struct NewEvent {
     occurred: Option<Occurred>,
     recorded_at: Option<DateTime<Utc>>,
     recorded_by: Option<String>,
-    data: Value,
+    data: Vec<u8>,
+    correction: Option<(Correction, Uuid)>,
 }
 
 impl NewEvent {
@@ -143,7 +149,8 @@ impl NewEvent {
             occurred,
             recorded_at,
             recorded_by: draft.recorded_by,
-            data: draft.data,
+            correction: correction(kind, &draft.data),
+            data: canonical::to_vec(&draft.data),
         })
     }
 
@@ -167,7 +174,8 @@ impl NewEvent {
             occurred: Some(occurred),
             recorded_at: None,
             recorded_by: None,
-            data,
+            correction: correction(def, &data),
+            data: canonical::to_vec(&data),
         })
     }
 
@@ -203,21 +211,24 @@ impl NewEvent {
     pub fn set_recorded_by(&mut self, by: impl Into<String>) {
         self.recorded_by = Some(by.into());
     }
-    /// The fields, as written.
-    pub fn data(&self) -> &Value {
+    /// The fields, as written (read back from their canonical bytes).
+    pub fn data(&self) -> Value {
+        serde_json::from_slice(&self.data).expect("canonical JSON reads back")
+    }
+    /// The fields' canonical bytes: what the store hashes and writes.
+    pub fn data_json(&self) -> &[u8] {
         &self.data
     }
-
-    /// Its fields, taken: what the store seals into an envelope without a copy.
-    pub fn into_data(self) -> Value {
-        self.data
-    }
     /// For corrections: what they do and the id they target.
-    pub fn correction(&self, catalog: &Catalog) -> Option<(Correction, Uuid)> {
-        let c = catalog.kind(&self.kind)?.correction?;
-        let target = self.data.get("target")?.as_str()?.parse().ok()?;
-        Some((c, target))
+    pub fn correction(&self) -> Option<(Correction, Uuid)> {
+        self.correction
     }
+}
+
+/// What a correction of this kind does and the id it targets; `None` for other kinds.
+fn correction(kind: &KindDef, data: &Value) -> Option<(Correction, Uuid)> {
+    let target = data.get("target")?.as_str()?.parse().ok()?;
+    Some((kind.correction?, target))
 }
 
 #[cfg(test)]

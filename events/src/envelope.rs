@@ -8,7 +8,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{canonical, catalog::Catalog, error::Error, occurred::Occurred};
+use crate::{canonical, catalog::Catalog, draft::NewEvent, error::Error, occurred::Occurred};
 
 /// A SHA-256 digest, written as 64 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -172,9 +172,34 @@ pub struct Envelope {
     pub hash: Hash,
 }
 
-impl Envelope {
-    /// Computes the hash this envelope should carry, from everything but `hash`.
-    pub fn compute_hash(&self) -> Hash {
+/// An envelope's fields before it is sealed, its data already in canonical bytes: what
+/// the store hashes and writes, so a new event's data is encoded once, on the thread
+/// that validated it, and never again as a `Value`.
+#[derive(Debug, Clone, Copy)]
+pub struct Unsealed<'a> {
+    /// The event's id.
+    pub id: Uuid,
+    /// Its place in the log.
+    pub seq: u64,
+    /// The kind's name.
+    pub kind: &'a str,
+    /// The kind's schema version the data was written at.
+    pub version: u32,
+    /// When it happened.
+    pub occurred: Occurred,
+    /// When the log learned of it.
+    pub recorded_at: DateTime<Utc>,
+    /// Who recorded it.
+    pub recorded_by: &'a str,
+    /// The data's canonical bytes ([`canonical::write`]).
+    pub data: &'a [u8],
+    /// The hash of the event before it.
+    pub prev_hash: Hash,
+}
+
+impl Unsealed<'_> {
+    /// The hash these fields seal to.
+    pub fn hash(&self) -> Hash {
         Hash(Sha256::digest(self.canonical_bytes()).into())
     }
 
@@ -182,7 +207,7 @@ impl Envelope {
     /// keys sorted, compact. Written field by field (the same bytes as going through a
     /// `serde_json::Value`, which the tests check, without building one).
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(512);
+        let mut out = Vec::with_capacity(256 + self.data.len());
         let field = |out: &mut Vec<u8>, name: &str, first: bool| {
             out.extend_from_slice(if first { b"{\"" } else { b",\"" });
             out.extend_from_slice(name.as_bytes());
@@ -190,7 +215,7 @@ impl Envelope {
         };
         // Keys in the order of their UTF-8 bytes, as `canonical` sorts them.
         field(&mut out, "data", true);
-        canonical::write(&self.data, &mut out);
+        out.extend_from_slice(self.data);
         field(&mut out, "id", false);
         // Hex digits, hyphens and the time's digits need no escaping: written as they are.
         let ascii = |out: &mut Vec<u8>, text: &[u8]| {
@@ -206,7 +231,7 @@ impl Envelope {
                 .as_bytes(),
         );
         field(&mut out, "kind", false);
-        canonical::write_str(&self.kind, &mut out);
+        canonical::write_str(self.kind, &mut out);
         field(&mut out, "occurred", false);
         canonical::write_str(&self.occurred.to_string(), &mut out);
         field(&mut out, "prev_hash", false);
@@ -214,13 +239,41 @@ impl Envelope {
         field(&mut out, "recorded_at", false);
         ascii(&mut out, &rfc3339_micros(self.recorded_at));
         field(&mut out, "recorded_by", false);
-        canonical::write_str(&self.recorded_by, &mut out);
+        canonical::write_str(self.recorded_by, &mut out);
         field(&mut out, "seq", false);
         out.extend_from_slice(self.seq.to_string().as_bytes());
         field(&mut out, "version", false);
         out.extend_from_slice(self.version.to_string().as_bytes());
         out.push(b'}');
         out
+    }
+}
+
+impl Envelope {
+    /// Computes the hash this envelope should carry, from everything but `hash`.
+    pub fn compute_hash(&self) -> Hash {
+        self.unsealed(&canonical::to_vec(&self.data)).hash()
+    }
+
+    /// The canonical bytes the hash covers (see [`Unsealed::canonical_bytes`]).
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        self.unsealed(&canonical::to_vec(&self.data))
+            .canonical_bytes()
+    }
+
+    /// Its fields but `hash`, with `data` the canonical bytes of its data.
+    pub fn unsealed<'a>(&'a self, data: &'a [u8]) -> Unsealed<'a> {
+        Unsealed {
+            id: self.id,
+            seq: self.seq,
+            kind: &self.kind,
+            version: self.version,
+            occurred: self.occurred,
+            recorded_at: self.recorded_at,
+            recorded_by: &self.recorded_by,
+            data,
+            prev_hash: self.prev_hash,
+        }
     }
 
     /// Sets `hash` from the content; the store calls this once, when it assigns `seq`.
@@ -252,17 +305,11 @@ impl Envelope {
 
     /// The content that makes two submissions of the same id "the same event":
     /// everything the submitter chose, nothing the store assigned.
-    pub fn same_content(
-        &self,
-        kind: &str,
-        version: u32,
-        occurred: Option<Occurred>,
-        data: &Value,
-    ) -> bool {
-        self.kind == kind
-            && self.version == version
-            && occurred.is_none_or(|o| o == self.occurred)
-            && canonical::to_vec(&self.data) == canonical::to_vec(data)
+    pub fn same_content(&self, event: &NewEvent) -> bool {
+        self.kind == event.kind()
+            && self.version == event.version()
+            && event.occurred().is_none_or(|o| o == self.occurred)
+            && canonical::to_vec(&self.data) == event.data_json()
     }
 }
 

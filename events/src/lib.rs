@@ -31,6 +31,6 @@ pub mod occurred;
 
 pub use catalog::Catalog;
 pub use draft::{Draft, NewEvent};
-pub use envelope::{Envelope, Hash, GENESIS};
+pub use envelope::{Envelope, Hash, Unsealed, GENESIS};
 pub use error::{Error, FieldError};
 pub use occurred::Occurred;

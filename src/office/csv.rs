@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{
-    sheet::{Cell, Sheet},
+    sheet::{Cell, Piece, Row},
     OfficeError,
 };
 
@@ -16,8 +16,8 @@ pub fn sheet_name(file_name: &str) -> String {
     )
 }
 
-/// The CSV as one sheet of text cells, the first record being the header.
-pub fn read(bytes: &[u8], name: &str) -> Result<Sheet, OfficeError> {
+/// The CSV as one sheet of text cells named `name`, the first record being the header.
+pub fn read(bytes: &[u8], name: &str) -> Result<Vec<Piece>, OfficeError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(OfficeError::Unreadable(format!(
@@ -31,26 +31,15 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Sheet, OfficeError> {
         .flexible(true)
         .from_reader(bytes);
     let mut rows = Vec::new();
-    for record in reader.records() {
+    for (at, record) in (0..).zip(reader.records()) {
         let record = record
             .map_err(|e| OfficeError::Unreadable(format!("the CSV file cannot be read: {e}")))?;
-        rows.push(
-            record
-                .iter()
-                .map(|t| {
-                    if t.trim().is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(t.to_owned())
-                    }
-                })
-                .collect(),
-        );
+        let cells = record.iter().map(Cell::text).collect();
+        rows.push(Row { at, cells });
     }
-    Ok(Sheet {
-        name: name.to_owned(),
-        origin: (0, 0),
-        rows,
-        merged: Vec::new(),
-    })
+    Ok(vec![
+        Piece::Sheets(vec![(name.to_owned(), rows.len() as u32)]),
+        Piece::Sheet(name.to_owned()),
+        Piece::Rows(rows),
+    ])
 }

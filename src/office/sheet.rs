@@ -3,7 +3,12 @@
 //! validated as the JSONL import validates it. Every refused cell is named as
 //! `sheet!B12: header: reason`; nothing is written unless every row of every sheet is
 //! valid, and then all of it is appended as one batch.
-use std::{collections::HashMap, fmt};
+use std::{
+    borrow::Cow,
+    collections::{BTreeSet, HashMap},
+    fmt,
+    sync::Arc,
+};
 
 use chrono::{Datelike, NaiveDate};
 use events::{
@@ -32,10 +37,11 @@ pub const END_HEADERS: &[&str] = &["结束日期", "end", "end date", "to"];
 /// One cell's value as read from the file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
-    /// Nothing.
+    /// Nothing (or only spaces).
     Empty,
-    /// Text as typed.
-    Text(String),
+    /// Text as typed, without the spaces around it; never empty (see [`Cell::text`]).
+    /// Shared, because a register repeats its texts down the rows.
+    Text(Arc<str>),
     /// A number (spreadsheets keep whole numbers as numbers too).
     Number(f64),
     /// TRUE or FALSE.
@@ -47,26 +53,42 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn is_empty(&self) -> bool {
-        match self {
-            Cell::Empty => true,
-            Cell::Text(s) => s.trim().is_empty(),
-            _ => false,
+    /// A text cell: trimmed, and empty when nothing is left.
+    pub fn text(s: &str) -> Cell {
+        match s.trim() {
+            "" => Cell::Empty,
+            t => Cell::Text(t.into()),
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Cell::Empty)
     }
 }
 
-/// One sheet of a file.
-#[derive(Debug, Clone, Default)]
-pub struct Sheet {
-    /// Its name as the file gives it (a CSV's: the file's name without extension).
-    pub name: String,
-    /// The 0-based (row, column) of the first cell of `rows`: the header row's first cell.
-    pub origin: (u32, u32),
-    /// The rows from the header down, each as its cells from `origin`'s column.
-    pub rows: Vec<Vec<Cell>>,
-    /// Merged regions as 0-based `[first row, first column, last row, last column]`.
-    pub merged: Vec<[u32; 4]>,
+/// One row of a sheet: its 0-based number and its cells from column A.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The row's 0-based number in the sheet (row 12 is 11).
+    pub at: u32,
+    /// Its cells from column A; cells past the last one are empty.
+    pub cells: Vec<Cell>,
+}
+
+/// A file read a piece at a time, whatever format it came in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    /// First: every sheet's name and the rows it says it holds (its header included),
+    /// for progress and a request's limit before any row is read.
+    Sheets(Vec<(String, u32)>),
+    /// A sheet begins: the rows and merged regions that follow are its own. Its name is
+    /// as the file gives it (a CSV's: the file's name without extension).
+    Sheet(String),
+    /// The sheet's next rows, top down; a file may leave out rows with nothing in them.
+    Rows(Vec<Row>),
+    /// The sheet's merged regions as 0-based `[first row, first column, last row, last
+    /// column]`.
+    Merged(Vec<[u32; 4]>),
 }
 
 /// One refused cell, header or sheet.
@@ -224,22 +246,17 @@ impl Layout<'_> {
 
 /// Where things are in one sheet, for naming cells.
 struct Place<'a> {
-    sheet: &'a Sheet,
+    sheet: &'a str,
 }
 
 impl Place<'_> {
-    fn cell(&self, row: usize, col: usize) -> String {
-        format!(
-            "{}!{}{}",
-            self.sheet.name,
-            column_name(self.sheet.origin.1 + col as u32),
-            self.sheet.origin.0 as usize + row + 1
-        )
+    fn cell(&self, row: u32, col: usize) -> String {
+        format!("{}!{}{}", self.sheet, column_name(col as u32), row + 1)
     }
 
-    fn row(&self, row: usize) -> String {
-        let n = self.sheet.origin.0 as usize + row + 1;
-        format!("{}!{n}:{n}", self.sheet.name)
+    fn row(&self, row: u32) -> String {
+        let n = row + 1;
+        format!("{}!{n}:{n}", self.sheet)
     }
 
     fn error(&self, at: String, field: &str, reason: impl Into<String>) -> CellError {
@@ -251,14 +268,10 @@ impl Place<'_> {
     }
 }
 
-fn has_data(sheet: &Sheet) -> bool {
-    sheet.rows.iter().flatten().any(|c| !c.is_empty())
-}
-
 fn text_of(cell: &Cell) -> String {
     match cell {
         Cell::Empty => String::new(),
-        Cell::Text(s) => s.trim().to_owned(),
+        Cell::Text(s) => s.to_string(),
         Cell::Number(n) => number_text(*n),
         Cell::Bool(b) => b.to_string(),
         Cell::Date(d) => d.to_string(),
@@ -286,6 +299,18 @@ fn serial_date(n: f64) -> Option<NaiveDate> {
 /// anything else as written, for validation to name.
 fn normalise_date(text: &str) -> String {
     let t = text.trim();
+    let b = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(0..4)
+        && digits(5..7)
+        && digits(8..10)
+    {
+        // Already as dates are written here (or not a real day, for validation to name).
+        return t.to_owned();
+    }
     let t = t.split([' ', 'T']).next().unwrap_or(t);
     let unified: String = t
         .trim_end_matches('日')
@@ -314,7 +339,7 @@ fn date_text(cell: &Cell, ranges: bool) -> Result<Option<String>, String> {
         Cell::Number(n) => Ok(Some(
             serial_date(*n).map_or_else(|| number_text(*n), |d| d.to_string()),
         )),
-        Cell::Text(s) if ranges => {
+        Cell::Text(s) if ranges && s.contains(['.', '至', '~', '～']) => {
             let parts: Vec<&str> = s
                 .split("..")
                 .flat_map(|p| p.split(['至', '~', '～']))
@@ -338,88 +363,81 @@ fn cell_error(e: &str) -> String {
 }
 
 /// A field's cell as the text [`FieldDef::coerce`] takes; `None` when it is empty.
-fn field_text(cell: &Cell, field: &FieldDef) -> Result<Option<String>, String> {
+fn field_text<'c>(cell: &'c Cell, field: &FieldDef) -> Result<Option<Cow<'c, str>>, String> {
     match (cell, field.ty) {
         (c, _) if c.is_empty() => Ok(None),
-        (c, FieldType::Date) => date_text(c, false),
+        (c, FieldType::Date) => Ok(date_text(c, false)?.map(Cow::Owned)),
         (Cell::Error(e), _) => Err(cell_error(e)),
-        (Cell::Bool(b), _) => Ok(Some(if *b { "是" } else { "否" }.to_owned())),
-        (c, _) => Ok(Some(text_of(c))),
+        (Cell::Bool(b), _) => Ok(Some(Cow::Borrowed(if *b { "是" } else { "否" }))),
+        (Cell::Text(s), _) => Ok(Some(Cow::Borrowed(s))),
+        (c, _) => Ok(Some(Cow::Owned(text_of(c)))),
     }
 }
 
-/// Reads every sheet into validated events, or lists every refused cell.
-struct Reader<'a> {
-    catalog: &'a Catalog,
-    errors: Vec<CellError>,
-    events: Vec<NewEvent>,
-    /// For each event: the sheet it came from and its row in `rows`.
-    origins: Vec<(usize, usize)>,
-    /// The occurrences of each row's content so far, for stable ids.
-    seen: HashMap<Hash, u32>,
+/// One sheet as it is read: its layout once its header row came, and what is wrong so far.
+struct SheetState<'k> {
+    name: String,
+    kind: Option<&'k KindDef>,
+    /// The header row: the sheet's first row with anything in it.
+    header: Option<Row>,
+    /// Which columns have a header.
+    headed: Vec<bool>,
+    /// The header's columns, when the header row is good.
+    layout: Option<Layout<'k>>,
+    /// The sheet as a whole refused: merged cells, or a sheet of no kind.
+    whole: Vec<CellError>,
+    /// Header cells refused, by column.
+    columns: Vec<(usize, CellError)>,
+    /// Columns that have values but no header.
+    unheaded: BTreeSet<usize>,
+    /// Required columns the header lacks.
+    missing: Vec<CellError>,
+    /// Cells and rows refused.
+    rows: Vec<CellError>,
 }
 
-impl<'a> Reader<'a> {
-    fn layout(&mut self, sheet: &'a Sheet, kind: &'a KindDef) -> Option<Layout<'a>> {
-        let place = Place { sheet };
-        let before = self.errors.len();
-        for m in &sheet.merged {
-            let within = |r: u32, c: u32| r >= sheet.origin.0 && c >= sheet.origin.1;
-            if !within(m[2], m[3]) {
-                continue;
-            }
-            let header = sheet
-                .rows
-                .first()
-                .and_then(|h| h.get(m[1].saturating_sub(sheet.origin.1) as usize))
-                .map(text_of)
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "merged cells".into());
-            self.errors.push(place.error(
-                format!(
-                    "{}!{}{}:{}{}",
-                    sheet.name,
-                    column_name(m[1]),
-                    m[0] + 1,
-                    column_name(m[3]),
-                    m[2] + 1
-                ),
-                &header,
-                "merged cells cannot be read row by row; unmerge them (取消合并单元格) and fill in every cell",
-            ));
+impl<'k> SheetState<'k> {
+    fn new(catalog: &'k Catalog, name: String) -> Self {
+        SheetState {
+            kind: kind_of_sheet(catalog, &name),
+            name,
+            header: None,
+            headed: Vec::new(),
+            layout: None,
+            whole: Vec::new(),
+            columns: Vec::new(),
+            unheaded: BTreeSet::new(),
+            missing: Vec::new(),
+            rows: Vec::new(),
         }
-        let header = sheet.rows.first()?;
-        let accepted = || {
-            format!(
-                "the headers {} accepts are: {} (or the fields' English labels or names)",
-                kind.label_zh,
-                accepted_headers(kind).join(", ")
-            )
-        };
+    }
+
+    fn place(&self) -> Place<'_> {
+        Place { sheet: &self.name }
+    }
+
+    fn is_clean(&self) -> bool {
+        self.whole.is_empty()
+            && self.columns.is_empty()
+            && self.unheaded.is_empty()
+            && self.missing.is_empty()
+            && self.rows.is_empty()
+    }
+
+    /// Reads the header row into the sheet's layout, refusing what it cannot map.
+    fn header(&mut self, kind: &'k KindDef, header: Row) {
+        let place = Place { sheet: &self.name };
         let mut columns: Vec<(usize, String, Column)> = Vec::new();
-        for (i, cell) in header.iter().enumerate() {
+        self.headed = header.cells.iter().map(|c| !c.is_empty()).collect();
+        for (i, cell) in header.cells.iter().enumerate() {
             let text = text_of(cell);
             if text.is_empty() {
-                if sheet
-                    .rows
-                    .iter()
-                    .skip(1)
-                    .any(|r| r.get(i).is_some_and(|c| !c.is_empty()))
-                {
-                    self.errors.push(place.error(
-                        place.cell(0, i),
-                        "header",
-                        format!("the column has values but no header; {}", accepted()),
-                    ));
-                }
                 continue;
             }
+            let at = place.cell(header.at, i);
             let Some(column) = column_of(kind, &text) else {
-                self.errors.push(place.error(
-                    place.cell(0, i),
-                    &text,
-                    format!("is not a column of {}; {}", kind.label_zh, accepted()),
-                ));
+                let reason = format!("is not a column of {}; {}", kind.label_zh, accepted(kind));
+                self.columns.push((i, place.error(at, &text, reason)));
                 continue;
             };
             let clash = columns.iter().find(|(_, _, c)| match (c, &column) {
@@ -427,135 +445,303 @@ impl<'a> Reader<'a> {
                 (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
             });
             if let Some((j, other, _)) = clash {
-                self.errors.push(place.error(
-                    place.cell(0, i),
-                    &text,
-                    format!(
-                        "repeats column {} ({other}); keep one of them",
-                        column_name(sheet.origin.1 + *j as u32)
-                    ),
-                ));
+                let reason = format!(
+                    "repeats column {} ({other}); keep one of them",
+                    column_name(*j as u32)
+                );
+                self.columns.push((i, place.error(at, &text, reason)));
                 continue;
             }
             columns.push((i, text, column));
         }
         let has = |f: &dyn Fn(&Column) -> bool| columns.iter().any(|(_, _, c)| f(c));
+        let missing = "is required, but the sheet has no such column; add it";
         if kind.correction.is_none() && !has(&|c| matches!(c, Column::Day | Column::Start)) {
             let wanted = match kind.occurs {
                 events::catalog::Occurs::Range => START_HEADERS[0],
                 events::catalog::Occurs::Date => DAY_HEADERS[0],
             };
-            self.errors.push(place.error(
-                place.row(0),
-                wanted,
-                "is required, but the sheet has no such column; add it",
-            ));
+            self.missing
+                .push(place.error(place.row(header.at), wanted, missing));
         }
         for f in kind.fields.iter().filter(|f| f.required) {
             if !has(&|c| matches!(c, Column::Field(g) if g.name == f.name)) {
-                self.errors.push(place.error(
-                    place.row(0),
-                    &f.label_zh,
-                    "is required, but the sheet has no such column; add it",
-                ));
+                self.missing
+                    .push(place.error(place.row(header.at), &f.label_zh, missing));
             }
         }
-        (self.errors.len() == before).then_some(Layout { kind, columns })
+        if self.columns.is_empty() && self.missing.is_empty() {
+            self.layout = Some(Layout { kind, columns });
+        }
+        self.header = Some(header);
     }
 
-    fn row(&mut self, sheet_index: usize, sheet: &Sheet, layout: &Layout, r: usize) {
-        let place = Place { sheet };
-        let cells = &sheet.rows[r];
-        let empty = Cell::Empty;
-        let mut data = Map::new();
-        let (mut day, mut start, mut end) = (None, None, None);
-        let mut failed: Vec<usize> = Vec::new();
-        for (i, header, column) in &layout.columns {
-            let cell = cells.get(*i).unwrap_or(&empty);
-            let value = match column {
-                Column::Day => date_text(cell, true).map(|t| day = t),
-                Column::Start => date_text(cell, false).map(|t| start = t),
-                Column::End => date_text(cell, false).map(|t| end = t),
-                Column::Field(f) => field_text(cell, f).and_then(|t| match t {
-                    None => Ok(()),
-                    Some(t) => f.coerce(&t).map(|v| {
-                        data.insert(f.name.clone(), v);
-                    }),
-                }),
-            };
-            if let Err(reason) = value {
-                self.errors
-                    .push(place.error(place.cell(r, *i), header, reason));
-                failed.push(*i);
-            }
-        }
-        let occurred = match (day, start, end) {
-            (Some(d), _, _) => Some(d),
-            (None, Some(s), Some(e)) if s != e => Some(format!("{s}..{e}")),
-            (None, s, _) => s,
-        };
-        let data = Value::Object(data);
-        let id = self.stable_id(&layout.kind.name, occurred.as_deref(), &data);
-        let draft = Draft {
-            id: Some(id.to_string()),
-            kind: layout.kind.name.clone(),
-            occurred,
-            data,
-            ..Draft::default()
-        };
-        match NewEvent::parse(self.catalog, draft) {
-            Ok(ev) if failed.is_empty() => {
-                self.events.push(ev);
-                self.origins.push((sheet_index, r));
-            }
-            Ok(_) => {}
-            Err(events::Error::Invalid(list)) => {
-                for e in list {
-                    match layout.locate(&e.field) {
-                        // A cell that could not be read is reported once, not again as missing.
-                        Some((i, _)) if failed.contains(&i) => {}
-                        Some((i, header)) => {
-                            self.errors
-                                .push(place.error(place.cell(r, i), header, e.reason))
-                        }
-                        None => self
-                            .errors
-                            .push(place.error(place.row(r), &e.field, e.reason)),
-                    }
-                }
-            }
-            Err(other) => self
-                .errors
-                .push(place.error(place.row(r), "row", other.to_string())),
+    /// Refuses the sheet's merged regions that reach the table.
+    fn merged(&mut self, regions: &[[u32; 4]]) {
+        let Some(header) = &self.header else { return };
+        let place = Place { sheet: &self.name };
+        for m in regions.iter().filter(|m| m[2] >= header.at) {
+            let text = header
+                .cells
+                .get(m[1] as usize)
+                .map(text_of)
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "merged cells".into());
+            self.whole.push(place.error(
+                format!(
+                    "{}!{}{}:{}{}",
+                    self.name,
+                    column_name(m[1]),
+                    m[0] + 1,
+                    column_name(m[3]),
+                    m[2] + 1
+                ),
+                &text,
+                "merged cells cannot be read row by row; unmerge them (取消合并单元格) and fill in every cell",
+            ));
         }
     }
 
-    /// An id made from the row's content and how many identical rows came before it, so
-    /// importing the same register again (or the register with rows added) writes only
-    /// what is new: the store answers an id it holds with the same content as existing.
-    fn stable_id(&mut self, kind: &str, occurred: Option<&str>, data: &Value) -> uuid::Uuid {
-        let mut bytes = Vec::with_capacity(128);
-        bytes.extend_from_slice(b"annals-sheet-row\0");
-        bytes.extend_from_slice(kind.as_bytes());
-        bytes.push(0);
-        bytes.extend_from_slice(occurred.unwrap_or_default().as_bytes());
-        bytes.push(0);
-        events::canonical::write(data, &mut bytes);
-        let content = Hash::of(&bytes);
-        let n = self.seen.entry(content).or_default();
-        bytes.extend_from_slice(&n.to_be_bytes());
-        *n += 1;
-        let digest = Hash::of(&bytes).0;
-        let mut custom = [0u8; 16];
-        custom.copy_from_slice(&digest[..16]);
-        uuid::Builder::from_custom_bytes(custom).into_uuid()
+    /// Takes the sheet's errors in reading order: the sheet as a whole, its header
+    /// cells by column, the columns it lacks, then (only when its header was good) its
+    /// rows.
+    fn take_errors(&mut self) -> Vec<CellError> {
+        let place = Place { sheet: &self.name };
+        let mut columns = std::mem::take(&mut self.columns);
+        if let (Some(kind), Some(header)) = (self.kind, &self.header) {
+            for &i in &self.unheaded {
+                let reason = format!("the column has values but no header; {}", accepted(kind));
+                columns.push((i, place.error(place.cell(header.at, i), "header", reason)));
+            }
+        }
+        self.unheaded.clear();
+        columns.sort_by_key(|(i, _)| *i);
+        let mut out = std::mem::take(&mut self.whole);
+        out.extend(columns.into_iter().map(|(_, e)| e));
+        out.append(&mut self.missing);
+        let rows = std::mem::take(&mut self.rows);
+        if out.is_empty() {
+            out.extend(rows);
+        }
+        out
     }
 }
 
-/// Imports the sheets of one file (`bytes`, for its hash) into the store, all or nothing.
+/// What a kind's header row may hold, for messages.
+fn accepted(kind: &KindDef) -> String {
+    format!(
+        "the headers {} accepts are: {} (or the fields' English labels or names)",
+        kind.label_zh,
+        accepted_headers(kind).join(", ")
+    )
+}
+
+/// Reads a file's sheets into validated events, listing every refused cell.
+struct Reader<'a> {
+    catalog: &'a Catalog,
+    /// Every sheet read so far; the last is the one being read.
+    sheets: Vec<SheetState<'a>>,
+    /// The errors of the sheets read to the end.
+    errors: Vec<CellError>,
+    /// For each event handed over: its sheet and row.
+    origins: Vec<(usize, u32)>,
+    /// The occurrences of each row's content so far, for stable ids.
+    seen: HashMap<Hash, u32>,
+    /// Rows read below the headers of sheets that name a kind.
+    done: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn is_clean(&self) -> bool {
+        self.errors.is_empty() && self.sheets.last().is_none_or(SheetState::is_clean)
+    }
+
+    /// Ends the sheet being read, keeping its errors.
+    fn end_sheet(&mut self) {
+        if let Some(last) = self.sheets.last_mut() {
+            self.errors.append(&mut last.take_errors());
+        }
+    }
+
+    /// Reads one row of the current sheet; returns its event when it is one and good.
+    fn row(&mut self, row: Row) -> Option<NewEvent> {
+        let state = self.sheets.last_mut()?;
+        let has_data = row.cells.iter().any(|c| !c.is_empty());
+        let Some(kind) = state.kind else {
+            if has_data && state.name != INSTRUCTIONS && state.whole.is_empty() {
+                let names: Vec<String> = recordable(self.catalog).map(sheet_title).collect();
+                state.whole.push(CellError {
+                    at: format!("{}!A1", state.name),
+                    field: "sheet".into(),
+                    reason: format!(
+                        "'{}' is not a kind of event; name each sheet after its kind: {} (or the kind's English label or name)",
+                        state.name,
+                        names.join(", ")
+                    ),
+                });
+            }
+            return None;
+        };
+        if state.header.is_none() {
+            if has_data {
+                state.header(kind, row);
+            }
+            return None;
+        }
+        self.done += 1;
+        // Rows left empty (below the data, or between rows) are not events.
+        if !has_data {
+            return None;
+        }
+        for (i, c) in row.cells.iter().enumerate() {
+            if !c.is_empty() && !state.headed.get(i).copied().unwrap_or(false) {
+                state.unheaded.insert(i);
+            }
+        }
+        let SheetState {
+            name, layout, rows, ..
+        } = state;
+        let place = Place { sheet: name };
+        let event = convert(
+            self.catalog,
+            &mut self.seen,
+            &place,
+            layout.as_ref()?,
+            &row,
+            rows,
+        )?;
+        self.origins.push((self.sheets.len() - 1, row.at));
+        Some(event)
+    }
+
+    /// Names the cells of the events the store refused.
+    fn store_error(&self, e: StoreError, file: &str) -> OfficeError {
+        let StoreError::Rejected(items) = e else {
+            return OfficeError::Store(e);
+        };
+        let cells = items
+            .into_iter()
+            .map(|item| {
+                let Some(&(s, r)) = self.origins.get(item.index) else {
+                    return CellError {
+                        at: file.to_owned(),
+                        field: item.error.field,
+                        reason: item.error.reason,
+                    };
+                };
+                let state = &self.sheets[s];
+                let place = state.place();
+                match state
+                    .layout
+                    .as_ref()
+                    .and_then(|l| l.locate(&item.error.field))
+                {
+                    Some((c, header)) => place.error(place.cell(r, c), header, item.error.reason),
+                    None => place.error(place.row(r), &item.error.field, item.error.reason),
+                }
+            })
+            .collect();
+        OfficeError::Cells(cells)
+    }
+}
+
+/// One row as a validated event, or its cells' errors added to the sheet's.
+fn convert(
+    catalog: &Catalog,
+    seen: &mut HashMap<Hash, u32>,
+    place: &Place,
+    layout: &Layout,
+    row: &Row,
+    errors: &mut Vec<CellError>,
+) -> Option<NewEvent> {
+    let empty = Cell::Empty;
+    let mut data = Map::new();
+    let (mut day, mut start, mut end) = (None, None, None);
+    let mut failed: Vec<usize> = Vec::new();
+    for (i, header, column) in &layout.columns {
+        let cell = row.cells.get(*i).unwrap_or(&empty);
+        let value = match column {
+            Column::Day => date_text(cell, true).map(|t| day = t),
+            Column::Start => date_text(cell, false).map(|t| start = t),
+            Column::End => date_text(cell, false).map(|t| end = t),
+            Column::Field(f) => field_text(cell, f).and_then(|t| match t {
+                None => Ok(()),
+                Some(t) => f.coerce(&t).map(|v| {
+                    data.insert(f.name.clone(), v);
+                }),
+            }),
+        };
+        if let Err(reason) = value {
+            errors.push(place.error(place.cell(row.at, *i), header, reason));
+            failed.push(*i);
+        }
+    }
+    let occurred = match (day, start, end) {
+        (Some(d), _, _) => Some(d),
+        (None, Some(s), Some(e)) if s != e => Some(format!("{s}..{e}")),
+        (None, s, _) => s,
+    };
+    let data = Value::Object(data);
+    let id = stable_id(seen, &layout.kind.name, occurred.as_deref(), &data);
+    let draft = Draft {
+        id: Some(id.to_string()),
+        kind: layout.kind.name.clone(),
+        occurred,
+        data,
+        ..Draft::default()
+    };
+    match NewEvent::parse(catalog, draft) {
+        Ok(ev) if failed.is_empty() => return Some(ev),
+        Ok(_) => {}
+        Err(events::Error::Invalid(list)) => {
+            for e in list {
+                match layout.locate(&e.field) {
+                    // A cell that could not be read is reported once, not again as missing.
+                    Some((i, _)) if failed.contains(&i) => {}
+                    Some((i, header)) => {
+                        errors.push(place.error(place.cell(row.at, i), header, e.reason))
+                    }
+                    None => errors.push(place.error(place.row(row.at), &e.field, e.reason)),
+                }
+            }
+        }
+        Err(other) => errors.push(place.error(place.row(row.at), "row", other.to_string())),
+    }
+    None
+}
+
+/// An id made from the row's content and how many identical rows came before it, so
+/// importing the same register again (or the register with rows added) writes only
+/// what is new: the store answers an id it holds with the same content as existing.
+fn stable_id(
+    seen: &mut HashMap<Hash, u32>,
+    kind: &str,
+    occurred: Option<&str>,
+    data: &Value,
+) -> uuid::Uuid {
+    let mut bytes = Vec::with_capacity(128);
+    bytes.extend_from_slice(b"annals-sheet-row\0");
+    bytes.extend_from_slice(kind.as_bytes());
+    bytes.push(0);
+    bytes.extend_from_slice(occurred.unwrap_or_default().as_bytes());
+    bytes.push(0);
+    events::canonical::write(data, &mut bytes);
+    let content = Hash::of(&bytes);
+    let n = seen.entry(content).or_default();
+    bytes.extend_from_slice(&n.to_be_bytes());
+    *n += 1;
+    let digest = Hash::of(&bytes).0;
+    let mut custom = [0u8; 16];
+    custom.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(custom).into_uuid()
+}
+
+/// Imports a file read a piece at a time (`bytes`, for its hash), all or nothing: rows
+/// are checked as they come while the store's writer stages the good ones
+/// ([`import::stream`]); one refused cell anywhere and nothing is written.
 pub fn import(
     store: &Store,
-    sheets: &[Sheet],
+    pieces: impl Iterator<Item = Result<Piece, OfficeError>>,
     bytes: &[u8],
     options: ImportOptions,
     progress: Progress,
@@ -563,105 +749,77 @@ pub fn import(
     let catalog = store.catalog();
     let mut reader = Reader {
         catalog,
+        sheets: Vec::new(),
         errors: Vec::new(),
-        events: Vec::new(),
         origins: Vec::new(),
         seen: HashMap::new(),
+        done: 0,
     };
-    let mut layouts = Vec::with_capacity(sheets.len());
-    for sheet in sheets {
-        let kind = kind_of_sheet(catalog, &sheet.name);
-        let layout = match kind {
-            Some(kind) => reader.layout(sheet, kind),
-            None if sheet.name == INSTRUCTIONS || !has_data(sheet) => None,
-            None => {
-                let names: Vec<String> = recordable(catalog).map(sheet_title).collect();
-                reader.errors.push(CellError {
-                    at: format!("{}!A1", sheet.name),
-                    field: "sheet".into(),
-                    reason: format!(
-                        "'{}' is not a kind of event; name each sheet after its kind: {} (or the kind's English label or name)",
-                        sheet.name,
-                        names.join(", ")
-                    ),
-                });
-                None
-            }
-        };
-        layouts.push(layout);
-    }
-    let total: usize = sheets
-        .iter()
-        .zip(&layouts)
-        .filter(|(_, l)| l.is_some())
-        .map(|(s, _)| s.rows.len().saturating_sub(1))
-        .sum();
-    if let Some(limit) = options.max_events {
-        if total > limit {
-            return Err(OfficeError::TooMany { rows: total, limit });
-        }
-    }
-    let mut done = 0;
-    for (i, (sheet, layout)) in sheets.iter().zip(&layouts).enumerate() {
-        let Some(layout) = layout else { continue };
-        for r in 1..sheet.rows.len() {
-            done += 1;
-            if done % 1000 == 0 {
-                progress(done, total);
-            }
-            // Rows left empty (below the data, or between rows) are not events.
-            if sheet.rows[r].iter().all(Cell::is_empty) {
-                continue;
-            }
-            reader.row(i, sheet, layout, r);
-        }
-    }
-    progress(total, total);
-    if reader.events.is_empty() && reader.errors.is_empty() {
-        reader.errors.push(CellError {
-            at: options.name.to_owned(),
-            field: "file".into(),
-            reason: "holds no events: fill in rows below the header of a kind's sheet".into(),
-        });
-    }
-    if !reader.errors.is_empty() {
-        return Err(OfficeError::Cells(reader.errors));
-    }
-    let note = ImportNote {
-        file_hash: Hash::of(bytes),
-        file_name: options.name.to_owned(),
-        lines: reader.events.len(),
-    };
-    let origins = std::mem::take(&mut reader.origins);
-    import::append_events(store, reader.events, note, options.author, options.dry_run).map_err(
-        |e| match e {
-            StoreError::Rejected(items) => OfficeError::Cells(
-                items
-                    .into_iter()
-                    .map(|item| {
-                        let Some(&(s, r)) = origins.get(item.index) else {
-                            return CellError {
-                                at: options.name.to_owned(),
-                                field: item.error.field,
-                                reason: item.error.reason,
-                            };
-                        };
-                        let place = Place { sheet: &sheets[s] };
-                        let located = layouts[s]
-                            .as_ref()
-                            .and_then(|l| l.locate(&item.error.field));
-                        match located {
-                            Some((c, header)) => {
-                                place.error(place.cell(r, c), header, item.error.reason)
-                            }
-                            None => place.error(place.row(r), &item.error.field, item.error.reason),
+    let limit = options.max_events.unwrap_or(usize::MAX);
+    let written = import::stream(store, options.author, options.dry_run, |feed| {
+        let mut total = 0;
+        for piece in pieces {
+            match piece? {
+                Piece::Sheets(plan) => {
+                    total = plan
+                        .iter()
+                        .filter(|(name, _)| kind_of_sheet(catalog, name).is_some())
+                        .map(|(_, rows)| rows.saturating_sub(1) as usize)
+                        .sum();
+                    if total > limit {
+                        return Err(OfficeError::TooMany { rows: total, limit });
+                    }
+                }
+                Piece::Sheet(name) => {
+                    reader.end_sheet();
+                    reader.sheets.push(SheetState::new(catalog, name));
+                }
+                Piece::Rows(rows) => {
+                    for row in rows {
+                        let before = reader.done;
+                        let event = reader.row(row);
+                        if reader.done > before && reader.done.is_multiple_of(1000) {
+                            progress(reader.done, total.max(reader.done));
                         }
-                    })
-                    .collect(),
-            ),
-            other => OfficeError::Store(other),
-        },
-    )
+                        if let Some(event) = event {
+                            if reader.is_clean() && feed.count() < limit {
+                                feed.push(event);
+                            }
+                        }
+                    }
+                }
+                Piece::Merged(regions) => {
+                    if let Some(state) = reader.sheets.last_mut() {
+                        state.merged(&regions);
+                    }
+                }
+            }
+        }
+        reader.end_sheet();
+        progress(reader.done, reader.done);
+        if reader.origins.len() > limit {
+            return Err(OfficeError::TooMany {
+                rows: reader.origins.len(),
+                limit,
+            });
+        }
+        if reader.origins.is_empty() && reader.errors.is_empty() {
+            reader.errors.push(CellError {
+                at: options.name.to_owned(),
+                field: "file".into(),
+                reason: "holds no events: fill in rows below the header of a kind's sheet".into(),
+            });
+        }
+        if !reader.errors.is_empty() {
+            return Err(OfficeError::Cells(std::mem::take(&mut reader.errors)));
+        }
+        Ok(ImportNote {
+            file_hash: Hash::of(bytes),
+            file_name: options.name.to_owned(),
+            lines: feed.count(),
+        })
+    })?;
+    written.map_err(|e| reader.store_error(e, options.name))
 }
 
 #[cfg(test)]

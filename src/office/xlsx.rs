@@ -2,18 +2,124 @@
 //! last computed values, date-formatted cells give dates, merged regions are kept so the
 //! import can refuse them, and files that are not workbooks, old `.xls` files and
 //! password-protected workbooks are told apart with a message that says what to do.
-use std::io::Cursor;
+use std::{
+    collections::HashMap,
+    io::{Cursor, Read},
+};
 
-use calamine::{Data, Reader, SheetType, Xlsx, XlsxError};
+use calamine::{DataRef, Reader, SheetType, Xlsx, XlsxError};
 use chrono::NaiveDate;
 
+use memchr::memmem;
+
 use super::{
-    sheet::{Cell, Sheet},
+    sheet::{Cell, Piece, Row},
     OfficeError, CFB_MAGIC, ZIP_MAGIC,
 };
 
-/// Every worksheet of a workbook, in the workbook's order (chart sheets left out).
-pub fn read(bytes: &[u8]) -> Result<Vec<Sheet>, OfficeError> {
+/// Reads every worksheet of a workbook (chart sheets left out) in the workbook's order,
+/// handing it to `send` a piece at a time: first the sheets and the rows each declares,
+/// then each sheet's rows, a thousand at a time, and its merged regions. Stops early
+/// when `send` says the reader is gone.
+pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), OfficeError> {
+    check(bytes)?;
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let names: Vec<String> = book
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.typ == SheetType::WorkSheet)
+        .map(|s| s.name.clone())
+        .collect();
+    let mut plan = Vec::with_capacity(names.len());
+    for name in &names {
+        let rows = book
+            .worksheet_cells_reader(name)
+            .map_err(unreadable)?
+            .dimensions();
+        plan.push((name.clone(), rows.end.0 + 1 - rows.start.0.min(rows.end.0)));
+    }
+    if !send(Piece::Sheets(plan)) {
+        return Ok(());
+    }
+    // Reading merged regions parses a sheet a second time; most registers have none,
+    // which a plain search of the sheets' XML shows for far less.
+    let merges = any_merged_cells(bytes)?;
+    for name in names {
+        if !send(Piece::Sheet(name.clone())) {
+            return Ok(());
+        }
+        if !send_rows(&mut book, &name, send)? {
+            return Ok(());
+        }
+        if merges {
+            let merged = book
+                .merge_cells_by_sheet_name(&name)
+                .map_err(unreadable)?
+                .into_iter()
+                .map(|d| [d.start.0, d.start.1, d.end.0, d.end.1])
+                .collect();
+            if !send(Piece::Merged(merged)) {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sends a sheet's rows; false when the reader is gone.
+fn send_rows(
+    book: &mut Xlsx<Cursor<&[u8]>>,
+    name: &str,
+    send: &mut dyn FnMut(Piece) -> bool,
+) -> Result<bool, OfficeError> {
+    let mut cells = book.worksheet_cells_reader(name).map_err(unreadable)?;
+    let width = (cells.dimensions().end.1 as usize + 1).min(MAX_WIDTH);
+    let mut rows: Vec<Row> = Vec::with_capacity(ROWS_AT_A_TIME);
+    // The workbook's shared strings, each made a text cell once (by where calamine keeps it).
+    let mut shared: HashMap<*const u8, Cell> = HashMap::new();
+    while let Some(c) = cells.next_cell().map_err(unreadable)? {
+        let value = match c.get_value() {
+            DataRef::SharedString(s) => shared
+                .entry(s.as_ptr())
+                .or_insert_with(|| Cell::text(s))
+                .clone(),
+            other => cell(other),
+        };
+        if value == Cell::Empty {
+            continue;
+        }
+        let (at, col) = c.get_position();
+        if rows.last().is_none_or(|r| r.at != at) {
+            if rows.len() == ROWS_AT_A_TIME {
+                let full = std::mem::replace(&mut rows, Vec::with_capacity(ROWS_AT_A_TIME));
+                if !send(Piece::Rows(full)) {
+                    return Ok(false);
+                }
+            }
+            rows.push(Row {
+                at,
+                cells: Vec::with_capacity(width),
+            });
+        }
+        let row = rows.last_mut().expect("a row was just pushed");
+        let col = col as usize;
+        if row.cells.len() <= col {
+            row.cells.resize(col + 1, Cell::Empty);
+        }
+        row.cells[col] = value;
+    }
+    Ok(send(Piece::Rows(rows)))
+}
+
+/// Rows handed over at a time.
+const ROWS_AT_A_TIME: usize = 1024;
+
+/// The most cells a row's room is made for up front (a sheet may declare far more).
+const MAX_WIDTH: usize = 64;
+
+/// Tells files that are not workbooks, old `.xls` files and other zips apart before
+/// calamine is asked, which would only call them malformed.
+fn check(bytes: &[u8]) -> Result<(), OfficeError> {
     if bytes.starts_with(CFB_MAGIC) && !is_encrypted(bytes) {
         return Err(OfficeError::Unreadable(
             "the file is an Excel 97–2003 workbook (.xls) or another old format; save it as \
@@ -28,8 +134,8 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Sheet>, OfficeError> {
         )));
     }
     // A zip names its parts in plain text; without a workbook part it is another kind of
-    // zip (a Word document, an archive), which calamine would only call malformed.
-    if bytes.starts_with(ZIP_MAGIC) && !contains(bytes, b"xl/workbook") {
+    // zip (a Word document, an archive).
+    if bytes.starts_with(ZIP_MAGIC) && memmem::find(bytes, b"xl/workbook").is_none() {
         return Err(OfficeError::Unreadable(
             "the file is not an Excel workbook (.xlsx): it is a zip archive without a \
              workbook in it (a Word document, or another kind of file); save the register \
@@ -37,57 +143,54 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Sheet>, OfficeError> {
                 .into(),
         ));
     }
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
-    let names: Vec<String> = book
-        .sheets_metadata()
-        .iter()
-        .filter(|s| s.typ == SheetType::WorkSheet)
-        .map(|s| s.name.clone())
-        .collect();
-    let mut sheets = Vec::with_capacity(names.len());
-    for name in names {
-        let range = book.worksheet_range(&name).map_err(unreadable)?;
-        let merged = book
-            .merge_cells_by_sheet_name(&name)
-            .map_err(unreadable)?
-            .into_iter()
-            .map(|d| [d.start.0, d.start.1, d.end.0, d.end.1])
-            .collect();
-        let origin = range.start().unwrap_or((0, 0));
-        let rows = range
-            .rows()
-            .map(|row| row.iter().map(cell).collect())
-            .collect();
-        sheets.push(Sheet {
-            name,
-            origin,
-            rows,
-            merged,
-        });
-    }
-    Ok(sheets)
+    Ok(())
 }
 
-fn cell(d: &Data) -> Cell {
+/// Whether any worksheet's XML mentions merged cells.
+fn any_merged_cells(bytes: &[u8]) -> Result<bool, OfficeError> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        OfficeError::Unreadable(format!(
+            "the workbook cannot be read ({e}); open it in Excel or WPS, save it again as \
+             .xlsx and import that"
+        ))
+    };
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let mut xml = Vec::new();
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).map_err(|e| unreadable(&e))?;
+        if !part
+            .name()
+            .map_err(|e| unreadable(&e))?
+            .starts_with("xl/worksheets/")
+        {
+            continue;
+        }
+        xml.clear();
+        part.read_to_end(&mut xml).map_err(|e| unreadable(&e))?;
+        if memmem::find(&xml, b"mergeCell").is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn cell(d: &DataRef) -> Cell {
     match d {
-        Data::Empty => Cell::Empty,
-        Data::String(s) => Cell::Text(s.clone()),
-        Data::Int(i) => Cell::Number(*i as f64),
-        Data::Float(f) => Cell::Number(*f),
-        Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(dt) if dt.is_datetime() => {
+        DataRef::Empty => Cell::Empty,
+        DataRef::SharedString(s) => Cell::text(s),
+        DataRef::String(s) => Cell::text(s),
+        DataRef::Int(i) => Cell::Number(*i as f64),
+        DataRef::Float(f) => Cell::Number(*f),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::DateTime(dt) if dt.is_datetime() => {
             let (y, m, d, ..) = dt.to_ymd_hms_milli();
             NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d))
                 .map_or(Cell::Number(dt.as_f64()), Cell::Date)
         }
-        Data::DateTime(dt) => Cell::Number(dt.as_f64()),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
-        Data::Error(e) => Cell::Error(e.to_string()),
+        DataRef::DateTime(dt) => Cell::Number(dt.as_f64()),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::text(s),
+        DataRef::Error(e) => Cell::Error(e.to_string()),
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Whether an OLE container holds an encrypted OOXML package (a workbook saved with a
@@ -97,7 +200,7 @@ fn is_encrypted(bytes: &[u8]) -> bool {
         .encode_utf16()
         .flat_map(u16::to_le_bytes)
         .collect();
-    contains(bytes, &name)
+    memmem::find(bytes, &name).is_some()
 }
 
 fn unreadable(e: XlsxError) -> OfficeError {

@@ -788,7 +788,7 @@ pub fn push_frame(out: &mut Vec<u8>, envelopes: &[events::Envelope]) {
     };
     let mut frame = FrameWriter::begin(out, first.seq);
     for e in envelopes {
-        frame.record(out, |out| record::encode(e, out));
+        frame.record(out, |out| record::encode_envelope(e, out));
     }
     frame.finish(out);
 }

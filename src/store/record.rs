@@ -3,7 +3,7 @@
 //! JSON envelope. The seq and the previous hash are not stored: the record's place in
 //! the log gives both.
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use events::{Envelope, Hash, Occurred};
+use events::{canonical, Envelope, Hash, Occurred, Unsealed};
 use uuid::Uuid;
 
 /// Where the fields sit: the hash first (so the next record's `prev_hash` is one small
@@ -14,11 +14,15 @@ const KIND_LEN: usize = 48;
 const KIND: usize = 50;
 
 /// Appends `e`'s record to `out`.
-pub fn encode(e: &Envelope, out: &mut Vec<u8>) {
+pub fn encode_envelope(e: &Envelope, out: &mut Vec<u8>) {
+    encode(&e.unsealed(&canonical::to_vec(&e.data)), e.hash, out);
+}
+
+/// Appends the record of the event `e` seals to (as `hash`) to `out`.
+pub fn encode(e: &Unsealed, hash: Hash, out: &mut Vec<u8>) {
     let kind = e.kind.as_bytes();
     let by = e.recorded_by.as_bytes();
-    let data = serde_json::to_vec(&e.data).expect("a JSON value always serialises");
-    out.extend_from_slice(&e.hash.0);
+    out.extend_from_slice(&hash.0);
     out.extend_from_slice(e.id.as_bytes());
     // Lengths wide enough for anything an envelope can carry (a restored export's
     // author is not held to a draft's limit): a record never cuts what its hash covers.
@@ -32,7 +36,7 @@ pub fn encode(e: &Envelope, out: &mut Vec<u8>) {
     let by_len = u32::try_from(by.len()).expect("an author is under 4 GiB");
     out.extend_from_slice(&by_len.to_le_bytes());
     out.extend_from_slice(by);
-    out.extend_from_slice(&data);
+    out.extend_from_slice(e.data);
 }
 
 /// The hash a record carries.
@@ -142,7 +146,7 @@ mod tests {
             hash: GENESIS_PLUS,
         };
         let mut bytes = Vec::new();
-        encode(&e, &mut bytes);
+        encode_envelope(&e, &mut bytes);
         assert_eq!(decode(&bytes, 3, Hash([9; 32])).unwrap(), e);
         assert_eq!(kind(&bytes).unwrap(), "class_held");
         assert_eq!(id(&bytes).unwrap(), e.id);

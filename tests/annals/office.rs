@@ -160,5 +160,7 @@ pub fn part(package: &[u8], name: &str) -> String {
 /// The names of every part of a zip package.
 pub fn parts(package: &[u8]) -> Vec<String> {
     let zip = zip::ZipArchive::new(Cursor::new(package)).expect("a zip package");
-    zip.file_names().map(str::to_owned).collect()
+    zip.file_names()
+        .map(|n| n.expect("a part name").into_owned())
+        .collect()
 }

@@ -1,0 +1,191 @@
+//! `cargo bench --bench sheet`: how fast a large register kept in Excel imports (issue 7:
+//! 100 000 rows within the import bar of issue 5, ≥ 150 000 events/s), with the same rows
+//! as a JSONL file of drafts imported in the same run for comparison, and the workbook's
+//! reading (calamine) timed on its own.
+//!
+//! ```sh
+//! cargo bench --bench sheet                        # 100 000 rows, 3 runs, medians
+//! cargo bench --bench sheet -- --rows 20000 --runs 5
+//! cargo bench --bench sheet -- --only import    # one step (read, check, import, jsonl), to profile
+//! ```
+//!
+//! Every import goes into a fresh store in a temporary folder on the project's disk.
+use std::{path::Path, sync::Arc, time::Instant};
+
+use annals::{
+    office::{self, ImportOptions},
+    store::{Options, Store},
+};
+use events::Catalog;
+use rust_xlsxwriter::{Workbook, Worksheet, XlsxError};
+use serde_json::json;
+
+const HEADERS: [&str; 10] = [
+    "开始日期",
+    "结束日期",
+    "班次编号",
+    "班次名称",
+    "班次类别",
+    "期次",
+    "培训人数",
+    "委托/主办单位",
+    "教学方式",
+    "授课教师",
+];
+
+/// One row's cells, the same for the workbook and the JSONL file.
+struct Row {
+    day: String,
+    class_id: String,
+    category: (&'static str, &'static str),
+    session: u32,
+    trainees: u32,
+}
+
+fn row(r: u32) -> Row {
+    Row {
+        day: format!("2023-{:02}-{:02}", r % 12 + 1, r % 28 + 1),
+        class_id: format!("2023-ZT-{}", r % 500),
+        category: if r.is_multiple_of(5) {
+            ("协助承办班", "co_organised")
+        } else {
+            ("主体班", "main")
+        },
+        session: r % 3 + 1,
+        trainees: r % 90 + 10,
+    }
+}
+
+fn workbook(rows: u32) -> Vec<u8> {
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name("举办培训班").expect("a valid sheet name");
+    for (i, h) in HEADERS.iter().enumerate() {
+        ws.write(0, i as u16, *h).expect("a header cell");
+    }
+    for r in 1..=rows {
+        fill(ws, r, &row(r)).expect("a row of cells");
+    }
+    book.save_to_buffer().expect("the workbook saves")
+}
+
+fn fill(ws: &mut Worksheet, r: u32, row: &Row) -> Result<(), XlsxError> {
+    ws.write(r, 0, row.day.as_str())?;
+    ws.write(r, 2, row.class_id.as_str())?;
+    ws.write(r, 3, "全县科级干部进修班")?;
+    ws.write(r, 4, row.category.0)?;
+    ws.write(r, 5, f64::from(row.session))?;
+    ws.write(r, 6, f64::from(row.trainees))?;
+    ws.write(r, 9, "张三、李四")?;
+    Ok(())
+}
+
+fn jsonl(rows: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in 1..=rows {
+        let row = row(r);
+        let line = json!({
+            "kind": "class_held",
+            "occurred": row.day,
+            "data": {
+                "class_id": row.class_id,
+                "class_name": "全县科级干部进修班",
+                "category": row.category.1,
+                "session": row.session,
+                "trainees": row.trainees,
+                "teachers": ["张三", "李四"],
+            }
+        });
+        serde_json::to_writer(&mut out, &line).expect("a line");
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Seconds to import `bytes` as `name` into a fresh store (or only check it).
+fn import(catalog: &Arc<Catalog>, dir: &Path, bytes: &[u8], name: &str, dry_run: bool) -> f64 {
+    let _ = std::fs::remove_dir_all(dir);
+    let store = Store::open(dir, catalog.clone(), Options::default()).expect("the store opens");
+    let options = ImportOptions {
+        name,
+        author: "bench",
+        dry_run,
+        max_events: None,
+    };
+    let started = Instant::now();
+    office::import_file(&store, bytes, options, &mut |_, _| {}).expect("the file imports");
+    started.elapsed().as_secs_f64()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let mut rows = 100_000u32;
+    let mut runs = 3usize;
+    let mut only = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--rows" => rows = args.next().and_then(|v| v.parse().ok()).expect("--rows N"),
+            "--runs" => runs = args.next().and_then(|v| v.parse().ok()).expect("--runs R"),
+            "--only" => only = Some(args.next().expect("--only STEP")),
+            // `cargo bench` passes `--bench` to every bench binary.
+            _ => {}
+        }
+    }
+    let catalog = Arc::new(Catalog::embedded());
+    let book = workbook(rows);
+    let lines = jsonl(rows);
+    let tmp = tempfile::tempdir_in("target").expect("a temporary folder");
+    let dir = tmp.path().join("store");
+    let per_second = |s: f64| f64::from(rows) / s;
+    let mut read = Vec::new();
+    let (mut checked, mut xlsx, mut json) = (Vec::new(), Vec::new(), Vec::new());
+    let step = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    for _ in 0..runs {
+        if step("read") {
+            let started = Instant::now();
+            let mut cells = 0usize;
+            office::xlsx::read(&book, &mut |piece| {
+                if let office::sheet::Piece::Rows(rows) = piece {
+                    cells += rows.iter().map(|r| r.cells.len()).sum::<usize>();
+                }
+                true
+            })
+            .expect("the workbook reads");
+            read.push(started.elapsed().as_secs_f64());
+            assert!(cells >= rows as usize * 7, "every row's cells were read");
+        }
+        if step("check") {
+            checked.push(import(&catalog, &dir, &book, "登记表.xlsx", true));
+        }
+        if step("import") {
+            xlsx.push(import(&catalog, &dir, &book, "登记表.xlsx", false));
+        }
+        if step("jsonl") {
+            json.push(import(&catalog, &dir, &lines, "登记表.jsonl", false));
+        }
+    }
+    println!(
+        "{rows} rows, workbook {} bytes, JSONL {} bytes; medians of {runs} runs",
+        book.len(),
+        lines.len()
+    );
+    println!("| step | s | events/s |");
+    println!("|---|---:|---:|");
+    for (step, xs) in [
+        ("read the workbook (calamine)", read),
+        ("check the workbook (--dry-run)", checked),
+        ("import the workbook", xlsx),
+        ("import the same rows as JSONL", json),
+    ] {
+        if xs.is_empty() {
+            continue;
+        }
+        let s = median(xs);
+        println!("| {step} | {s:.3} | {:.0} |", per_second(s));
+    }
+}
