@@ -215,17 +215,35 @@ pub fn import_as(
         }
         Format::Csv => {
             let pieces = csv::read(bytes, &csv::sheet_name(options.name))?;
-            sheet::import(store, pieces.into_iter().map(Ok), bytes, options, progress)
-        }
-        // The workbook is read on a thread of its own while its rows are checked here.
-        Format::Xlsx => std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel(4);
-            scope.spawn(move || {
-                if let Err(e) = xlsx::read(bytes, &mut |piece| tx.send(Ok(piece)).is_ok()) {
-                    let _ = tx.send(Err(e));
+            let read = |send: &mut dyn FnMut(sheet::Piece) -> bool| {
+                for piece in pieces {
+                    if !send(piece) {
+                        break;
+                    }
                 }
-            });
-            sheet::import(store, rx.into_iter(), bytes, options, progress)
-        }),
+                Ok(())
+            };
+            sheet::import(store, read, bytes, options, progress)
+        }
+        Format::Xlsx => {
+            // The workbook is unpacked and parsed on a thread of its own while its rows
+            // are checked on this one (and the store's writer stages them on a third).
+            let read = |send: &mut dyn FnMut(sheet::Piece) -> bool| {
+                std::thread::scope(|scope| {
+                    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+                    let reader =
+                        scope.spawn(move || xlsx::read(bytes, &mut |p| tx.send(p).is_ok()));
+                    for piece in &rx {
+                        if !send(piece) {
+                            break;
+                        }
+                    }
+                    // Hanging up stops the reader at its next piece.
+                    drop(rx);
+                    reader.join().expect("the workbook's reader does not panic")
+                })
+            };
+            sheet::import(store, read, bytes, options, progress)
+        }
     }
 }

@@ -177,11 +177,17 @@ impl KindDef {
 
     /// Checks `data` against the fields, returning every failure (not just the first).
     pub fn validate_data(&self, data: &Value) -> Vec<FieldError> {
+        self.validate_sized(data, canonical::to_vec(data).len())
+    }
+
+    /// [`KindDef::validate_data`] for a caller that has already encoded the data and
+    /// knows its canonical length (encoding is most of what checking costs).
+    pub fn validate_sized(&self, data: &Value, canonical_len: usize) -> Vec<FieldError> {
         let Some(map) = data.as_object() else {
             return vec![FieldError::new("data", "must be a JSON object of fields")];
         };
         let mut errors = Vec::new();
-        if canonical::to_vec(data).len() > MAX_PAYLOAD_BYTES {
+        if canonical_len > MAX_PAYLOAD_BYTES {
             errors.push(FieldError::new(
                 "data",
                 format!("is larger than {} KiB", MAX_PAYLOAD_BYTES / 1024),

@@ -136,21 +136,25 @@ impl NewEvent {
             }
         }
         // Checked as the current version reads it; kept as written.
-        let upcast = (version < kind.version).then(|| kind.upcast(version, draft.data.clone()));
-        errors.extend(kind.validate_data(upcast.as_ref().unwrap_or(&draft.data)));
+        let data = canonical::to_vec(&draft.data);
+        errors.extend(if version < kind.version {
+            kind.validate_data(&kind.upcast(version, draft.data.clone()))
+        } else {
+            kind.validate_sized(&draft.data, data.len())
+        });
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
         Ok(Self {
             id_given: id.is_some(),
-            id: id.unwrap_or_else(Uuid::now_v7),
+            id: id.unwrap_or_else(fresh_id),
             kind: kind.name.clone(),
             version,
             occurred,
             recorded_at,
             recorded_by: draft.recorded_by,
             correction: correction(kind, &draft.data),
-            data: canonical::to_vec(&draft.data),
+            data,
         })
     }
 
@@ -167,7 +171,7 @@ impl NewEvent {
             return Err(Error::Invalid(errors));
         }
         Ok(Self {
-            id: Uuid::now_v7(),
+            id: fresh_id(),
             id_given: false,
             kind: def.name.clone(),
             version: def.version,
@@ -182,6 +186,13 @@ impl NewEvent {
     /// The event's id.
     pub fn id(&self) -> Uuid {
         self.id
+    }
+    /// The same event under an id its caller makes from the validated content (a
+    /// spreadsheet row's id comes from its data's canonical bytes).
+    pub fn with_id(mut self, id: Uuid) -> Self {
+        self.id = id;
+        self.id_given = true;
+        self
     }
     /// Whether the caller chose the id (only then can a retry be recognised).
     pub fn id_given(&self) -> bool {
@@ -225,6 +236,35 @@ impl NewEvent {
     }
 }
 
+/// A new UUIDv7: the time in milliseconds, then random bits from a generator each
+/// thread seeds once from the OS. The uuid crate asks the OS for every id (a system
+/// call per event, a twentieth of an import's time); ids need only be unique, and 74
+/// random bits per millisecond are.
+fn fresh_id() -> Uuid {
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static STATE: std::cell::Cell<u64> =
+            std::cell::Cell::new(std::hash::RandomState::new().build_hasher().finish());
+    }
+    // SplitMix64: each call moves the state on and mixes it into 64 good bits.
+    let next = || {
+        STATE.with(|s| {
+            let x = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+            s.set(x);
+            let x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            let x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            x ^ (x >> 31)
+        })
+    };
+    let mut random = [0u8; 10];
+    random[..8].copy_from_slice(&next().to_le_bytes());
+    random[8..].copy_from_slice(&next().to_le_bytes()[..2]);
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
+}
+
 /// What a correction of this kind does and the id it targets; `None` for other kinds.
 fn correction(kind: &KindDef, data: &Value) -> Option<(Correction, Uuid)> {
     let target = data.get("target")?.as_str()?.parse().ok()?;
@@ -243,6 +283,17 @@ mod tests {
             data,
             ..Draft::default()
         }
+    }
+
+    #[test]
+    fn fresh_ids_are_version_7_and_do_not_repeat() {
+        let ids: std::collections::HashSet<Uuid> = (0..100_000).map(|_| fresh_id()).collect();
+        assert_eq!(ids.len(), 100_000);
+        let id = fresh_id();
+        assert_eq!(id.get_version_num(), 7);
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        let other_thread = std::thread::spawn(fresh_id).join().unwrap();
+        assert!(!ids.contains(&other_thread) && other_thread != id);
     }
 
     #[test]

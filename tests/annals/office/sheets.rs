@@ -580,11 +580,13 @@ fn a_csv_sheet_is_named_by_its_file_and_must_be_utf8() {
     }
 }
 
-/// A workbook of `rows` class sessions, imported into an empty store with progress noted:
-/// checks every row and the import record landed and progress went forward to the end.
-fn import_rows(rows: u32) {
-    let started = Instant::now();
-    let bytes = book(|b| {
+/// A workbook of `rows` valid class sessions below the header, then whatever `below`
+/// writes on the row after them.
+fn class_rows(
+    rows: u32,
+    below: impl FnOnce(&mut rust_xlsxwriter::Worksheet, u32) -> Result<(), XlsxError>,
+) -> Vec<u8> {
+    book(|b| {
         let ws = b.add_worksheet().set_name("举办培训班")?;
         header(ws, &CLASS_HEADERS)?;
         for r in 1..=rows {
@@ -595,7 +597,7 @@ fn import_rows(rows: u32) {
             ws.write(
                 r,
                 4,
-                if r % 5 == 0 {
+                if r.is_multiple_of(5) {
                     "协助承办班"
                 } else {
                     "主体班"
@@ -605,8 +607,15 @@ fn import_rows(rows: u32) {
             ws.write(r, 6, f64::from(r % 90 + 10))?;
             ws.write(r, 9, "张三、李四")?;
         }
-        Ok::<_, XlsxError>(())
-    });
+        below(ws, rows + 1)
+    })
+}
+
+/// A workbook of `rows` class sessions, imported into an empty store with progress noted:
+/// checks every row and the import record landed and progress went forward to the end.
+fn import_rows(rows: u32) {
+    let started = Instant::now();
+    let bytes = class_rows(rows, |_, _| Ok(()));
     let written = started.elapsed();
     let store = TestStore::new();
     let mut calls = Vec::new();
@@ -658,4 +667,65 @@ fn a_large_workbook_imports_whole_reporting_progress() {
 #[ignore = "slow in debug builds; run with --release --ignored"]
 fn a_hundred_thousand_rows_import_with_progress() {
     import_rows(100_000);
+}
+
+/// Rows go to the store's writer as they are read (a piece at a time); a bad cell found
+/// after thousands of them still leaves the store as it was, and it goes on.
+#[test]
+fn issue_7_a_workbook_refused_at_its_last_row_writes_nothing_and_the_store_goes_on() {
+    let s = TestStore::new();
+    let before = s.try_record(crate::helpers::meeting("2023-01-03")).unwrap();
+    let bad_last_cell = class_rows(10_000, |ws, r| {
+        ws.write(r, 0, "2023-07-01")?;
+        ws.write(r, 2, "2023-ZT-X")?;
+        ws.write(r, 3, "进修班")?;
+        ws.write(r, 4, "主体班")?;
+        ws.write(r, 5, 1)?;
+        ws.write(r, 6, "很多")?;
+        Ok(())
+    });
+    assert_eq!(
+        problems(import(&s.store, &bad_last_cell, "登记表.xlsx")),
+        ["举办培训班!G10002: 培训人数: must be a whole number ≥ 0, not '很多'"]
+    );
+    assert_eq!(
+        s.head_seq(),
+        before.seq,
+        "nothing of the import was written"
+    );
+
+    // A value under no header is found only at the end, after the rows above it were
+    // handed over: refused all the same.
+    let unheaded = class_rows(10_000, |ws, r| ws.write(r, 11, "备注").map(|_| ()));
+    let p = problems(import(&s.store, &unheaded, "登记表.xlsx"));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("举办培训班!L1: header: the column has values but no header"),
+        "{p:?}"
+    );
+    assert_eq!(s.head_seq(), before.seq);
+
+    // A dry run of the good rows counts them and writes nothing.
+    let good = class_rows(10_000, |_, _| Ok(()));
+    let checked = import_with(&s.store, &good, "登记表.xlsx", true).unwrap();
+    assert_eq!((checked.mode, checked.added), (Mode::Checked, 10_000));
+    assert_eq!(s.head_seq(), before.seq);
+
+    let after = s.try_record(crate::helpers::meeting("2023-03-03")).unwrap();
+    assert_eq!(
+        after.seq,
+        before.seq + 1,
+        "the next append chains onto the head"
+    );
+    let dir = s.close();
+    let log = dir.path().join(annals::store::LOG_FILE);
+    assert_eq!(annals::store::read_log_file(&log).unwrap().len(), 2);
+    assert!(
+        !std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("torn")),
+        "a refused import leaves no torn write behind"
+    );
 }
