@@ -32,6 +32,7 @@ mod verify;
 
 use log::{FrameWriter, Index, LogFile, OpenError};
 
+pub(crate) use log::IdHasher;
 pub use log::{read_file as read_log_file, write_file as write_log_file, FILE as LOG_FILE};
 pub use read::{Filter, Scan};
 pub use tokens::{Role, TokenError, TokenInfo};

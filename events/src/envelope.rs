@@ -1,6 +1,6 @@
 //! The stored event: one envelope carries every kind, with its place in the log
 //! (`seq`), both times, its author and the hash that chains it to the one before.
-use std::{fmt, str::FromStr};
+use std::{fmt, io::Write, str::FromStr};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -233,7 +233,8 @@ impl Unsealed<'_> {
         field(&mut out, "kind", false);
         canonical::write_str(self.kind, &mut out);
         field(&mut out, "occurred", false);
-        canonical::write_str(&self.occurred.to_string(), &mut out);
+        // Digits, hyphens and dots: nothing to escape.
+        write!(out, "\"{}\"", self.occurred).expect("writing to a Vec cannot fail");
         field(&mut out, "prev_hash", false);
         ascii(&mut out, &self.prev_hash.hex());
         field(&mut out, "recorded_at", false);
@@ -241,9 +242,9 @@ impl Unsealed<'_> {
         field(&mut out, "recorded_by", false);
         canonical::write_str(self.recorded_by, &mut out);
         field(&mut out, "seq", false);
-        out.extend_from_slice(self.seq.to_string().as_bytes());
+        write!(out, "{}", self.seq).expect("writing to a Vec cannot fail");
         field(&mut out, "version", false);
-        out.extend_from_slice(self.version.to_string().as_bytes());
+        write!(out, "{}", self.version).expect("writing to a Vec cannot fail");
         out.push(b'}');
         out
     }

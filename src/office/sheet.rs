@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use super::{ImportOptions, OfficeError};
 use crate::{
     import::{self, Outcome, Progress, MAX_LISTED_ERRORS},
-    store::{ImportNote, Store, StoreError},
+    store::{IdHasher, ImportNote, Store, StoreError},
 };
 
 /// The template's first sheet, which explains how to fill in the others; imports skip it.
@@ -546,7 +546,7 @@ struct Reader<'a> {
     /// For each event handed over: its sheet and row.
     origins: Vec<(usize, u32)>,
     /// The occurrences of each row's content so far, for stable ids.
-    seen: HashMap<Hash, u32>,
+    seen: HashMap<Hash, u32, IdHasher>,
     /// Rows read below the headers of sheets that name a kind.
     done: usize,
 }
@@ -648,7 +648,7 @@ impl<'a> Reader<'a> {
 /// One row as a validated event, or its cells' errors added to the sheet's.
 fn convert(
     catalog: &Catalog,
-    seen: &mut HashMap<Hash, u32>,
+    seen: &mut HashMap<Hash, u32, IdHasher>,
     place: &Place,
     layout: &Layout,
     row: &Row,
@@ -715,7 +715,7 @@ fn convert(
 /// importing the same register again (or the register with rows added) writes only
 /// what is new: the store answers an id it holds with the same content as existing.
 fn stable_id(
-    seen: &mut HashMap<Hash, u32>,
+    seen: &mut HashMap<Hash, u32, IdHasher>,
     kind: &str,
     occurred: Option<&str>,
     data_json: &[u8],
@@ -754,7 +754,7 @@ pub fn import(
         sheets: Vec::new(),
         errors: Vec::new(),
         origins: Vec::new(),
-        seen: HashMap::new(),
+        seen: HashMap::default(),
         done: 0,
     };
     let limit = options.max_events.unwrap_or(usize::MAX);
@@ -865,7 +865,7 @@ mod tests {
     /// expected ids were computed apart from this code, from the recipe in `stable_id`.)
     #[test]
     fn a_rows_id_is_made_from_its_content_as_it_always_was() {
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         let data = br#"{"class_id":"2023-ZT-01","trainees":40}"#;
         let first = stable_id(
             &mut seen,

@@ -12,6 +12,8 @@ use chrono::NaiveDate;
 
 use memchr::memmem;
 
+use crate::store::IdHasher;
+
 use super::{
     sheet::{Cell, Piece, Row},
     OfficeError, CFB_MAGIC, ZIP_MAGIC,
@@ -76,7 +78,7 @@ fn send_rows(
     let width = (cells.dimensions().end.1 as usize + 1).min(MAX_WIDTH);
     let mut rows: Vec<Row> = Vec::with_capacity(ROWS_AT_A_TIME);
     // The workbook's shared strings, each made a text cell once (by where calamine keeps it).
-    let mut shared: HashMap<*const u8, Cell> = HashMap::new();
+    let mut shared: HashMap<*const u8, Cell, IdHasher> = HashMap::default();
     while let Some(c) = cells.next_cell().map_err(unreadable)? {
         let value = match c.get_value() {
             DataRef::SharedString(s) => shared

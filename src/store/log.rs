@@ -208,7 +208,8 @@ impl Index {
 
 /// Hashes ids for the index's maps. Ids are UUIDs, random (v4) or random past their
 /// time prefix (v7), and only recorders can choose them, so a multiply-rotate over their
-/// two halves spreads them well at a fraction of SipHash's cost on every open.
+/// two halves spreads them well at a fraction of SipHash's cost on every open. Other
+/// keys nobody can aim at a bucket (content hashes, addresses) use it too.
 #[derive(Clone, Copy, Default)]
 pub struct IdHasher;
 
