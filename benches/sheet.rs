@@ -141,7 +141,7 @@ fn main() {
     let catalog = Arc::new(Catalog::embedded());
     let book = workbook(rows);
     let lines = jsonl(rows);
-    let tmp = tempfile::tempdir_in("target").expect("a temporary folder");
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a temporary folder");
     let dir = tmp.path().join("store");
     let per_second = |s: f64| f64::from(rows) / s;
     let mut read = Vec::new();

@@ -5,7 +5,7 @@ use std::{fmt, io::Write, sync::mpsc};
 use events::{envelope::ChainCheck, Catalog, Draft, Envelope, Hash, NewEvent};
 use serde::Serialize;
 
-use crate::store::{Batch, Filter, ImportNote, Part, Receipt, Store, StoreError, Stream};
+use crate::store::{Filter, ImportNote, Part, Receipt, Store, StoreError, Stream};
 
 /// At most this many line errors are listed; the rest are counted.
 pub const MAX_LISTED_ERRORS: usize = 100;
@@ -170,37 +170,11 @@ pub fn import(
         file_name: name.to_owned(),
         lines: count,
     };
-    append_events(store, events, note, author, dry_run).map_err(|e| at_lines(e, &kept_numbers))
-}
-
-/// Appends validated events as one batch, all or nothing, ending with the
-/// `import_completed` record: the step every import format shares (JSONL here, the
-/// spreadsheets in `office`). A dry run stops before the store. The store's refusals
-/// name events by their index in `events`, for the caller to map back to its file.
-pub fn append_events(
-    store: &Store,
-    events: Vec<NewEvent>,
-    note: ImportNote,
-    author: &str,
-    dry_run: bool,
-) -> Result<Outcome, StoreError> {
-    let lines = note.lines;
-    if dry_run {
-        return Ok(Outcome {
-            mode: Mode::Checked,
-            lines,
-            added: events.len(),
-            existing: 0,
-            written: None,
-        });
-    }
-    let batch = Batch {
-        events,
-        expected_seq: None,
-        author: author.to_owned(),
-        import: Some(note),
-    };
-    Ok(appended(&store.append(batch)?, lines))
+    let written = stream(store, author, dry_run, |feed| {
+        events.into_iter().for_each(|e| feed.push(e));
+        Ok::<_, ImportError>(note)
+    })?;
+    written.map_err(|e| at_lines(e, &kept_numbers))
 }
 
 /// The outcome of appending new events (and the import record after them).
@@ -228,7 +202,7 @@ const PIECE: usize = 8_192;
 /// Where a streamed import puts its validated events: the store's writer, a piece at a
 /// time (or, in a dry run, nowhere; they are only counted). See [`stream`].
 pub struct Feed {
-    /// `None` in a dry run.
+    /// `None` in a dry run, and once abandoned.
     tx: Option<mpsc::SyncSender<Part>>,
     piece: Vec<NewEvent>,
     count: usize,
@@ -252,6 +226,14 @@ impl Feed {
         self.count
     }
 
+    /// Gives up writing as soon as the file is known to be refused, so the store's
+    /// writer (which takes nothing else while an import streams) is free again while the
+    /// rest of the file is checked for its other errors.
+    pub fn abandon(&mut self) {
+        self.tx = None;
+        self.piece = Vec::new();
+    }
+
     fn finish(&mut self, note: ImportNote) {
         if let Some(tx) = self.tx.take() {
             let _ = tx.send(Part::Events(std::mem::take(&mut self.piece)));
@@ -262,10 +244,11 @@ impl Feed {
 
 /// Runs `read` (which reads and validates a file, pushing each good event to the
 /// [`Feed`]) while the store's writer checks and stages what came before, so the two
-/// overlap on two cores. All or nothing: only when `read` returns its file's note is
-/// the import completed; when it fails, the writer drops everything it staged and
-/// `read`'s error is returned. The inner result is the store's: its refusals name
-/// events by the order they were pushed in.
+/// overlap on two cores. The writer is taken only once a first piece is full (a small
+/// file is appended whole at its end) and is let go as soon as `read` abandons. All or
+/// nothing: only when `read` returns its file's note is the import completed; when it
+/// fails, the writer drops everything it staged and `read`'s error is returned. The
+/// inner result is the store's: its refusals name events by the order they were pushed.
 pub fn stream<E>(
     store: &Store,
     author: &str,
@@ -275,11 +258,12 @@ pub fn stream<E>(
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel(4);
         let writer = (!dry_run).then(|| {
-            scope.spawn(|| {
-                store.append_stream(Stream {
+            scope.spawn(move || {
+                let first = rx.recv().ok()?;
+                Some(store.append_stream(Stream {
                     author: author.to_owned(),
-                    parts: rx,
-                })
+                    parts: Box::new(std::iter::once(first).chain(rx)),
+                }))
             })
         });
         let mut feed = Feed {
@@ -296,7 +280,7 @@ pub fn stream<E>(
         drop(feed);
         let written = writer.map(|w| w.join().expect("the import's writer does not panic"));
         read?;
-        Ok(match written {
+        Ok(match written.flatten() {
             None => Ok(Outcome {
                 mode: Mode::Checked,
                 lines,
@@ -341,11 +325,13 @@ fn import_streaming(
                     Ok(ev) => ev,
                     Err(err) => {
                         errors.extend(field_errors(n, err));
+                        feed.abandon();
                         continue;
                     }
                 },
                 Err(mut e) => {
                     errors.append(&mut e);
+                    feed.abandon();
                     continue;
                 }
             };

@@ -202,13 +202,13 @@ pub enum Part {
 }
 
 /// An import handed to the writer a piece at a time, so reading the file and writing
-/// the log overlap; all or nothing like a batch. A sender that hangs up before
-/// [`Part::Done`] abandons it.
+/// the log overlap; all or nothing like a batch. Pieces that end before [`Part::Done`]
+/// (a sender that hangs up) abandon it. The writer takes nothing else until it ends.
 pub struct Stream {
     /// The author for events that name none.
     pub author: String,
-    /// The pieces, in order.
-    pub parts: mpsc::Receiver<Part>,
+    /// The pieces, in order (usually a channel's receiver).
+    pub parts: Box<dyn Iterator<Item = Part> + Send>,
 }
 
 enum Job {
@@ -827,7 +827,7 @@ impl Writer {
         let mut staging = self.begin(stream.author);
         let mut note = None;
         let mut staged = Ok(());
-        for part in stream.parts.iter() {
+        for part in stream.parts {
             match part {
                 Part::Events(events) => {
                     staged = self.stage(&mut staging, events);
@@ -1174,7 +1174,6 @@ impl Writer {
 
 /// The event a correction targets, if `e` is one, and whether it voids it.
 fn correction_target(catalog: &Catalog, e: &Envelope) -> Option<(Uuid, bool)> {
-    let correction = catalog.kind(&e.kind)?.correction?;
-    let target = e.data.get("target")?.as_str()?.parse().ok()?;
+    let (correction, target) = catalog.kind(&e.kind)?.correction_target(&e.data)?;
     Some((target, correction == Correction::Void))
 }

@@ -175,6 +175,12 @@ impl KindDef {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    /// For a correction kind: what it does and the event its `data` targets.
+    pub fn correction_target(&self, data: &Value) -> Option<(Correction, uuid::Uuid)> {
+        let target = data.get("target")?.as_str()?.parse().ok()?;
+        Some((self.correction?, target))
+    }
+
     /// Checks `data` against the fields, returning every failure (not just the first).
     pub fn validate_data(&self, data: &Value) -> Vec<FieldError> {
         self.validate_sized(data, canonical::to_vec(data).len())

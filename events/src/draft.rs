@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     canonical,
-    catalog::{Catalog, Correction, KindDef, Occurs},
+    catalog::{Catalog, Correction, Occurs},
     error::{Error, FieldError},
     occurred::Occurred,
 };
@@ -153,7 +153,7 @@ impl NewEvent {
             occurred,
             recorded_at,
             recorded_by: draft.recorded_by,
-            correction: correction(kind, &draft.data),
+            correction: kind.correction_target(&draft.data),
             data,
         })
     }
@@ -178,7 +178,7 @@ impl NewEvent {
             occurred: Some(occurred),
             recorded_at: None,
             recorded_by: None,
-            correction: correction(def, &data),
+            correction: def.correction_target(&data),
             data: canonical::to_vec(&data),
         })
     }
@@ -239,7 +239,9 @@ impl NewEvent {
 /// A new UUIDv7: the time in milliseconds, then random bits from a generator each
 /// thread seeds once from the OS. The uuid crate asks the OS for every id (a system
 /// call per event, a twentieth of an import's time); ids need only be unique, and 74
-/// random bits per millisecond are.
+/// random bits per millisecond are. Unlike the uuid crate's, ids made in the same
+/// millisecond are not in the order they were made: nothing orders events by id (the
+/// log's seq does).
 fn fresh_id() -> Uuid {
     use std::hash::{BuildHasher, Hasher};
     thread_local! {
@@ -263,12 +265,6 @@ fn fresh_id() -> Uuid {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
-}
-
-/// What a correction of this kind does and the id it targets; `None` for other kinds.
-fn correction(kind: &KindDef, data: &Value) -> Option<(Correction, Uuid)> {
-    let target = data.get("target")?.as_str()?.parse().ok()?;
-    Some((kind.correction?, target))
 }
 
 #[cfg(test)]

@@ -412,10 +412,6 @@ impl<'k> SheetState<'k> {
         }
     }
 
-    fn place(&self) -> Place<'_> {
-        Place { sheet: &self.name }
-    }
-
     fn is_clean(&self) -> bool {
         self.whole.is_empty()
             && self.columns.is_empty()
@@ -502,10 +498,10 @@ impl<'k> SheetState<'k> {
         }
     }
 
-    /// Takes the sheet's errors in reading order: the sheet as a whole, its header
-    /// cells by column, the columns it lacks, then (only when its header was good) its
-    /// rows.
-    fn take_errors(&mut self) -> Vec<CellError> {
+    /// Takes the sheet's errors in reading order: first what is wrong with the sheet
+    /// itself (as a whole, its header cells by column, the columns it lacks), then its
+    /// rows' (only when the sheet itself is good).
+    fn take_errors(&mut self) -> (Vec<CellError>, Vec<CellError>) {
         let place = Place { sheet: &self.name };
         let mut columns = std::mem::take(&mut self.columns);
         if let (Some(kind), Some(header)) = (self.kind, &self.header) {
@@ -519,11 +515,11 @@ impl<'k> SheetState<'k> {
         let mut out = std::mem::take(&mut self.whole);
         out.extend(columns.into_iter().map(|(_, e)| e));
         out.append(&mut self.missing);
-        let rows = std::mem::take(&mut self.rows);
-        if out.is_empty() {
-            out.extend(rows);
+        let mut rows = std::mem::take(&mut self.rows);
+        if !out.is_empty() {
+            rows.clear();
         }
-        out
+        (out, rows)
     }
 }
 
@@ -541,10 +537,14 @@ struct Reader<'a> {
     catalog: &'a Catalog,
     /// Every sheet read so far; the last is the one being read.
     sheets: Vec<SheetState<'a>>,
-    /// The errors of the sheets read to the end.
+    /// What is wrong with the sheets read to the end, as sheets (listed first)...
     errors: Vec<CellError>,
-    /// For each event handed over: its sheet and row.
+    /// ...and in their rows.
+    row_errors: Vec<CellError>,
+    /// For each event handed to the store: its sheet and row.
     origins: Vec<(usize, u32)>,
+    /// Good events read, handed over or not.
+    events: usize,
     /// The occurrences of each row's content so far, for stable ids.
     seen: HashMap<Hash, u32, IdHasher>,
     /// Rows read below the headers of sheets that name a kind.
@@ -553,18 +553,30 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn is_clean(&self) -> bool {
-        self.errors.is_empty() && self.sheets.last().is_none_or(SheetState::is_clean)
+        self.errors.is_empty()
+            && self.row_errors.is_empty()
+            && self.sheets.last().is_none_or(SheetState::is_clean)
     }
 
     /// Ends the sheet being read, keeping its errors.
     fn end_sheet(&mut self) {
         if let Some(last) = self.sheets.last_mut() {
-            self.errors.append(&mut last.take_errors());
+            let (mut sheet, mut rows) = last.take_errors();
+            self.errors.append(&mut sheet);
+            self.row_errors.append(&mut rows);
         }
     }
 
-    /// Reads one row of the current sheet; returns its event when it is one and good.
-    fn row(&mut self, row: Row) -> Option<NewEvent> {
+    /// Every error, those of sheets first.
+    fn take_errors(&mut self) -> Vec<CellError> {
+        let mut all = std::mem::take(&mut self.errors);
+        all.append(&mut self.row_errors);
+        all
+    }
+
+    /// Reads one row of the current sheet; returns its event and row when it is one and
+    /// good.
+    fn row(&mut self, row: Row) -> Option<(NewEvent, u32)> {
         let state = self.sheets.last_mut()?;
         let has_data = row.cells.iter().any(|c| !c.is_empty());
         let Some(kind) = state.kind else {
@@ -610,8 +622,8 @@ impl<'a> Reader<'a> {
             &row,
             rows,
         )?;
-        self.origins.push((self.sheets.len() - 1, row.at));
-        Some(event)
+        self.events += 1;
+        Some((event, row.at))
     }
 
     /// Names the cells of the events the store refused.
@@ -630,7 +642,7 @@ impl<'a> Reader<'a> {
                     };
                 };
                 let state = &self.sheets[s];
-                let place = state.place();
+                let place = Place { sheet: &state.name };
                 match state
                     .layout
                     .as_ref()
@@ -753,26 +765,25 @@ pub fn import(
         catalog,
         sheets: Vec::new(),
         errors: Vec::new(),
+        row_errors: Vec::new(),
         origins: Vec::new(),
+        events: 0,
         seen: HashMap::default(),
         done: 0,
     };
     let limit = options.max_events.unwrap_or(usize::MAX);
     let written = import::stream(store, options.author, options.dry_run, |feed| {
         let mut total = 0;
-        let mut too_many = None;
         read(&mut |piece| {
             match piece {
+                // What the sheets say they hold, for progress only: a sheet may declare
+                // rows that are merely formatted.
                 Piece::Sheets(plan) => {
                     total = plan
                         .iter()
                         .filter(|(name, _)| kind_of_sheet(catalog, name).is_some())
                         .map(|(_, rows)| rows.saturating_sub(1) as usize)
                         .sum();
-                    if total > limit {
-                        too_many = Some(OfficeError::TooMany { rows: total, limit });
-                        return false;
-                    }
                 }
                 Piece::Sheet(name) => {
                     reader.end_sheet();
@@ -785,10 +796,11 @@ pub fn import(
                         if reader.done > before && reader.done.is_multiple_of(1000) {
                             progress(reader.done, total.max(reader.done));
                         }
-                        if let Some(event) = event {
-                            if reader.is_clean() && feed.count() < limit {
-                                feed.push(event);
-                            }
+                        if !reader.is_clean() || reader.events > limit {
+                            feed.abandon();
+                        } else if let Some((event, at)) = event {
+                            feed.push(event);
+                            reader.origins.push((reader.sheets.len() - 1, at));
                         }
                     }
                 }
@@ -800,27 +812,25 @@ pub fn import(
             }
             true
         })?;
-        if let Some(e) = too_many {
-            return Err(e);
-        }
         reader.end_sheet();
         progress(reader.done, reader.done);
-        if reader.origins.len() > limit {
+        if reader.events > limit {
             return Err(OfficeError::TooMany {
-                rows: reader.origins.len(),
+                rows: reader.events,
                 limit,
             });
         }
-        if reader.origins.is_empty() && reader.errors.is_empty() {
+        if reader.events == 0 && reader.is_clean() {
             reader.errors.push(CellError {
                 at: options.name.to_owned(),
                 field: "file".into(),
                 reason: "holds no events: fill in rows below the header of a kind's sheet".into(),
             });
         }
-        if !reader.errors.is_empty() {
-            return Err(OfficeError::Cells(std::mem::take(&mut reader.errors)));
+        if !reader.is_clean() {
+            return Err(OfficeError::Cells(reader.take_errors()));
         }
+        debug_assert_eq!(reader.origins.len(), feed.count(), "an origin per event");
         Ok(ImportNote {
             file_hash: Hash::of(bytes),
             file_name: options.name.to_owned(),

@@ -1,23 +1,22 @@
-//! Reading a workbook (`.xlsx`) into sheets of cells with calamine: formulas give their
-//! last computed values, date-formatted cells give dates, merged regions are kept so the
-//! import can refuse them, and files that are not workbooks, old `.xls` files and
-//! password-protected workbooks are told apart with a message that says what to do.
+//! Reading a workbook (`.xlsx`) a piece at a time with calamine: rows of cells as they
+//! come out of the sheet's XML, formulas as their last computed values, date-formatted
+//! cells as dates, merged regions so the import can refuse them; files that are not
+//! workbooks, old `.xls` files and password-protected workbooks are told apart with a
+//! message that says what to do.
 use std::{
     collections::HashMap,
     io::{Cursor, Read},
 };
 
-use calamine::{DataRef, Reader, SheetType, Xlsx, XlsxError};
+use calamine::{DataRef, Reader, SheetType, Xlsx, XlsxCellReader, XlsxError};
 use chrono::NaiveDate;
-
 use memchr::memmem;
-
-use crate::store::IdHasher;
 
 use super::{
     sheet::{Cell, Piece, Row},
     OfficeError, CFB_MAGIC, ZIP_MAGIC,
 };
+use crate::store::IdHasher;
 
 /// Reads every worksheet of a workbook (chart sheets left out) in the workbook's order,
 /// handing it to `send` a piece at a time: first the sheets and the rows each declares,
@@ -34,11 +33,11 @@ pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), Off
         .collect();
     let mut plan = Vec::with_capacity(names.len());
     for name in &names {
-        let rows = book
-            .worksheet_cells_reader(name)
-            .map_err(unreadable)?
-            .dimensions();
-        plan.push((name.clone(), rows.end.0 + 1 - rows.start.0.min(rows.end.0)));
+        let rows = cells_of(&mut book, name)?.map_or(0, |cells| {
+            let d = cells.dimensions();
+            d.end.0 + 1 - d.start.0.min(d.end.0)
+        });
+        plan.push((name.clone(), rows));
     }
     if !send(Piece::Sheets(plan)) {
         return Ok(());
@@ -74,7 +73,9 @@ fn send_rows(
     name: &str,
     send: &mut dyn FnMut(Piece) -> bool,
 ) -> Result<bool, OfficeError> {
-    let mut cells = book.worksheet_cells_reader(name).map_err(unreadable)?;
+    let Some(mut cells) = cells_of(book, name)? else {
+        return Ok(true);
+    };
     let width = (cells.dimensions().end.1 as usize + 1).min(MAX_WIDTH);
     let mut rows: Vec<Row> = Vec::with_capacity(ROWS_AT_A_TIME);
     // The workbook's shared strings, each made a text cell once (by where calamine keeps it).
@@ -91,6 +92,12 @@ fn send_rows(
             continue;
         }
         let (at, col) = c.get_position();
+        if col > LAST_COLUMN {
+            return Err(OfficeError::Unreadable(format!(
+                "the sheet {name} has a cell past column XFD, the last one Excel has; \
+                 open it in Excel or WPS, save it again as .xlsx and import that"
+            )));
+        }
         if rows.last().is_none_or(|r| r.at != at) {
             if rows.len() == ROWS_AT_A_TIME {
                 let full = std::mem::replace(&mut rows, Vec::with_capacity(ROWS_AT_A_TIME));
@@ -113,8 +120,25 @@ fn send_rows(
     Ok(send(Piece::Rows(rows)))
 }
 
+/// A sheet's cells, or `None` for a worksheet part without any (which calamine calls
+/// not a worksheet; it reads as an empty sheet).
+fn cells_of<'a, 'b>(
+    book: &'a mut Xlsx<Cursor<&'b [u8]>>,
+    name: &str,
+) -> Result<Option<XlsxCellReader<'a, Cursor<&'b [u8]>>>, OfficeError> {
+    match book.worksheet_cells_reader(name) {
+        Ok(cells) => Ok(Some(cells)),
+        Err(XlsxError::NotAWorksheet(_)) => Ok(None),
+        Err(e) => Err(unreadable(e)),
+    }
+}
+
 /// Rows handed over at a time.
 const ROWS_AT_A_TIME: usize = 1024;
+
+/// Excel's last column, XFD (0-based); a file that names a cell past it is damaged, and
+/// its row would take memory for every column up to it.
+const LAST_COLUMN: u32 = 16_383;
 
 /// The most cells a row's room is made for up front (a sheet may declare far more).
 const MAX_WIDTH: usize = 64;
@@ -150,25 +174,19 @@ fn check(bytes: &[u8]) -> Result<(), OfficeError> {
 
 /// Whether any worksheet's XML mentions merged cells.
 fn any_merged_cells(bytes: &[u8]) -> Result<bool, OfficeError> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        OfficeError::Unreadable(format!(
-            "the workbook cannot be read ({e}); open it in Excel or WPS, save it again as \
-             .xlsx and import that"
-        ))
-    };
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| damaged(&e))?;
     let mut xml = Vec::new();
     for i in 0..zip.len() {
-        let mut part = zip.by_index(i).map_err(|e| unreadable(&e))?;
+        let mut part = zip.by_index(i).map_err(|e| damaged(&e))?;
         if !part
             .name()
-            .map_err(|e| unreadable(&e))?
+            .map_err(|e| damaged(&e))?
             .starts_with("xl/worksheets/")
         {
             continue;
         }
         xml.clear();
-        part.read_to_end(&mut xml).map_err(|e| unreadable(&e))?;
+        part.read_to_end(&mut xml).map_err(|e| damaged(&e))?;
         if memmem::find(&xml, b"mergeCell").is_some() {
             return Ok(true);
         }
@@ -214,11 +232,16 @@ fn unreadable(e: XlsxError) -> OfficeError {
                  an Excel workbook (.xlsx, Excel 工作簿)"
             ))
         }
-        other => OfficeError::Unreadable(format!(
-            "the workbook cannot be read ({other}); open it in Excel or WPS, save it again as \
-             .xlsx and import that"
-        )),
+        other => damaged(&other),
     }
+}
+
+/// A workbook that opened but could not be read through.
+fn damaged(e: &dyn std::fmt::Display) -> OfficeError {
+    OfficeError::Unreadable(format!(
+        "the workbook cannot be read ({e}); open it in Excel or WPS, save it again as .xlsx \
+         and import that"
+    ))
 }
 
 fn describe_start(bytes: &[u8]) -> String {

@@ -729,3 +729,88 @@ fn issue_7_a_workbook_refused_at_its_last_row_writes_nothing_and_the_store_goes_
         "a refused import leaves no torn write behind"
     );
 }
+
+/// A request's limit counts the events a file holds, not the rows its sheets say they
+/// span: a register with borders drawn far below its few rows is not too large.
+#[test]
+fn issue_7_the_limit_counts_events_not_formatted_rows() {
+    let s = TestStore::new();
+    let bytes = class_rows(3, |ws, _| {
+        let bordered = Format::new().set_border(rust_xlsxwriter::FormatBorder::Thin);
+        ws.write_blank(20_000, 0, &bordered).map(|_| ())
+    });
+    let options = |max| office::ImportOptions {
+        name: "登记表.xlsx",
+        author: crate::helpers::AUTHOR,
+        dry_run: false,
+        max_events: Some(max),
+    };
+    match office::import_file(&s.store, &bytes, options(2), &mut |_, _| {}) {
+        Err(OfficeError::TooMany { rows: 3, limit: 2 }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.head_seq(), 0);
+    let outcome = office::import_file(&s.store, &bytes, options(10), &mut |_, _| {}).unwrap();
+    assert_eq!((outcome.mode, outcome.added), (Mode::Appended, 3));
+}
+
+/// What is wrong with sheets themselves is listed before any row's problem, whatever
+/// the sheets' order, so it is never lost among the first hundred cells listed.
+#[test]
+fn issue_7_sheet_problems_are_listed_before_row_problems() {
+    let s = TestStore::new();
+    let bytes = book(|b| {
+        let ws = b.add_worksheet().set_name("举办培训班")?;
+        header(ws, &CLASS_HEADERS)?;
+        for r in 1..=150 {
+            row(
+                ws,
+                r,
+                &["2023-06-12", "", "X", "进修班", "主体班", "1", "很多"],
+            )?;
+        }
+        let ws = b.add_worksheet().set_name("培训班登记")?;
+        row(ws, 0, &["班次", "人数"])?;
+        Ok(())
+    });
+    let err = import(&s.store, &bytes, "登记表.xlsx").unwrap_err();
+    let OfficeError::Cells(cells) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(cells.len(), 151);
+    assert!(cells[0].at.starts_with("培训班登记!A1"), "{:?}", cells[0]);
+    assert_eq!(cells[1].at, "举办培训班!G2");
+    let listed = err.to_string();
+    assert!(listed.contains("培训班登记!A1") && listed.contains("… and 51 more"));
+}
+
+/// A damaged file naming a cell past Excel's last column is refused, not read into a
+/// row as wide as the number it names.
+#[test]
+fn issue_7_a_cell_past_the_last_column_is_refused() {
+    use std::io::{Read, Write};
+    let good = class_rows(2, |_, _| Ok(()));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&good)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).unwrap();
+        let name = part.name().unwrap().into_owned();
+        let mut bytes = Vec::new();
+        part.read_to_end(&mut bytes).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            let xml = String::from_utf8(bytes).unwrap();
+            assert!(xml.contains(r#"r="J2""#), "the sheet names its cells");
+            bytes = xml.replace(r#"r="J2""#, r#"r="XFZ2""#).into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    let damaged = out.finish().unwrap().into_inner();
+    let s = TestStore::new();
+    match import(&s.store, &damaged, "登记表.xlsx") {
+        Err(OfficeError::Unreadable(msg)) => assert!(msg.contains("column XFD"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.head_seq(), 0);
+}
