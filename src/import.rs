@@ -196,8 +196,12 @@ fn appended(receipts: &[Receipt], lines: usize) -> Outcome {
     }
 }
 
-/// Events handed to the writer at a time by a streamed import.
-const PIECE: usize = 8_192;
+/// Events handed to the writer at a time by a streamed import: small enough that the
+/// writer starts early and has little left to stage when the file's end is read.
+const PIECE: usize = 2_048;
+
+/// Pieces the reader may be ahead of the writer (while it waits for the disk).
+const PIECES_AHEAD: usize = 16;
 
 /// Where a streamed import puts its validated events: the store's writer, a piece at a
 /// time (or, in a dry run, nowhere; they are only counted). See [`stream`].
@@ -256,7 +260,7 @@ pub fn stream<E>(
     read: impl FnOnce(&mut Feed) -> Result<ImportNote, E>,
 ) -> Result<Result<Outcome, StoreError>, E> {
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel(4);
+        let (tx, rx) = mpsc::sync_channel(PIECES_AHEAD);
         let writer = (!dry_run).then(|| {
             scope.spawn(move || {
                 let first = rx.recv().ok()?;

@@ -43,8 +43,9 @@ pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), Off
         return Ok(());
     }
     // Reading merged regions parses a sheet a second time; most registers have none,
-    // which a plain search of the sheets' XML shows for far less.
-    let merges = any_merged_cells(bytes)?;
+    // which a plain search of the sheets' XML shows for far less. Searched once the
+    // first rows are on their way, so their checking does not wait for it.
+    let mut merges = None;
     for name in names {
         if !send(Piece::Sheet(name.clone())) {
             return Ok(());
@@ -52,6 +53,10 @@ pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), Off
         if !send_rows(&mut book, &name, send)? {
             return Ok(());
         }
+        let merges = match merges {
+            Some(known) => known,
+            None => *merges.insert(any_merged_cells(bytes)?),
+        };
         if merges {
             let merged = book
                 .merge_cells_by_sheet_name(&name)
