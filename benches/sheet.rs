@@ -20,19 +20,6 @@ use events::Catalog;
 use rust_xlsxwriter::{Workbook, Worksheet, XlsxError};
 use serde_json::json;
 
-const HEADERS: [&str; 10] = [
-    "开始日期",
-    "结束日期",
-    "班次编号",
-    "班次名称",
-    "班次类别",
-    "期次",
-    "培训人数",
-    "委托/主办单位",
-    "教学方式",
-    "授课教师",
-];
-
 /// One row's cells, the same for the workbook and the JSONL file.
 struct Row {
     day: String,
@@ -60,8 +47,10 @@ fn workbook(rows: u32) -> Vec<u8> {
     let mut book = Workbook::new();
     let ws = book.add_worksheet();
     ws.set_name("举办培训班").expect("a valid sheet name");
-    for (i, h) in HEADERS.iter().enumerate() {
-        ws.write(0, i as u16, *h).expect("a header cell");
+    let catalog = Catalog::embedded();
+    let kind = catalog.kind("class_held").expect("the catalog has classes");
+    for (i, h) in office::sheet::accepted_headers(kind).iter().enumerate() {
+        ws.write(0, i as u16, h).expect("a header cell");
     }
     for r in 1..=rows {
         fill(ws, r, &row(r)).expect("a row of cells");

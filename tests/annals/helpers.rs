@@ -38,6 +38,21 @@ fn init_tracing() {
     });
 }
 
+/// Checks a closed store's folder after a refused import: its log holds exactly `events`
+/// events and nothing was cut off and kept aside as a torn write.
+pub fn assert_log_holds_only(dir: &Path, events: usize) {
+    let log = dir.join(annals::store::LOG_FILE);
+    assert_eq!(annals::store::read_log_file(&log).unwrap().len(), events);
+    assert!(
+        !std::fs::read_dir(dir).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("torn")),
+        "a refused import leaves no torn write behind"
+    );
+}
+
 /// Opens the store in `dir` with the embedded catalog and default options.
 pub fn open(dir: &Path) -> Store {
     init_tracing();

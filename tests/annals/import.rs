@@ -515,16 +515,7 @@ fn issue_5_a_streamed_import_refused_at_its_last_line_writes_nothing_and_the_sto
     let after = s.try_record(meeting("2023-03-03")).unwrap();
     assert_eq!(after.seq, 2);
     let dir = s.close();
-    let log = dir.path().join(annals::store::LOG_FILE);
-    assert_eq!(annals::store::read_log_file(&log).unwrap().len(), 2);
-    assert!(
-        !std::fs::read_dir(dir.path()).unwrap().any(|e| e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .contains("torn")),
-        "a refused import leaves no torn write behind"
-    );
+    crate::helpers::assert_log_holds_only(dir.path(), 2);
     let store = crate::helpers::open(dir.path());
     assert_eq!(store.head_seq(), 2);
     assert_eq!(store.verify().unwrap().unwrap().count, 2);

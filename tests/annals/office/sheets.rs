@@ -718,16 +718,7 @@ fn issue_7_a_workbook_refused_at_its_last_row_writes_nothing_and_the_store_goes_
         "the next append chains onto the head"
     );
     let dir = s.close();
-    let log = dir.path().join(annals::store::LOG_FILE);
-    assert_eq!(annals::store::read_log_file(&log).unwrap().len(), 2);
-    assert!(
-        !std::fs::read_dir(dir.path()).unwrap().any(|e| e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .contains("torn")),
-        "a refused import leaves no torn write behind"
-    );
+    crate::helpers::assert_log_holds_only(dir.path(), 2);
 }
 
 /// A request's limit counts the events a file holds, not the rows its sheets say they
