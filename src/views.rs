@@ -9,9 +9,15 @@ use std::{
     sync::{mpsc, Arc, Mutex, RwLock, RwLockReadGuard},
 };
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use events::{Catalog, Envelope, Hash};
-use projections::{facts::Facts, metric::Metrics, progress};
+use projections::{
+    facts::Facts,
+    metric::Metrics,
+    period::{Lang, Query},
+    progress,
+    report::{self, Report},
+};
 
 use crate::store::{Filter, Store, StoreError};
 
@@ -27,6 +33,34 @@ const SNAPSHOT_MAGIC: &[u8; 8] = b"ANNALSFS";
 /// The file's header, before [`Facts::to_snapshot`]'s bytes: the magic, the head seq
 /// (u64 LE), that event's hash, the catalog's fingerprint.
 const SNAPSHOT_HEADER: usize = 8 + 8 + 32 + 32;
+
+/// The report over `facts` as of now, sealed with the last event they hold so a reader
+/// can check it against the log later (`annals verify --against`): what the CLI prints
+/// and the server sends.
+pub fn report(
+    store: &Store,
+    facts: &Facts,
+    metrics: &Metrics,
+    q: &Query,
+    lang: Lang,
+    offset: FixedOffset,
+) -> Result<Report, StoreError> {
+    let seq = facts.head_seq();
+    let hash = store.get_seq(seq)?.map_or(events::GENESIS, |e| e.hash);
+    let seal = report::Seal {
+        seq,
+        hash: hash.to_string(),
+    };
+    Ok(report::build(
+        facts,
+        metrics,
+        q,
+        lang,
+        Some(seal),
+        Utc::now(),
+        offset,
+    ))
+}
 
 /// Whether a fold starts from the snapshot beside the log and when it writes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,14 +2,14 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use projections::{
     facts::Facts,
     metric::Metrics,
     people,
     period::{Bucket, Query},
     progress::{self, Pace},
-    report, timeline,
+    timeline,
 };
 use serde_json::json;
 
@@ -262,20 +262,14 @@ impl Ctx<'_> {
     ) -> anyhow::Result<ExitCode> {
         let templates = config::load_templates(self.cli.templates.as_deref())?;
         let (store, metrics, facts, q) = self.load(when)?;
-        let head = store.head()?;
-        let seal = report::Seal {
-            seq: head.seq,
-            hash: head.hash.to_string(),
-        };
-        let r = report::build(
+        let r = views::report(
+            &store,
             &facts,
             &metrics,
             &q,
             self.cli.lang,
-            Some(seal),
-            Utc::now(),
             self.cli.utc_offset,
-        );
+        )?;
         let text = match format {
             ReportFormat::Json => serde_json::to_string_pretty(&r)? + "\n",
             ReportFormat::Md | ReportFormat::Docx => templates

@@ -14,12 +14,13 @@ use chrono::{Datelike, Utc};
 use projections::{
     people,
     period::{Bucket, Lang},
-    report, timeline,
+    timeline,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{auth::CanRead, ApiError, AppState, Inner};
+use crate::views;
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -231,21 +232,8 @@ async fn report_view(
         .blocking(move |s| {
             let q = when.query(s)?;
             let lang = when.lang()?;
-            let head = s.store.head()?;
-            let seal = report::Seal {
-                seq: head.seq,
-                hash: head.hash.to_string(),
-            };
             let facts = s.cache.read(&s.store)?;
-            let r = report::build(
-                &facts,
-                &s.metrics,
-                &q,
-                lang,
-                Some(seal),
-                Utc::now(),
-                s.config.offset,
-            );
+            let r = views::report(&s.store, &facts, &s.metrics, &q, lang, s.config.offset)?;
             match when.format.as_deref().unwrap_or("md") {
                 "md" => {
                     let text = s.templates.markdown(&r)?;
