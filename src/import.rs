@@ -493,7 +493,7 @@ fn parse_line(catalog: &Catalog, n: usize, raw: &[u8]) -> Result<Line, Vec<LineE
         let kind = catalog
             .require_kind(&e.kind)
             .map_err(|fe| err(&fe.field, fe.reason))?;
-        let errors = kind.validate_data(&e.upcast_data(catalog));
+        let errors = kind.validate_data(&kind.current(e.version, &e.data));
         if !errors.is_empty() {
             return Err(field_errors(n, events::Error::Invalid(errors)));
         }

@@ -240,6 +240,16 @@ impl KindDef {
             .filter_map(move |f| Some((f, data.get(&f.name)?)))
     }
 
+    /// `data` written at `version` as the current version reads it: borrowed when it is
+    /// current already, lifted otherwise.
+    pub fn current<'a>(&self, version: u32, data: &'a Value) -> std::borrow::Cow<'a, Value> {
+        if version < self.version {
+            std::borrow::Cow::Owned(self.upcast(version, data.clone()))
+        } else {
+            std::borrow::Cow::Borrowed(data)
+        }
+    }
+
     /// Lifts `data` written at `version` to the current version.
     pub fn upcast(&self, version: u32, mut data: Value) -> Value {
         for rule in self.upcasts.iter().filter(|u| u.from >= version) {

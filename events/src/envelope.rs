@@ -283,15 +283,6 @@ impl Envelope {
         self
     }
 
-    /// The fields with older schema versions lifted to the kind's current one, as
-    /// projections read them. Unknown kinds are left alone.
-    pub fn upcast_data(&self, catalog: &Catalog) -> Value {
-        match catalog.kind(&self.kind) {
-            Some(k) if self.version < k.version => k.upcast(self.version, self.data.clone()),
-            _ => self.data.clone(),
-        }
-    }
-
     /// This envelope with its data lifted to the kind's current schema version: the
     /// form projections fold. The hash is left as stored.
     pub fn upcast(mut self, catalog: &Catalog) -> Self {

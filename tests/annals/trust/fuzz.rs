@@ -516,12 +516,8 @@ fn assert_valid(catalog: &Catalog, ev: &NewEvent) -> Result<(), TestCaseError> {
         .ok_or_else(|| TestCaseError::fail(format!("accepted an unknown kind {}", ev.kind())))?;
     prop_assert!(!def.system, "accepted a system kind {}", ev.kind());
     prop_assert!(ev.version() >= 1 && ev.version() <= def.version);
-    let data = if ev.version() < def.version {
-        def.upcast(ev.version(), ev.data().clone())
-    } else {
-        ev.data().clone()
-    };
-    let errors = def.validate_data(&data);
+    let data = ev.data();
+    let errors = def.validate_data(&def.current(ev.version(), &data));
     prop_assert!(errors.is_empty(), "accepted invalid data: {errors:?}");
     prop_assert!(ev.occurred().is_some() || def.correction.is_some());
     Ok(())
