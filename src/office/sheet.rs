@@ -251,11 +251,16 @@ struct Place<'a> {
 
 impl Place<'_> {
     fn cell(&self, row: u32, col: usize) -> String {
-        format!("{}!{}{}", self.sheet, column_name(col as u32), row + 1)
+        format!(
+            "{}!{}{}",
+            self.sheet,
+            column_name(col as u32),
+            u64::from(row) + 1
+        )
     }
 
     fn row(&self, row: u32) -> String {
-        let n = row + 1;
+        let n = u64::from(row) + 1;
         format!("{}!{n}:{n}", self.sheet)
     }
 
@@ -488,9 +493,9 @@ impl<'k> SheetState<'k> {
                     "{}!{}{}:{}{}",
                     self.name,
                     column_name(m[1]),
-                    m[0] + 1,
+                    u64::from(m[0]) + 1,
                     column_name(m[3]),
-                    m[2] + 1
+                    u64::from(m[2]) + 1
                 ),
                 &text,
                 "merged cells cannot be read row by row; unmerge them (取消合并单元格) and fill in every cell",

@@ -35,7 +35,7 @@ pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), Off
     for name in &names {
         let rows = cells_of(&mut book, name)?.map_or(0, |cells| {
             let d = cells.dimensions();
-            d.end.0 + 1 - d.start.0.min(d.end.0)
+            (d.end.0 - d.start.0.min(d.end.0)).saturating_add(1)
         });
         plan.push((name.clone(), rows));
     }
