@@ -231,8 +231,12 @@ pub fn import_as(
             let read = |send: &mut dyn FnMut(sheet::Piece) -> bool| {
                 std::thread::scope(|scope| {
                     let (tx, rx) = std::sync::mpsc::sync_channel(4);
-                    let reader =
-                        scope.spawn(move || xlsx::read(bytes, &mut |p| tx.send(p).is_ok()));
+                    let reader = std::thread::Builder::new()
+                        .name("annals-xlsx".into())
+                        .spawn_scoped(scope, move || {
+                            xlsx::read(bytes, &mut |p| tx.send(p).is_ok())
+                        })
+                        .expect("a thread to read the workbook on");
                     for piece in &rx {
                         if !send(piece) {
                             break;
