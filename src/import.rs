@@ -147,19 +147,13 @@ pub fn import(
     let mut kept_numbers = Vec::with_capacity(count);
     let mut errors = Vec::new();
     for (line, n) in lines.into_iter().zip(&numbers) {
-        match line {
-            Line::Draft(ev) => {
+        match new_event(store.catalog(), line, *n) {
+            Ok(Some(ev)) => {
                 events.push(ev);
                 kept_numbers.push(*n);
             }
-            Line::Envelope(e) if is_system(store.catalog(), &e) => {}
-            Line::Envelope(e) => match NewEvent::parse(store.catalog(), as_draft(e)) {
-                Ok(ev) => {
-                    events.push(ev);
-                    kept_numbers.push(*n);
-                }
-                Err(err) => errors.extend(field_errors(*n, err)),
-            },
+            Ok(None) => {}
+            Err(mut e) => errors.append(&mut e),
         }
     }
     if !errors.is_empty() {
@@ -322,17 +316,9 @@ fn import_streaming(
         let mut count = 0;
         for (n, raw) in event_lines(bytes, progress) {
             count += 1;
-            let event = match parse_line(catalog, n, raw) {
-                Ok(Line::Draft(ev)) => ev,
-                Ok(Line::Envelope(e)) if is_system(catalog, &e) => continue,
-                Ok(Line::Envelope(e)) => match NewEvent::parse(catalog, as_draft(e)) {
-                    Ok(ev) => ev,
-                    Err(err) => {
-                        errors.extend(field_errors(n, err));
-                        feed.abandon();
-                        continue;
-                    }
-                },
+            let event = match parse_line(catalog, n, raw).and_then(|l| new_event(catalog, l, n)) {
+                Ok(Some(ev)) => ev,
+                Ok(None) => continue,
                 Err(mut e) => {
                     errors.append(&mut e);
                     feed.abandon();
@@ -560,6 +546,18 @@ fn continuation(store: &Store, envs: &[Envelope]) -> Result<Option<Vec<Envelope>
     Ok(Some(
         envs.iter().filter(|e| e.seq > head.seq).cloned().collect(),
     ))
+}
+
+/// A line as a new event of this log: a draft as it is, an exported event as a draft
+/// of its content; `None` for the system records another log wrote.
+fn new_event(catalog: &Catalog, line: Line, n: usize) -> Result<Option<NewEvent>, Vec<LineError>> {
+    match line {
+        Line::Draft(ev) => Ok(Some(ev)),
+        Line::Envelope(e) if is_system(catalog, &e) => Ok(None),
+        Line::Envelope(e) => NewEvent::parse(catalog, as_draft(e))
+            .map(Some)
+            .map_err(|err| field_errors(n, err)),
+    }
 }
 
 fn is_system(catalog: &Catalog, e: &Envelope) -> bool {

@@ -385,8 +385,6 @@ struct SheetState<'k> {
     kind: Option<&'k KindDef>,
     /// The header row: the sheet's first row with anything in it.
     header: Option<Row>,
-    /// Which columns have a header.
-    headed: Vec<bool>,
     /// The header's columns, when the header row is good.
     layout: Option<Layout<'k>>,
     /// The sheet as a whole refused: merged cells, or a sheet of no kind.
@@ -407,7 +405,6 @@ impl<'k> SheetState<'k> {
             kind: kind_of_sheet(catalog, &name),
             name,
             header: None,
-            headed: Vec::new(),
             layout: None,
             whole: Vec::new(),
             columns: Vec::new(),
@@ -429,7 +426,6 @@ impl<'k> SheetState<'k> {
     fn header(&mut self, kind: &'k KindDef, header: Row) {
         let place = Place { sheet: &self.name };
         let mut columns: Vec<(usize, String, Column)> = Vec::new();
-        self.headed = header.cells.iter().map(|c| !c.is_empty()).collect();
         for (i, cell) in header.cells.iter().enumerate() {
             let text = text_of(cell);
             if text.is_empty() {
@@ -599,19 +595,19 @@ impl<'a> Reader<'a> {
             }
             return None;
         };
-        if state.header.is_none() {
+        let Some(header) = &state.header else {
             if has_data {
                 state.header(kind, row);
             }
             return None;
-        }
+        };
         self.done += 1;
         // Rows left empty (below the data, or between rows) are not events.
         if !has_data {
             return None;
         }
         for (i, c) in row.cells.iter().enumerate() {
-            if !c.is_empty() && !state.headed.get(i).copied().unwrap_or(false) {
+            if !c.is_empty() && header.cells.get(i).is_none_or(Cell::is_empty) {
                 state.unheaded.insert(i);
             }
         }

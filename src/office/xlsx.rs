@@ -45,7 +45,7 @@ pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), Off
     // Reading merged regions parses a sheet a second time; most registers have none,
     // which a plain search of the sheets' XML shows for far less. Searched once the
     // first rows are on their way, so their checking does not wait for it.
-    let mut merges = None;
+    let mut any_merges = None;
     for name in names {
         if !send(Piece::Sheet(name.clone())) {
             return Ok(());
@@ -53,9 +53,9 @@ pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), Off
         if !send_rows(&mut book, &name, send)? {
             return Ok(());
         }
-        let merges = match merges {
+        let merges = match any_merges {
             Some(known) => known,
-            None => *merges.insert(any_merged_cells(bytes)?),
+            None => *any_merges.insert(any_merged_cells(bytes)?),
         };
         if merges {
             let merged = book
@@ -83,7 +83,7 @@ fn send_rows(
     };
     let width = (cells.dimensions().end.1 as usize + 1).min(MAX_WIDTH);
     let mut rows: Vec<Row> = Vec::with_capacity(ROWS_AT_A_TIME);
-    // The workbook's shared strings, each made a text cell once (by where calamine keeps it).
+    // The sheet's shared strings, each made a text cell once (by where calamine keeps it).
     let mut shared: HashMap<*const u8, Cell, IdHasher> = HashMap::default();
     while let Some(c) = cells.next_cell().map_err(unreadable)? {
         let value = match c.get_value() {
