@@ -1,12 +1,20 @@
-//! Reading a workbook (`.xlsx`) a piece at a time with calamine: rows of cells as they
-//! come out of the sheet's XML, formulas as their last computed values, date-formatted
-//! cells as dates, merged regions so the import can refuse them; files that are not
-//! workbooks, old `.xls` files and password-protected workbooks are told apart with a
-//! message that says what to do.
-use std::{
-    collections::HashMap,
-    io::{Cursor, Read},
-};
+//! Reading a workbook (`.xlsx`) a piece at a time: rows of cells as they come out of the
+//! sheet's XML, formulas as their last computed values, date-formatted cells as dates,
+//! merged regions so the import can refuse them; files that are not workbooks, old
+//! `.xls` files and password-protected workbooks are told apart with a message that says
+//! what to do.
+//!
+//! Workbooks as Excel, WPS and LibreOffice write them are read by a plain scan of their
+//! XML (`package`, `scan`), several times faster than a general XML reader; anything that
+//! scan does not know is read by calamine, from where the scan stopped. Both give the
+//! same cells, which a test holds them to.
+mod package;
+mod scan;
+#[cfg(test)]
+mod tests;
+mod xml;
+
+use std::io::{Cursor, Read};
 
 use calamine::{DataRef, Reader, SheetType, Xlsx, XlsxCellReader, XlsxError};
 use chrono::NaiveDate;
@@ -16,7 +24,6 @@ use super::{
     sheet::{Cell, Piece, Row},
     OfficeError, CFB_MAGIC, ZIP_MAGIC,
 };
-use crate::store::IdHasher;
 
 /// Reads every worksheet of a workbook (chart sheets left out) in the workbook's order,
 /// handing it to `send` a piece at a time: first the sheets and the rows each declares,
@@ -24,6 +31,160 @@ use crate::store::IdHasher;
 /// when `send` says the reader is gone.
 pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), OfficeError> {
     check(bytes)?;
+    let mut sent = Sent::default();
+    let quick = read_quickly(bytes, &mut |piece| {
+        sent.note(&piece);
+        send(piece)
+    });
+    match quick {
+        Ok(()) | Err(Stop::Gone) => Ok(()),
+        Err(Stop::Failed(e)) => Err(e),
+        Err(Stop::Unsupported) => read_with_calamine(bytes, send, &sent),
+    }
+}
+
+/// Why the quick reader stopped short.
+#[derive(Debug)]
+enum Stop {
+    /// It met something it leaves to calamine.
+    Unsupported,
+    /// The workbook is refused.
+    Failed(OfficeError),
+    /// The one reading the pieces has gone.
+    Gone,
+}
+
+impl From<xml::Unsupported> for Stop {
+    fn from(_: xml::Unsupported) -> Stop {
+        Stop::Unsupported
+    }
+}
+
+impl From<OfficeError> for Stop {
+    fn from(e: OfficeError) -> Stop {
+        Stop::Failed(e)
+    }
+}
+
+/// What has been handed over, so calamine can go on from there.
+#[derive(Default)]
+struct Sent {
+    /// The sheets and their rows.
+    plan: bool,
+    /// How many sheets have begun.
+    sheets: usize,
+    /// Rows of the last sheet begun.
+    rows: usize,
+    /// Whether the last sheet's merged regions were.
+    merged: bool,
+}
+
+impl Sent {
+    fn note(&mut self, piece: &Piece) {
+        match piece {
+            Piece::Sheets(_) => self.plan = true,
+            Piece::Sheet(_) => (self.sheets, self.rows, self.merged) = (self.sheets + 1, 0, false),
+            Piece::Rows(rows) => self.rows += rows.len(),
+            Piece::Merged(_) => self.merged = true,
+        }
+    }
+}
+
+/// A cell style's kind of number format, which says whether its numbers are dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Other,
+    DateTime,
+    TimeDelta,
+}
+
+impl Format {
+    /// A custom format by its code (calamine's `detect_custom_number_format`, MIT): a
+    /// date when its first section has a date or time letter outside quotes and
+    /// brackets, a duration when a time letter is in brackets (`[h]`).
+    fn of_code(code: &str) -> Format {
+        let mut escaped = false;
+        let mut quoted = false;
+        let mut brackets = 0u8;
+        let mut prev = ' ';
+        let mut hms = false;
+        let mut ap = false;
+        for c in code.chars() {
+            match (c, escaped, quoted, ap, brackets) {
+                (_, true, ..) => escaped = false,
+                ('_' | '\\' | '*', ..) => escaped = true,
+                ('"', _, true, _, _) => quoted = false,
+                (_, _, true, _, _) => (),
+                ('"', _, _, _, _) => quoted = true,
+                (';', ..) => return Format::Other,
+                ('[', ..) => brackets += 1,
+                (']', .., 1) if hms => return Format::TimeDelta,
+                (']', ..) => brackets = brackets.saturating_sub(1),
+                ('a' | 'A', _, _, false, 0) => ap = true,
+                ('p' | 'm' | '/' | 'P' | 'M', _, _, true, 0) => return Format::DateTime,
+                ('d' | 'm' | 'h' | 'y' | 's' | 'D' | 'M' | 'H' | 'Y' | 'S', _, _, false, 0) => {
+                    return Format::DateTime
+                }
+                _ => {
+                    if !(hms && c.eq_ignore_ascii_case(&prev)) {
+                        hms = prev == '[' && matches!(c, 'm' | 'h' | 's' | 'M' | 'H' | 'S');
+                    }
+                }
+            }
+            prev = c;
+        }
+        Format::Other
+    }
+
+    /// A built-in format by its number (calamine's `builtin_format_by_id`).
+    fn of_builtin(id: &[u8]) -> Format {
+        match std::str::from_utf8(id)
+            .ok()
+            .and_then(|id| id.parse::<u16>().ok())
+        {
+            Some(14..=22 | 27..=36 | 45 | 47 | 50..=58) => Format::DateTime,
+            Some(46) => Format::TimeDelta,
+            _ => Format::Other,
+        }
+    }
+}
+
+/// The quick reader: the whole workbook, or `Unsupported` where calamine must go on.
+fn read_quickly(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), Stop> {
+    let mut book = package::Book::open(bytes)?;
+    let mut plan = Vec::with_capacity(book.sheets.len());
+    for (name, path) in &book.sheets {
+        let mut part = book.parts.open(path)?.ok_or(Stop::Unsupported)?;
+        plan.push((name.clone(), scan::declared_rows(&mut part)?));
+    }
+    if !send(Piece::Sheets(plan)) {
+        return Err(Stop::Gone);
+    }
+    let context = scan::Context {
+        strings: &book.strings,
+        formats: &book.formats,
+        is_1904: book.is_1904,
+    };
+    for (name, path) in &book.sheets {
+        if !send(Piece::Sheet(name.clone())) {
+            return Err(Stop::Gone);
+        }
+        let mut part = book.parts.open(path)?.ok_or(Stop::Unsupported)?;
+        let mut rows = Rows::new(name, 0);
+        let merged = scan::read(&mut part, &context, &mut rows, send)?;
+        if !rows.finish(send) || !merged.is_empty() && !send(Piece::Merged(merged)) {
+            return Err(Stop::Gone);
+        }
+    }
+    Ok(())
+}
+
+/// Reads the workbook with calamine, going on from what the quick reader `sent`.
+fn read_with_calamine(
+    bytes: &[u8],
+    send: &mut dyn FnMut(Piece) -> bool,
+    sent: &Sent,
+) -> Result<(), OfficeError> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
     let names: Vec<String> = book
         .sheets_metadata()
@@ -31,26 +192,37 @@ pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), Off
         .filter(|s| s.typ == SheetType::WorkSheet)
         .map(|s| s.name.clone())
         .collect();
-    let mut plan = Vec::with_capacity(names.len());
-    for name in &names {
-        let rows = cells_of(&mut book, name)?.map_or(0, |cells| {
-            let d = cells.dimensions();
-            (d.end.0 - d.start.0.min(d.end.0)).saturating_add(1)
-        });
-        plan.push((name.clone(), rows));
-    }
-    if !send(Piece::Sheets(plan)) {
-        return Ok(());
+    if !sent.plan {
+        let mut plan = Vec::with_capacity(names.len());
+        for name in &names {
+            let rows = cells_of(&mut book, name)?.map_or(0, |cells| {
+                let d = cells.dimensions();
+                (d.end.0 - d.start.0.min(d.end.0)).saturating_add(1)
+            });
+            plan.push((name.clone(), rows));
+        }
+        if !send(Piece::Sheets(plan)) {
+            return Ok(());
+        }
     }
     // Reading merged regions parses a sheet a second time; most registers have none,
     // which a plain search of the sheets' XML shows for far less. Searched once the
     // first rows are on their way, so their checking does not wait for it.
     let mut any_merges = None;
-    for name in names {
-        if !send(Piece::Sheet(name.clone())) {
-            return Ok(());
-        }
-        if !send_rows(&mut book, &name, send)? {
+    for (i, name) in names.into_iter().enumerate() {
+        // The sheet the quick reader stopped in goes on from its rows already sent.
+        let skip = match (i + 1).cmp(&sent.sheets) {
+            std::cmp::Ordering::Less => continue,
+            std::cmp::Ordering::Equal if sent.merged => continue,
+            std::cmp::Ordering::Equal => sent.rows,
+            std::cmp::Ordering::Greater => {
+                if !send(Piece::Sheet(name.clone())) {
+                    return Ok(());
+                }
+                0
+            }
+        };
+        if !send_rows(&mut book, &name, skip, send)? {
             return Ok(());
         }
         let merges = match any_merges {
@@ -72,57 +244,102 @@ pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), Off
     Ok(())
 }
 
-/// Sends a sheet's rows; false when the reader is gone.
+/// Sends a sheet's rows after the first `skip`; false when the reader is gone.
 fn send_rows(
     book: &mut Xlsx<Cursor<&[u8]>>,
     name: &str,
+    skip: usize,
     send: &mut dyn FnMut(Piece) -> bool,
 ) -> Result<bool, OfficeError> {
     let Some(mut cells) = cells_of(book, name)? else {
         return Ok(true);
     };
-    let width = (cells.dimensions().end.1 as usize + 1).min(MAX_WIDTH);
-    let mut rows: Vec<Row> = Vec::with_capacity(ROWS_AT_A_TIME);
-    // The sheet's shared strings, each made a text cell once (by where calamine keeps it).
-    let mut shared: HashMap<*const u8, Cell, IdHasher> = HashMap::default();
+    let mut rows = Rows::new(name, skip);
     while let Some(c) = cells.next_cell().map_err(unreadable)? {
-        let value = match c.get_value() {
-            DataRef::SharedString(s) => shared
-                .entry(s.as_ptr())
-                .or_insert_with(|| Cell::text(s))
-                .clone(),
-            other => cell(other),
-        };
-        if value == Cell::Empty {
-            continue;
-        }
         let (at, col) = c.get_position();
+        if !rows.push(at, col, cell(c.get_value()), send)? {
+            return Ok(false);
+        }
+    }
+    Ok(rows.finish(send))
+}
+
+/// A sheet's cells gathered into rows, handed over a thousand rows at a time. Either
+/// reader gathers them here, so both make the same rows.
+struct Rows<'n> {
+    sheet: &'n str,
+    rows: Vec<Row>,
+    /// Rows still to be left out (already sent by the quick reader), and the one being.
+    skip: usize,
+    skipping: Option<u32>,
+    /// The widest row so far, which each new row makes room for.
+    width: usize,
+}
+
+impl<'n> Rows<'n> {
+    fn new(sheet: &'n str, skip: usize) -> Rows<'n> {
+        Rows {
+            sheet,
+            rows: Vec::with_capacity(ROWS_AT_A_TIME),
+            skip,
+            skipping: None,
+            width: 0,
+        }
+    }
+
+    /// Takes the next cell of the sheet; false when the reader is gone.
+    fn push(
+        &mut self,
+        at: u32,
+        col: u32,
+        value: Cell,
+        send: &mut dyn FnMut(Piece) -> bool,
+    ) -> Result<bool, OfficeError> {
+        if value == Cell::Empty {
+            return Ok(true);
+        }
         if col > LAST_COLUMN {
             return Err(OfficeError::Unreadable(format!(
-                "the sheet {name} has a cell past column XFD, the last one Excel has; \
-                 open it in Excel or WPS, save it again as .xlsx and import that"
+                "the sheet {} has a cell past column XFD, the last one Excel has; \
+                 open it in Excel or WPS, save it again as .xlsx and import that",
+                self.sheet
             )));
         }
-        if rows.last().is_none_or(|r| r.at != at) {
-            if rows.len() == ROWS_AT_A_TIME {
-                let full = std::mem::replace(&mut rows, Vec::with_capacity(ROWS_AT_A_TIME));
+        if self.skipping == Some(at) {
+            return Ok(true);
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            self.skipping = Some(at);
+            return Ok(true);
+        }
+        self.skipping = None;
+        if self.rows.last().is_none_or(|r| r.at != at) {
+            if self.rows.len() == ROWS_AT_A_TIME {
+                let full = std::mem::replace(&mut self.rows, Vec::with_capacity(ROWS_AT_A_TIME));
                 if !send(Piece::Rows(full)) {
                     return Ok(false);
                 }
             }
-            rows.push(Row {
+            self.rows.push(Row {
                 at,
-                cells: Vec::with_capacity(width),
+                cells: Vec::with_capacity(self.width),
             });
         }
-        let row = rows.last_mut().expect("a row was just pushed");
+        let row = self.rows.last_mut().expect("a row was just pushed");
         let col = col as usize;
         if row.cells.len() <= col {
             row.cells.resize(col + 1, Cell::Empty);
+            self.width = self.width.max(col + 1);
         }
         row.cells[col] = value;
+        Ok(true)
     }
-    Ok(send(Piece::Rows(rows)))
+
+    /// Sends the rows left; false when the reader is gone.
+    fn finish(self, send: &mut dyn FnMut(Piece) -> bool) -> bool {
+        send(Piece::Rows(self.rows))
+    }
 }
 
 /// A sheet's cells, or `None` for a worksheet part without any (which calamine calls
@@ -144,9 +361,6 @@ const ROWS_AT_A_TIME: usize = 1024;
 /// Excel's last column, XFD (0-based); a file that names a cell past it is damaged, and
 /// its row would take memory for every column up to it.
 const LAST_COLUMN: u32 = 16_383;
-
-/// The most cells a row's room is made for up front (a sheet may declare far more).
-const MAX_WIDTH: usize = 64;
 
 /// Tells files that are not workbooks, old `.xls` files and other zips apart before
 /// calamine is asked, which would only call them malformed.

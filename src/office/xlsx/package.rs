@@ -1,0 +1,307 @@
+//! A workbook's package as the quick reader needs it: where each worksheet's XML is,
+//! the shared strings, which cell styles show dates, and the 1904 date system. Read the
+//! way calamine reads them, so either reader gives the same cells.
+use std::{
+    collections::HashMap,
+    io::{Cursor, Read},
+};
+
+use zip::ZipArchive;
+
+use super::{
+    xml::{self, next_tag, Unsupported},
+    Format,
+};
+use crate::office::sheet::Cell;
+
+/// An open workbook.
+pub struct Book<'a> {
+    pub parts: Parts<'a>,
+    /// The worksheets (chart and dialog sheets left out), in the workbook's order: name
+    /// and part.
+    pub sheets: Vec<(String, String)>,
+    /// The shared strings, each already a cell.
+    pub strings: Vec<Cell>,
+    /// Each cell style's kind of number format.
+    pub formats: Vec<Format>,
+    /// Whether serial dates count from 1904.
+    pub is_1904: bool,
+}
+
+impl<'a> Book<'a> {
+    /// Opens a workbook, or says it is one for calamine to read.
+    pub fn open(bytes: &'a [u8]) -> Result<Book<'a>, Unsupported> {
+        let zip = ZipArchive::new(Cursor::new(bytes)).map_err(|_| Unsupported)?;
+        let mut names = HashMap::with_capacity(zip.len());
+        for name in zip.file_names() {
+            let name = name.map_err(|_| Unsupported)?;
+            names.insert(
+                name.replace('\\', "/").to_ascii_lowercase(),
+                name.to_string(),
+            );
+        }
+        let mut book = Book {
+            parts: Parts { zip, names },
+            sheets: Vec::new(),
+            strings: Vec::new(),
+            formats: Vec::new(),
+            is_1904: false,
+        };
+        let (dir, workbook) = book.workbook_part()?;
+        if let Some(sst) = book.part(&format!("{dir}sharedStrings.xml"))? {
+            book.strings = shared_strings(&sst)?;
+        }
+        if let Some(styles) = book.part(&format!("{dir}styles.xml"))? {
+            book.formats = formats(&styles)?;
+        }
+        let rels = book
+            .part(&format!("{dir}_rels/{workbook}.rels"))?
+            .ok_or(Unsupported)?;
+        let rels = relationships(&rels)?;
+        let wb = book.part(&format!("{dir}{workbook}"))?.ok_or(Unsupported)?;
+        (book.sheets, book.is_1904) = sheets(&wb, &rels, &dir)?;
+        Ok(book)
+    }
+
+    fn part(&mut self, path: &str) -> Result<Option<Vec<u8>>, Unsupported> {
+        let Some(mut part) = self.parts.open(path)? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::new();
+        part.read_to_end(&mut bytes).map_err(|_| Unsupported)?;
+        Ok(Some(bytes))
+    }
+
+    /// The workbook part's folder (`xl/`) and file name, from the package's relations.
+    fn workbook_part(&mut self) -> Result<(String, String), Unsupported> {
+        let rels = self.part("_rels/.rels")?.ok_or(Unsupported)?;
+        let mut target = None;
+        each(&rels, b"Relationship", |tag| {
+            if tag
+                .attr(b"Type")
+                .is_some_and(|t| t.ends_with(b"/relationships/officeDocument"))
+            {
+                if let Some(t) = tag.attr(b"Target") {
+                    target = Some(decoded(t)?);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(match target {
+            Some(target) => {
+                let (dir, name) = target.split_at(target.rfind('/').map_or(0, |i| i + 1));
+                let name = if name.is_empty() {
+                    "workbook.xml"
+                } else {
+                    name
+                };
+                (
+                    dir.strip_prefix('/').unwrap_or(dir).to_owned(),
+                    name.to_owned(),
+                )
+            }
+            None => ("xl/".to_owned(), "workbook.xml".to_owned()),
+        })
+    }
+}
+
+/// The package's parts.
+pub struct Parts<'a> {
+    zip: ZipArchive<Cursor<&'a [u8]>>,
+    /// Part names by their lower-case, forward-slashed form (as calamine looks them up).
+    names: HashMap<String, String>,
+}
+
+impl<'a> Parts<'a> {
+    /// A part as a reader of its inflated bytes, `None` when there is no such part.
+    pub fn open(
+        &mut self,
+        path: &str,
+    ) -> Result<Option<zip::read::ZipFile<'_, Cursor<&'a [u8]>>>, Unsupported> {
+        let Some(name) = self
+            .names
+            .get(&path.replace('\\', "/").to_ascii_lowercase())
+        else {
+            return Ok(None);
+        };
+        self.zip.by_name(name).map(Some).map_err(|_| Unsupported)
+    }
+}
+
+/// Calls `f` with every start tag named `name`, in order.
+fn each(
+    xml: &[u8],
+    name: &[u8],
+    mut f: impl FnMut(&xml::Tag) -> Result<(), Unsupported>,
+) -> Result<(), Unsupported> {
+    let mut at = 0;
+    while let Some(tag) = next_tag(xml, at)? {
+        if !tag.close && tag.name == name {
+            f(&tag)?;
+        }
+        at = tag.end;
+    }
+    Ok(())
+}
+
+/// An attribute's value with its character references replaced.
+fn decoded(raw: &[u8]) -> Result<String, Unsupported> {
+    let mut s = String::with_capacity(raw.len());
+    xml::text(raw, &mut s)?;
+    Ok(s)
+}
+
+/// A workbook's relations: id → (target, type).
+type Relations = HashMap<Vec<u8>, (String, Vec<u8>)>;
+
+fn relationships(xml: &[u8]) -> Result<Relations, Unsupported> {
+    let mut rels = HashMap::new();
+    each(xml, b"Relationship", |tag| {
+        if let Some(id) = tag.attr(b"Id") {
+            let target = std::str::from_utf8(tag.attr(b"Target").unwrap_or_default())
+                .map_err(|_| Unsupported)?;
+            let kind = tag.attr(b"Type").unwrap_or_default();
+            rels.insert(id.to_vec(), (target.to_owned(), kind.to_vec()));
+        }
+        Ok(())
+    })?;
+    Ok(rels)
+}
+
+/// The worksheets named in the workbook part, and whether it counts dates from 1904.
+type Sheets = (Vec<(String, String)>, bool);
+
+fn sheets(xml: &[u8], rels: &Relations, dir: &str) -> Result<Sheets, Unsupported> {
+    let mut sheets = Vec::new();
+    let mut is_1904 = false;
+    let mut at = 0;
+    while let Some(tag) = next_tag(xml, at)? {
+        at = tag.end;
+        if tag.close {
+            continue;
+        }
+        match tag.name {
+            b"sheet" => {
+                let mut name = None;
+                let mut id = None;
+                for (k, v) in tag.attrs() {
+                    match k {
+                        b"name" => name = Some(decoded(v)?),
+                        b"state" if !matches!(v, b"visible" | b"hidden" | b"veryHidden") => {
+                            return Err(Unsupported)
+                        }
+                        k if k == b"id" || k.ends_with(b":id") => id = Some(v),
+                        _ => {}
+                    }
+                }
+                let (target, kind) = rels.get(id.ok_or(Unsupported)?).ok_or(Unsupported)?;
+                let path = match target.strip_prefix('/') {
+                    Some(absolute) => absolute.to_owned(),
+                    None => format!("{dir}{target}"),
+                };
+                match kind.rsplit(|b| *b == b'/').next() {
+                    Some(b"worksheet") => sheets.push((name.unwrap_or_default(), path)),
+                    Some(b"chartsheet" | b"dialogsheet") => {}
+                    _ => return Err(Unsupported),
+                }
+            }
+            b"workbookPr" => {
+                if let Some(v) = tag.attr(b"date1904") {
+                    is_1904 = v == b"1" || v == b"true";
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((sheets, is_1904))
+}
+
+/// The shared strings table, each string read as calamine reads it and made a cell.
+fn shared_strings(xml: &[u8]) -> Result<Vec<Cell>, Unsupported> {
+    let mut strings = Vec::new();
+    let mut text = String::new();
+    let mut at = 0;
+    while let Some(tag) = next_tag(xml, at)? {
+        at = tag.end;
+        if !tag.close && tag.name == b"si" {
+            text.clear();
+            if !tag.empty {
+                at = rich_text(xml, at, b"si", &mut text)?;
+            }
+            strings.push(Cell::text(&text));
+        }
+    }
+    Ok(strings)
+}
+
+/// Reads the runs of a shared or inline string from `at` up to its end tag `</end>`,
+/// as calamine does: every `<t>`'s text but the phonetic guides', each trimmed of ASCII
+/// spaces unless it asks to be kept as written. Returns where the end tag ends.
+pub fn rich_text(
+    xml: &[u8],
+    mut at: usize,
+    end: &[u8],
+    out: &mut String,
+) -> Result<usize, Unsupported> {
+    let mut phonetic = false;
+    loop {
+        let tag = next_tag(xml, at)?.ok_or(Unsupported)?;
+        at = tag.end;
+        match (tag.name, tag.close) {
+            (name, true) if name == end => return Ok(at),
+            (b"rPh", close) if !tag.empty => phonetic = !close,
+            (b"t", false) if !tag.empty && !phonetic => {
+                let preserve = tag.attr(b"xml:space") == Some(b"preserve");
+                let close = memchr::memchr(b'<', &xml[at..]).ok_or(Unsupported)? + at;
+                let mut run = String::new();
+                xml::text(&xml[at..close], &mut run)?;
+                let run = if preserve {
+                    &run[..]
+                } else {
+                    run.trim_matches([' ', '\t', '\r', '\n'])
+                };
+                // Excel's own escapes (`_x000D_`) are calamine's to undo.
+                if run.contains("_x") {
+                    return Err(Unsupported);
+                }
+                out.push_str(run);
+                let end_tag = next_tag(xml, close)?.ok_or(Unsupported)?;
+                if !(end_tag.close && end_tag.name == b"t") {
+                    return Err(Unsupported);
+                }
+                at = end_tag.end;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Each cell style's number format kind, from the styles part's `cellXfs`.
+fn formats(xml: &[u8]) -> Result<Vec<Format>, Unsupported> {
+    let mut custom: HashMap<Vec<u8>, Format> = HashMap::new();
+    let mut formats = Vec::new();
+    let mut in_num_fmts = false;
+    let mut in_cell_xfs = false;
+    let mut at = 0;
+    while let Some(tag) = next_tag(xml, at)? {
+        at = tag.end;
+        match (tag.name, tag.close) {
+            (b"numFmts", close) => in_num_fmts = !close && !tag.empty,
+            (b"numFmt", false) if in_num_fmts => {
+                if let (Some(id), Some(code)) = (tag.attr(b"numFmtId"), tag.attr(b"formatCode")) {
+                    custom.insert(id.to_vec(), Format::of_code(&decoded(code)?));
+                }
+            }
+            (b"cellXfs", close) => in_cell_xfs = !close && !tag.empty,
+            (b"xf", false) if in_cell_xfs => formats.push(match tag.attr(b"numFmtId") {
+                Some(id) => custom
+                    .get(id)
+                    .copied()
+                    .unwrap_or_else(|| Format::of_builtin(id)),
+                None => Format::Other,
+            }),
+            _ => {}
+        }
+    }
+    Ok(formats)
+}

@@ -1,0 +1,213 @@
+//! The little XML a workbook's parts are written in, read straight off the bytes: tags
+//! with their attributes, and text with its character references. Anything else (a
+//! DOCTYPE, CDATA, a reference it does not know) is `Unsupported`, and the workbook is
+//! then read by calamine instead.
+use memchr::{memchr, memmem};
+
+/// Something this reader leaves to calamine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsupported;
+
+/// One tag: `<name …>`, `<name …/>` or `</name>`.
+#[derive(Debug)]
+pub struct Tag<'a> {
+    /// The name without its namespace prefix (`row` for `<x:row>`).
+    pub name: &'a [u8],
+    /// An end tag, `</name>`.
+    pub close: bool,
+    /// A tag that ends itself, `<name/>`.
+    pub empty: bool,
+    /// The attributes as written, checked well formed (see [`Tag::attrs`]).
+    attrs: &'a [u8],
+    /// Where the text after the tag begins.
+    pub end: usize,
+}
+
+impl<'a> Tag<'a> {
+    /// The tag's attributes, names as written (`xml:space`) and values raw.
+    pub fn attrs(&self) -> Attrs<'a> {
+        Attrs { rest: self.attrs }
+    }
+
+    /// The raw value of the attribute named exactly `name`.
+    pub fn attr(&self, name: &[u8]) -> Option<&'a [u8]> {
+        self.attrs().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+}
+
+/// The next tag at or after `from`, or `None` at the end of `xml`. Declarations
+/// (`<?…?>`) and comments are stepped over.
+pub fn next_tag(xml: &[u8], mut from: usize) -> Result<Option<Tag<'_>>, Unsupported> {
+    loop {
+        let Some(at) = memchr(b'<', xml.get(from..).unwrap_or_default()).map(|i| from + i) else {
+            return Ok(None);
+        };
+        match xml.get(at + 1) {
+            Some(b'?') => {
+                from = find(xml, at, b"?>")? + 2;
+            }
+            Some(b'!') if xml[at..].starts_with(b"<!--") => {
+                from = find(xml, at + 4, b"-->")? + 3;
+            }
+            Some(b'!') | None => return Err(Unsupported),
+            Some(_) => return tag(xml, at).map(Some),
+        }
+    }
+}
+
+/// Where `needle` next begins at or after `from`.
+pub fn find(xml: &[u8], from: usize, needle: &[u8]) -> Result<usize, Unsupported> {
+    memmem::find(xml.get(from..).ok_or(Unsupported)?, needle)
+        .map(|i| from + i)
+        .ok_or(Unsupported)
+}
+
+/// Reads the tag that starts at `at` (which holds `<`).
+fn tag(xml: &[u8], at: usize) -> Result<Tag<'_>, Unsupported> {
+    let mut i = at + 1;
+    let close = xml.get(i) == Some(&b'/');
+    if close {
+        i += 1;
+    }
+    let start = i;
+    while xml
+        .get(i)
+        .is_some_and(|b| !b.is_ascii_whitespace() && !matches!(b, b'>' | b'/'))
+    {
+        i += 1;
+    }
+    let qualified = &xml[start..i];
+    if qualified.is_empty() {
+        return Err(Unsupported);
+    }
+    let name = match memchr::memrchr(b':', qualified) {
+        Some(colon) => &qualified[colon + 1..],
+        None => qualified,
+    };
+    let attrs_start = i;
+    // Step over the attributes, minding quotes, since a value may hold `>`.
+    loop {
+        match xml.get(i) {
+            Some(b'>') => {
+                return Ok(Tag {
+                    name,
+                    close,
+                    empty: false,
+                    attrs: &xml[attrs_start..i],
+                    end: i + 1,
+                });
+            }
+            Some(b'/') if xml.get(i + 1) == Some(&b'>') && !close => {
+                return Ok(Tag {
+                    name,
+                    close,
+                    empty: true,
+                    attrs: &xml[attrs_start..i],
+                    end: i + 2,
+                });
+            }
+            Some(q @ (b'"' | b'\'')) => {
+                i += 1;
+                i += memchr(*q, xml.get(i..).unwrap_or_default()).ok_or(Unsupported)? + 1;
+            }
+            Some(b'<') | None => return Err(Unsupported),
+            Some(_) => i += 1,
+        }
+    }
+}
+
+/// A tag's attributes as (name, raw value) pairs; stops at the first one that is not
+/// `name="value"` or `name='value'`.
+pub struct Attrs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.rest.trim_ascii_start();
+        let eq = memchr(b'=', rest)?;
+        let name = rest[..eq].trim_ascii_end();
+        let after = rest[eq + 1..].trim_ascii_start();
+        let quote = *after.first().filter(|q| matches!(q, b'"' | b'\''))?;
+        let len = memchr(quote, &after[1..])?;
+        self.rest = &after[len + 2..];
+        Some((name, &after[1..len + 1]))
+    }
+}
+
+/// Appends text as XML means it: character references replaced, checked UTF-8. Line
+/// ends that XML would normalise (`\r`) are left to calamine.
+pub fn text(raw: &[u8], out: &mut String) -> Result<(), Unsupported> {
+    if memchr(b'\r', raw).is_some() {
+        return Err(Unsupported);
+    }
+    let mut rest = raw;
+    while let Some(amp) = memchr(b'&', rest) {
+        out.push_str(std::str::from_utf8(&rest[..amp]).map_err(|_| Unsupported)?);
+        let semi = memchr(b';', &rest[amp..]).ok_or(Unsupported)? + amp;
+        out.push(reference(&rest[amp + 1..semi])?);
+        rest = &rest[semi + 1..];
+    }
+    out.push_str(std::str::from_utf8(rest).map_err(|_| Unsupported)?);
+    Ok(())
+}
+
+/// The character a reference (`amp`, `#20013`, `#x4E2D`) stands for.
+fn reference(name: &[u8]) -> Result<char, Unsupported> {
+    let code = match name {
+        b"lt" => return Ok('<'),
+        b"gt" => return Ok('>'),
+        b"amp" => return Ok('&'),
+        b"quot" => return Ok('"'),
+        b"apos" => return Ok('\''),
+        [b'#', b'x', hex @ ..] => u32::from_str_radix(ascii(hex)?, 16),
+        [b'#', dec @ ..] => ascii(dec)?.parse(),
+        _ => return Err(Unsupported),
+    };
+    code.ok()
+        .and_then(char::from_u32)
+        .filter(|c| *c != '\0')
+        .ok_or(Unsupported)
+}
+
+fn ascii(digits: &[u8]) -> Result<&str, Unsupported> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_alphanumeric) {
+        return Err(Unsupported);
+    }
+    std::str::from_utf8(digits).map_err(|_| Unsupported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_with_prefixes_quotes_and_ends() {
+        let xml = br#"<?xml version="1.0"?><!-- x --><x:row r="2" a='1>2'/><c>t</c>"#;
+        let t = next_tag(xml, 0).unwrap().unwrap();
+        assert_eq!((t.name, t.close, t.empty), (&b"row"[..], false, true));
+        assert_eq!(t.attr(b"r"), Some(&b"2"[..]));
+        assert_eq!(t.attr(b"a"), Some(&b"1>2"[..]));
+        let c = next_tag(xml, t.end).unwrap().unwrap();
+        assert_eq!((c.name, c.close, c.empty), (&b"c"[..], false, false));
+        let end = next_tag(xml, c.end).unwrap().unwrap();
+        assert_eq!(&xml[c.end..end.end - 4], b"t");
+        assert!(end.close);
+        assert!(next_tag(xml, end.end).unwrap().is_none());
+        assert_eq!(next_tag(b"<![CDATA[x]]>", 0).unwrap_err(), Unsupported);
+        assert_eq!(next_tag(b"<c r=\"A1", 0).unwrap_err(), Unsupported);
+    }
+
+    #[test]
+    fn text_with_references() {
+        let mut s = String::new();
+        text("a&amp;b&lt;&#20013;&#x6587;".as_bytes(), &mut s).unwrap();
+        assert_eq!(s, "a&b<中文");
+        assert_eq!(text(b"&nbsp;", &mut s), Err(Unsupported));
+        assert_eq!(text(b"&#0;", &mut s), Err(Unsupported));
+        assert_eq!(text(b"a\r\nb", &mut s), Err(Unsupported));
+        assert_eq!(text(b"\xff", &mut s), Err(Unsupported));
+    }
+}
