@@ -14,7 +14,10 @@ mod scan;
 mod tests;
 mod xml;
 
-use std::io::{Cursor, Read};
+use std::{
+    collections::HashMap,
+    io::{Cursor, Read},
+};
 
 use calamine::{DataRef, Reader, SheetType, Xlsx, XlsxCellReader, XlsxError};
 use chrono::NaiveDate;
@@ -24,6 +27,7 @@ use super::{
     sheet::{Cell, Piece, Row},
     OfficeError, CFB_MAGIC, ZIP_MAGIC,
 };
+use crate::store::IdHasher;
 
 /// Reads every worksheet of a workbook (chart sheets left out) in the workbook's order,
 /// handing it to `send` a piece at a time: first the sheets and the rows each declares,
@@ -66,26 +70,29 @@ impl From<OfficeError> for Stop {
     }
 }
 
-/// What has been handed over, so calamine can go on from there.
+/// What the quick reader has handed over, so that calamine goes on from there.
 #[derive(Default)]
 struct Sent {
-    /// The sheets and their rows.
+    /// Whether the sheets' plan went.
     plan: bool,
-    /// How many sheets have begun.
+    /// How many sheets were begun: all but the last were sent whole.
     sheets: usize,
-    /// Rows of the last sheet begun.
+    /// How many rows of the last sheet begun went, and the last one's number.
     rows: usize,
-    /// Whether the last sheet's merged regions were.
-    merged: bool,
+    last_row: Option<u32>,
 }
 
 impl Sent {
     fn note(&mut self, piece: &Piece) {
         match piece {
             Piece::Sheets(_) => self.plan = true,
-            Piece::Sheet(_) => (self.sheets, self.rows, self.merged) = (self.sheets + 1, 0, false),
-            Piece::Rows(rows) => self.rows += rows.len(),
-            Piece::Merged(_) => self.merged = true,
+            Piece::Sheet(_) => (self.sheets, self.rows, self.last_row) = (self.sheets + 1, 0, None),
+            Piece::Rows(rows) => {
+                self.rows += rows.len();
+                self.last_row = rows.last().map(|r| r.at).or(self.last_row);
+            }
+            // Sent as a sheet's last piece, after which the quick reader stops nowhere.
+            Piece::Merged(_) => {}
         }
     }
 }
@@ -117,7 +124,7 @@ impl Format {
                 (_, _, true, _, _) => (),
                 ('"', _, _, _, _) => quoted = true,
                 (';', ..) => return Format::Other,
-                ('[', ..) => brackets += 1,
+                ('[', ..) => brackets = brackets.wrapping_add(1),
                 (']', .., 1) if hms => return Format::TimeDelta,
                 (']', ..) => brackets = brackets.saturating_sub(1),
                 ('a' | 'A', _, _, false, 0) => ap = true,
@@ -136,8 +143,12 @@ impl Format {
         Format::Other
     }
 
-    /// A built-in format by its number (calamine's `builtin_format_by_id`).
+    /// A built-in format by its number as written (calamine's `builtin_format_by_id`,
+    /// to which `014` is no built-in format).
     fn of_builtin(id: &[u8]) -> Format {
+        if id.first() == Some(&b'0') || !id.iter().all(u8::is_ascii_digit) {
+            return Format::Other;
+        }
         match std::str::from_utf8(id)
             .ok()
             .and_then(|id| id.parse::<u16>().ok())
@@ -170,9 +181,9 @@ fn read_quickly(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(),
             return Err(Stop::Gone);
         }
         let mut part = book.parts.open(path)?.ok_or(Stop::Unsupported)?;
-        let mut rows = Rows::new(name, 0);
+        let mut rows = Rows::new(name, (0, None));
         let merged = scan::read(&mut part, &context, &mut rows, send)?;
-        if !rows.finish(send) || !merged.is_empty() && !send(Piece::Merged(merged)) {
+        if !rows.finish(send)? || !merged.is_empty() && !send(Piece::Merged(merged)) {
             return Err(Stop::Gone);
         }
     }
@@ -210,16 +221,15 @@ fn read_with_calamine(
     // first rows are on their way, so their checking does not wait for it.
     let mut any_merges = None;
     for (i, name) in names.into_iter().enumerate() {
-        // The sheet the quick reader stopped in goes on from its rows already sent.
+        // The sheet the quick reader stopped in goes on after its rows already sent.
         let skip = match (i + 1).cmp(&sent.sheets) {
             std::cmp::Ordering::Less => continue,
-            std::cmp::Ordering::Equal if sent.merged => continue,
-            std::cmp::Ordering::Equal => sent.rows,
+            std::cmp::Ordering::Equal => (sent.rows, sent.last_row),
             std::cmp::Ordering::Greater => {
                 if !send(Piece::Sheet(name.clone())) {
                     return Ok(());
                 }
-                0
+                (0, None)
             }
         };
         if !send_rows(&mut book, &name, skip, send)? {
@@ -244,24 +254,34 @@ fn read_with_calamine(
     Ok(())
 }
 
-/// Sends a sheet's rows after the first `skip`; false when the reader is gone.
+/// Sends a sheet's rows after the first `skip.0` (the last of which is numbered
+/// `skip.1`); false when the reader is gone.
 fn send_rows(
     book: &mut Xlsx<Cursor<&[u8]>>,
     name: &str,
-    skip: usize,
+    skip: (usize, Option<u32>),
     send: &mut dyn FnMut(Piece) -> bool,
 ) -> Result<bool, OfficeError> {
     let Some(mut cells) = cells_of(book, name)? else {
         return Ok(true);
     };
     let mut rows = Rows::new(name, skip);
+    // The sheet's shared strings, each made a text cell once (by where calamine keeps it).
+    let mut shared: HashMap<*const u8, Cell, IdHasher> = HashMap::default();
     while let Some(c) = cells.next_cell().map_err(unreadable)? {
+        let value = match c.get_value() {
+            DataRef::SharedString(s) => shared
+                .entry(s.as_ptr())
+                .or_insert_with(|| Cell::text(s))
+                .clone(),
+            other => cell(other),
+        };
         let (at, col) = c.get_position();
-        if !rows.push(at, col, cell(c.get_value()), send)? {
+        if !rows.push(at, col, value, send)? {
             return Ok(false);
         }
     }
-    Ok(rows.finish(send))
+    rows.finish(send)
 }
 
 /// A sheet's cells gathered into rows, handed over a thousand rows at a time. Either
@@ -269,19 +289,24 @@ fn send_rows(
 struct Rows<'n> {
     sheet: &'n str,
     rows: Vec<Row>,
-    /// Rows still to be left out (already sent by the quick reader), and the one being.
+    /// How many rows to leave out, as the quick reader sent them before it stopped, and
+    /// the number of the last of them.
     skip: usize,
+    last_skipped: Option<u32>,
+    /// The number of the row being left out, whose further cells are left out too.
     skipping: Option<u32>,
-    /// The widest row so far, which each new row makes room for.
+    /// The widest row so far, which each new row makes room for (up to a point: one
+    /// cell far to the right must not make every row wide).
     width: usize,
 }
 
 impl<'n> Rows<'n> {
-    fn new(sheet: &'n str, skip: usize) -> Rows<'n> {
+    fn new(sheet: &'n str, (skip, last_skipped): (usize, Option<u32>)) -> Rows<'n> {
         Rows {
             sheet,
             rows: Vec::with_capacity(ROWS_AT_A_TIME),
             skip,
+            last_skipped,
             skipping: None,
             width: 0,
         }
@@ -311,6 +336,9 @@ impl<'n> Rows<'n> {
         if self.skip > 0 {
             self.skip -= 1;
             self.skipping = Some(at);
+            if self.skip == 0 && self.last_skipped != Some(at) {
+                return Err(self.read_differently());
+            }
             return Ok(true);
         }
         self.skipping = None;
@@ -323,7 +351,7 @@ impl<'n> Rows<'n> {
             }
             self.rows.push(Row {
                 at,
-                cells: Vec::with_capacity(self.width),
+                cells: Vec::with_capacity(self.width.min(MAX_WIDTH)),
             });
         }
         let row = self.rows.last_mut().expect("a row was just pushed");
@@ -337,8 +365,20 @@ impl<'n> Rows<'n> {
     }
 
     /// Sends the rows left; false when the reader is gone.
-    fn finish(self, send: &mut dyn FnMut(Piece) -> bool) -> bool {
-        send(Piece::Rows(self.rows))
+    fn finish(self, send: &mut dyn FnMut(Piece) -> bool) -> Result<bool, OfficeError> {
+        if self.skip > 0 {
+            return Err(self.read_differently());
+        }
+        Ok(send(Piece::Rows(self.rows)))
+    }
+
+    /// Both readers make the same rows; if they ever did not, rows would be lost or
+    /// doubled after the quick reader stopped, so the workbook is refused instead.
+    fn read_differently(&self) -> OfficeError {
+        damaged(&format!(
+            "the sheet {} reads differently on a second reading",
+            self.sheet
+        ))
     }
 }
 
@@ -357,6 +397,9 @@ fn cells_of<'a, 'b>(
 
 /// Rows handed over at a time.
 const ROWS_AT_A_TIME: usize = 1024;
+
+/// The most cells a row's room is made for up front.
+const MAX_WIDTH: usize = 64;
 
 /// Excel's last column, XFD (0-based); a file that names a cell past it is damaged, and
 /// its row would take memory for every column up to it.

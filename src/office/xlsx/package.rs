@@ -9,7 +9,8 @@ use std::{
 use zip::ZipArchive;
 
 use super::{
-    xml::{self, next_tag, Unsupported},
+    scan::HELD_AT_MOST,
+    xml::{self, next_tag, rich_text, Unsupported},
     Format,
 };
 use crate::office::sheet::Cell;
@@ -48,33 +49,47 @@ impl<'a> Book<'a> {
             is_1904: false,
         };
         let (dir, workbook) = book.workbook_part()?;
-        if let Some(sst) = book.part(&format!("{dir}sharedStrings.xml"))? {
+        if let Some(sst) = book.part(&format!("{dir}sharedStrings.xml"), b"sst")? {
             book.strings = shared_strings(&sst)?;
         }
-        if let Some(styles) = book.part(&format!("{dir}styles.xml"))? {
+        if let Some(styles) = book.part(&format!("{dir}styles.xml"), b"styleSheet")? {
             book.formats = formats(&styles)?;
         }
         let rels = book
-            .part(&format!("{dir}_rels/{workbook}.rels"))?
+            .part(&format!("{dir}_rels/{workbook}.rels"), b"Relationships")?
             .ok_or(Unsupported)?;
         let rels = relationships(&rels)?;
-        let wb = book.part(&format!("{dir}{workbook}"))?.ok_or(Unsupported)?;
+        let wb = book
+            .part(&format!("{dir}{workbook}"), b"workbook")?
+            .ok_or(Unsupported)?;
         (book.sheets, book.is_1904) = sheets(&wb, &rels, &dir)?;
         Ok(book)
     }
 
-    fn part(&mut self, path: &str) -> Result<Option<Vec<u8>>, Unsupported> {
-        let Some(mut part) = self.parts.open(path)? else {
+    /// A whole part, which must end with its `root` element's end tag (calamine
+    /// refuses one cut short).
+    fn part(&mut self, path: &str, root: &[u8]) -> Result<Option<Vec<u8>>, Unsupported> {
+        let Some(part) = self.parts.open(path)? else {
             return Ok(None);
         };
         let mut bytes = Vec::new();
-        part.read_to_end(&mut bytes).map_err(|_| Unsupported)?;
+        part.take(HELD_AT_MOST as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|_| Unsupported)?;
+        if bytes.len() > HELD_AT_MOST {
+            return Err(Unsupported);
+        }
+        let body = bytes.trim_ascii_end();
+        let last = memchr::memrchr(b'<', body).ok_or(Unsupported)?;
+        xml::end_tag(body, last, root)?;
         Ok(Some(bytes))
     }
 
     /// The workbook part's folder (`xl/`) and file name, from the package's relations.
     fn workbook_part(&mut self) -> Result<(String, String), Unsupported> {
-        let rels = self.part("_rels/.rels")?.ok_or(Unsupported)?;
+        let rels = self
+            .part("_rels/.rels", b"Relationships")?
+            .ok_or(Unsupported)?;
         let mut target = None;
         each(&rels, b"Relationship", |tag| {
             if tag
@@ -87,21 +102,18 @@ impl<'a> Book<'a> {
             }
             Ok(())
         })?;
-        Ok(match target {
-            Some(target) => {
-                let (dir, name) = target.split_at(target.rfind('/').map_or(0, |i| i + 1));
-                let name = if name.is_empty() {
-                    "workbook.xml"
-                } else {
-                    name
-                };
-                (
-                    dir.strip_prefix('/').unwrap_or(dir).to_owned(),
-                    name.to_owned(),
-                )
-            }
-            None => ("xl/".to_owned(), "workbook.xml".to_owned()),
-        })
+        // calamine refuses a package that names no workbook part.
+        let target = target.ok_or(Unsupported)?;
+        let (dir, name) = target.split_at(target.rfind('/').map_or(0, |i| i + 1));
+        let name = if name.is_empty() {
+            "workbook.xml"
+        } else {
+            name
+        };
+        Ok((
+            dir.strip_prefix('/').unwrap_or(dir).to_owned(),
+            name.to_owned(),
+        ))
     }
 }
 
@@ -173,6 +185,10 @@ type Sheets = (Vec<(String, String)>, bool);
 
 fn sheets(xml: &[u8], rels: &Relations, dir: &str) -> Result<Sheets, Unsupported> {
     let mut sheets = Vec::new();
+    // calamine finds a sheet by its name, and reads a part once for each sheet naming
+    // it: workbooks that repeat either are left to it.
+    let mut names = std::collections::HashSet::new();
+    let mut paths = std::collections::HashSet::new();
     let mut is_1904 = false;
     let mut at = 0;
     while let Some(tag) = next_tag(xml, at)? {
@@ -199,8 +215,13 @@ fn sheets(xml: &[u8], rels: &Relations, dir: &str) -> Result<Sheets, Unsupported
                     Some(absolute) => absolute.to_owned(),
                     None => format!("{dir}{target}"),
                 };
+                let name = name.unwrap_or_default();
+                if path.contains('\\') || !names.insert(name.clone()) || !paths.insert(path.clone())
+                {
+                    return Err(Unsupported);
+                }
                 match kind.rsplit(|b| *b == b'/').next() {
-                    Some(b"worksheet") => sheets.push((name.unwrap_or_default(), path)),
+                    Some(b"worksheet") => sheets.push((name, path)),
                     Some(b"chartsheet" | b"dialogsheet") => {}
                     _ => return Err(Unsupported),
                 }
@@ -232,48 +253,6 @@ fn shared_strings(xml: &[u8]) -> Result<Vec<Cell>, Unsupported> {
         }
     }
     Ok(strings)
-}
-
-/// Reads the runs of a shared or inline string from `at` up to its end tag `</end>`,
-/// as calamine does: every `<t>`'s text but the phonetic guides', each trimmed of ASCII
-/// spaces unless it asks to be kept as written. Returns where the end tag ends.
-pub fn rich_text(
-    xml: &[u8],
-    mut at: usize,
-    end: &[u8],
-    out: &mut String,
-) -> Result<usize, Unsupported> {
-    let mut phonetic = false;
-    loop {
-        let tag = next_tag(xml, at)?.ok_or(Unsupported)?;
-        at = tag.end;
-        match (tag.name, tag.close) {
-            (name, true) if name == end => return Ok(at),
-            (b"rPh", close) if !tag.empty => phonetic = !close,
-            (b"t", false) if !tag.empty && !phonetic => {
-                let preserve = tag.attr(b"xml:space") == Some(b"preserve");
-                let close = memchr::memchr(b'<', &xml[at..]).ok_or(Unsupported)? + at;
-                let mut run = String::new();
-                xml::text(&xml[at..close], &mut run)?;
-                let run = if preserve {
-                    &run[..]
-                } else {
-                    run.trim_matches([' ', '\t', '\r', '\n'])
-                };
-                // Excel's own escapes (`_x000D_`) are calamine's to undo.
-                if run.contains("_x") {
-                    return Err(Unsupported);
-                }
-                out.push_str(run);
-                let end_tag = next_tag(xml, close)?.ok_or(Unsupported)?;
-                if !(end_tag.close && end_tag.name == b"t") {
-                    return Err(Unsupported);
-                }
-                at = end_tag.end;
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Each cell style's number format kind, from the styles part's `cellXfs`.

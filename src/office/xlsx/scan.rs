@@ -9,8 +9,7 @@ use memchr::{memchr, memmem};
 
 use super::{
     cell,
-    package::rich_text,
-    xml::{next_tag, Tag, Unsupported},
+    xml::{end_tag, next_tag, rich_text, Tag, Unsupported},
     Format, Rows, Stop,
 };
 use crate::office::sheet::Cell;
@@ -27,9 +26,15 @@ pub struct Context<'b> {
 pub fn declared_rows(part: &mut dyn Read) -> Result<u32, Unsupported> {
     let mut xml = Vec::new();
     let head = loop {
+        // Only what was just read is searched (and the end of the rest, where a name
+        // may have been cut), so a part without rows takes no more than one pass.
+        let from = xml.len().saturating_sub(8);
         let n = read_some(part, &mut xml, HEAD_CHUNK)?;
-        if let Some(at) = memmem::find(&xml, b"sheetData") {
-            break Some(at);
+        if xml.len() > HELD_AT_MOST {
+            return Err(Unsupported);
+        }
+        if let Some(at) = memmem::find(&xml[from..], b"sheetData") {
+            break Some(from + at);
         }
         if n == 0 {
             break None;
@@ -45,15 +50,17 @@ pub fn declared_rows(part: &mut dyn Read) -> Result<u32, Unsupported> {
     };
     // Only the tags before the sheet data, the last of which may be cut off.
     let head = &xml[..memchr::memrchr(b'<', &xml[..head]).unwrap_or(0)];
+    // calamine keeps the last dimension a sheet gives.
+    let mut rows = 1;
     let mut at = 0;
     while let Some(tag) = next_tag(head, at)? {
         at = tag.end;
         if tag.name == b"dimension" && !tag.close {
             let [start, _, end, _] = dimension(tag.attr(b"ref").ok_or(Unsupported)?)?;
-            return Ok((end - start.min(end)).saturating_add(1));
+            rows = (end - start.min(end)).saturating_add(1);
         }
     }
-    Ok(1)
+    Ok(rows)
 }
 
 /// Reads a worksheet part through, handing its cells to `rows`; returns its merged
@@ -70,21 +77,31 @@ pub fn read(
         row: 0,
         col: 0,
         merged: Vec::new(),
+        merges: Merges::Before,
         text: String::new(),
         elements: false,
     };
     let mut xml: Vec<u8> = Vec::with_capacity(2 * CHUNK);
+    // Before here the XML kept holds no row's end, as far as a tag may reach back.
+    let mut searched = 0;
     loop {
         let last = read_some(part, &mut xml, CHUNK)? < CHUNK;
         // Scanned up to the end of the last whole row, so no tag is cut in two.
         let cut = if last {
             xml.len()
         } else {
-            match last_row_end(&xml) {
-                Some(cut) => cut,
-                None => continue,
+            match last_row_end(&xml[searched..]) {
+                Some(cut) => searched + cut,
+                // A register's rows are short; XML that goes on this long without
+                // ending one is calamine's to stream.
+                None if xml.len() > HELD_AT_MOST => return Err(Stop::Unsupported),
+                None => {
+                    searched = xml.len().saturating_sub(TAG_REACH);
+                    continue;
+                }
             }
         };
+        searched = 0;
         scan.scan(&xml[..cut], rows, send)?;
         xml.drain(..cut);
         if last {
@@ -99,8 +116,21 @@ pub fn read(
     }
 }
 
-/// Inflated XML read at a time.
-const CHUNK: usize = 256 * 1024;
+/// Inflated XML read at a time (small in tests, so that rows cross their edges).
+const CHUNK: usize = if cfg!(test) { 4 * 1024 } else { 256 * 1024 };
+
+/// How far back from the end of what was read a row's end tag may begin (`</x:row>`
+/// with a namespace prefix of any sensible length).
+const TAG_REACH: usize = 64;
+
+/// The most inflated XML held at once, against a small file that inflates to a huge
+/// one (calamine streams such parts instead).
+/// (Small in tests, so that a test can pass it.)
+pub const HELD_AT_MOST: usize = if cfg!(test) {
+    1024 * 1024
+} else {
+    64 * 1024 * 1024
+};
 
 /// A sheet's head (before its rows) read at a time.
 const HEAD_CHUNK: usize = 16 * 1024;
@@ -119,16 +149,25 @@ fn last_row_end(xml: &[u8]) -> Option<usize> {
     let mut end = xml.len();
     while let Some(at) = memmem::rfind(&xml[..end], b"row>") {
         let head = &xml[..at];
-        let is_end_tag = head.ends_with(b"</")
-            || head.ends_with(b":")
-                && memchr::memrchr(b'<', head)
-                    .is_some_and(|lt| head[lt..].starts_with(b"</") && !head[lt..].contains(&b' '));
+        let near = &head[head.len().saturating_sub(TAG_REACH)..];
+        let is_end_tag = near.ends_with(b"</")
+            || near.ends_with(b":")
+                && memchr::memrchr(b'<', near)
+                    .is_some_and(|lt| near[lt..].starts_with(b"</") && !near[lt..].contains(&b' '));
         if is_end_tag {
             return Some(at + 4);
         }
         end = at;
     }
     None
+}
+
+/// Where the scan is with the sheet's merged regions.
+#[derive(PartialEq)]
+enum Merges {
+    Before,
+    Within,
+    After,
 }
 
 #[derive(PartialEq)]
@@ -148,6 +187,7 @@ struct Scan<'c, 'b> {
     row: u32,
     col: u32,
     merged: Vec<[u32; 4]>,
+    merges: Merges,
     text: String,
     /// Whether the part has any element (see [`declared_rows`]).
     elements: bool,
@@ -165,15 +205,18 @@ impl Scan<'_, '_> {
             at = tag.end;
             self.elements = true;
             match self.phase {
-                Phase::Head => {
-                    if tag.name == b"sheetData" && !tag.close {
+                Phase::Head => match tag.name {
+                    b"sheetData" if !tag.close => {
                         self.phase = if tag.empty { Phase::After } else { Phase::Rows };
                     }
-                }
+                    // calamine takes merged regions from wherever they are.
+                    b"mergeCells" | b"mergeCell" => return Err(Stop::Unsupported),
+                    _ => {}
+                },
                 Phase::Rows => match (tag.name, tag.close) {
                     (b"row", false) => {
                         if let Some(r) = tag.attr(b"r") {
-                            self.row = reference(r)?.0;
+                            self.row = cell_reference(r)?.0;
                         }
                         if tag.empty {
                             self.next_row()?;
@@ -190,13 +233,27 @@ impl Scan<'_, '_> {
                     (b"sheetData", true) => self.phase = Phase::After,
                     _ => return Err(Stop::Unsupported),
                 },
-                Phase::After => {
-                    if tag.name == b"mergeCell" && !tag.close {
+                // calamine reads the regions of the first `<mergeCells>` only; a sheet
+                // with more than one, or a region outside it, is left to calamine.
+                Phase::After => match (tag.name, tag.close) {
+                    (b"mergeCells", false) if self.merges == Merges::Before => {
+                        self.merges = if tag.empty {
+                            Merges::After
+                        } else {
+                            Merges::Within
+                        };
+                    }
+                    (b"mergeCells", true) if self.merges == Merges::Within => {
+                        self.merges = Merges::After;
+                    }
+                    (b"mergeCell", false) if self.merges == Merges::Within => {
                         if let Some(r) = tag.attr(b"ref") {
                             self.merged.push(dimension(r)?);
                         }
                     }
-                }
+                    (b"mergeCells" | b"mergeCell", _) => return Err(Stop::Unsupported),
+                    _ => {}
+                },
             }
         }
         Ok(())
@@ -213,16 +270,26 @@ impl Scan<'_, '_> {
     fn cell(&mut self, xml: &[u8], tag: &Tag) -> Result<(usize, (u32, u32), Cell), Unsupported> {
         let (mut r, mut s, mut t) = (None, None, None);
         for (k, v) in tag.attrs() {
-            match k {
-                b"r" => r = Some(v),
-                b"s" => s = Some(v),
-                b"t" => t = Some(v),
-                _ => {}
+            let slot = match k {
+                b"r" => &mut r,
+                b"s" => &mut s,
+                b"t" => &mut t,
+                _ => continue,
+            };
+            // calamine would read such a cell by counting the attributes it found.
+            if slot.replace(v).is_some() {
+                return Err(Unsupported);
             }
+        }
+        if !matches!(
+            t,
+            None | Some(b"s" | b"n" | b"b" | b"e" | b"str" | b"d" | b"inlineStr" | b"is")
+        ) {
+            return Err(Unsupported);
         }
         let at = match r {
             Some(r) => {
-                let (row, col) = reference(r)?;
+                let (row, col) = cell_reference(r)?;
                 self.col = col.ok_or(Unsupported)?;
                 (row, self.col)
             }
@@ -251,11 +318,7 @@ impl Scan<'_, '_> {
                     if !child.empty {
                         let close = memchr(b'<', &xml[end..]).ok_or(Unsupported)? + end;
                         raw = &xml[end..close];
-                        let end_tag = next_tag(xml, close)?.ok_or(Unsupported)?;
-                        if !(end_tag.close && end_tag.name == name) {
-                            return Err(Unsupported);
-                        }
-                        end = end_tag.end;
+                        end = end_tag(xml, close, name)?;
                     }
                     value = match (name, t) {
                         (b"f", _) | (_, Some(b"inlineStr" | b"is")) => Cell::Empty,
@@ -281,7 +344,7 @@ impl Scan<'_, '_> {
             Some(b"s") => self
                 .context
                 .strings
-                .get(index(raw))
+                .get(index(raw)?)
                 .cloned()
                 .ok_or(Unsupported)?,
             Some(b"b") => match raw.trim_ascii() {
@@ -307,7 +370,7 @@ impl Scan<'_, '_> {
             Some(b"n") | None => {
                 let n = number(raw)?;
                 let format = match s {
-                    Some(s) => self.context.formats.get(index(s)).copied(),
+                    Some(s) => self.context.formats.get(index(s)?).copied(),
                     None => Some(Format::Other),
                 };
                 let kind = match format {
@@ -343,12 +406,13 @@ fn number(raw: &[u8]) -> Result<f64, Unsupported> {
         .ok_or(Unsupported)
 }
 
-/// A style or shared-string number; calamine reads anything else as 0.
-fn index(raw: &[u8]) -> usize {
-    std::str::from_utf8(raw)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+/// A style or shared-string number, digits only (calamine reads a number it cannot parse
+/// as 0, and stops at a character reference; both are left to it).
+fn index(raw: &[u8]) -> Result<usize, Unsupported> {
+    if raw.is_empty() || !raw.iter().all(u8::is_ascii_digit) {
+        return Err(Unsupported);
+    }
+    ascii(raw)?.parse().map_err(|_| Unsupported)
 }
 
 fn ascii(raw: &[u8]) -> Result<&str, Unsupported> {
@@ -356,7 +420,7 @@ fn ascii(raw: &[u8]) -> Result<&str, Unsupported> {
 }
 
 /// A cell or row reference (`B12`, `12`) as a 0-based row and, when it names one, column.
-fn reference(raw: &[u8]) -> Result<(u32, Option<u32>), Unsupported> {
+fn cell_reference(raw: &[u8]) -> Result<(u32, Option<u32>), Unsupported> {
     let letters = raw.iter().take_while(|b| b.is_ascii_alphabetic()).count();
     let (col, row) = raw.split_at(letters);
     if row.is_empty() || !row.iter().all(u8::is_ascii_digit) || letters > 3 {
@@ -372,7 +436,7 @@ fn reference(raw: &[u8]) -> Result<(u32, Option<u32>), Unsupported> {
 /// A region (`A1:C3`, or one cell `A1`) as `[first row, first column, last row, last
 /// column]`.
 fn dimension(raw: &[u8]) -> Result<[u32; 4], Unsupported> {
-    let cell = |raw| match reference(raw)? {
+    let cell = |raw| match cell_reference(raw)? {
         (row, Some(col)) => Ok((row, col)),
         _ => Err(Unsupported),
     };
@@ -389,11 +453,11 @@ mod tests {
 
     #[test]
     fn references() {
-        assert_eq!(reference(b"A1"), Ok((0, Some(0))));
-        assert_eq!(reference(b"xfd12"), Ok((11, Some(16_383))));
-        assert_eq!(reference(b"7"), Ok((6, None)));
-        assert_eq!(reference(b"A0"), Err(Unsupported));
-        assert_eq!(reference(b"A99999999999"), Err(Unsupported));
+        assert_eq!(cell_reference(b"A1"), Ok((0, Some(0))));
+        assert_eq!(cell_reference(b"xfd12"), Ok((11, Some(16_383))));
+        assert_eq!(cell_reference(b"7"), Ok((6, None)));
+        assert_eq!(cell_reference(b"A0"), Err(Unsupported));
+        assert_eq!(cell_reference(b"A99999999999"), Err(Unsupported));
         assert_eq!(dimension(b"B2:D9"), Ok([1, 1, 8, 3]));
         assert_eq!(dimension(b"C3"), Ok([2, 2, 2, 2]));
     }

@@ -191,7 +191,7 @@ fn hand_written_xml_reads_the_same_as_calamine_reads_it() {
 <dimension ref="A1:F6"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>
 <sheetData>
 <row r="1" spans="1:6"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c><c r="D1" t="s"><v>3</v></c></row>
-<row r="2"><c r="A2" s="1"><v>45105</v></c><c r="B2" s="2"><v>45105.75</v></c><c r="C2" s="3"><v>12.5</v></c><c r="D2" s="4"><v>1.25</v></c><c r="E2" s="9"><v>7</v></c><c r="F2" s="x"><v>8</v></c></row>
+<row r="2"><c r="A2" s="1"><v>45105</v></c><c r="B2" s="2"><v>45105.75</v></c><c r="C2" s="3"><v>12.5</v></c><c r="D2" s="4"><v>1.25</v></c><c r="E2" s="9"><v>7</v></c><c r="F2" s="99"><v>8</v></c></row>
 <row r="3"><c t="inlineStr"><is><t>行内</t></is></c><c t="inlineStr"><v>ignored</v><is><r><t>富</t></r><r><t xml:space="preserve"> 文本</t></r></is></c><c/><c t="str"><f>A1&amp;"x"</f><v>a &amp; b</v></c><c t="e"><f>1/0</f><v>#DIV/0!</v></c><c t="b"><v>true</v></c></row>
 <row><c><v>1E-3</v></c><c t="n"><v></v></c><c t="d"><v>2023-06-28T00:00:00</v></c><c><f>SUM(A1:A3)</f><v>-4.5</v></c><c t="b"><v>0</v></c></row>
 <row r="9"/>
@@ -297,7 +297,7 @@ fn a_damaged_sheet_never_panics_the_quick_reader() {
     };
     let scan = |xml: &[u8]| {
         let _ = scan::declared_rows(&mut &xml[..]);
-        let mut rows = Rows::new("表1", 0);
+        let mut rows = Rows::new("表1", (0, None));
         let _ = scan::read(&mut &xml[..], &context, &mut rows, &mut |_| true);
     };
     let sheet = long_sheet(
@@ -331,6 +331,115 @@ fn a_damaged_sheet_never_panics_the_quick_reader() {
         let bytes = package(&[], Some(STRINGS), Some(&STYLES[..cut]), "");
         let _ = package::Book::open(&bytes);
     }
+}
+
+/// Reads a workbook as the importer does and as calamine alone does, and holds the two
+/// to the same pieces and the same outcome; returns whether the quick reader read it all.
+fn same_as_calamine(bytes: &[u8]) -> bool {
+    let mut ours = Ok(());
+    let read_all = normal(collect(|send| ours = read(bytes, send)));
+    let mut theirs = Ok(());
+    let calamine = normal(collect(|send| {
+        theirs = read_with_calamine(bytes, send, &Sent::default())
+    }));
+    assert_eq!(read_all, calamine);
+    assert_eq!(ours.is_ok(), theirs.is_ok(), "{ours:?} / {theirs:?}");
+    read_quickly(bytes, &mut |_| true).is_ok()
+}
+
+fn sheet_with(cells: &str) -> String {
+    format!(
+        r#"<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c>{cells}</row><row r="2"><c r="A2"><v>2</v></c></row></sheetData></worksheet>"#
+    )
+}
+
+#[test]
+fn what_calamine_reads_otherwise_is_left_to_it() {
+    for cells in [
+        r#"<c r="B1" t="s"><v>&#49;</v></c>"#,
+        r#"<c r="B1" t="s"><v>+1</v></c>"#,
+        r#"<c r="B1" s="+1"><v>45000</v></c>"#,
+        r#"<c r="B1" r="B1" t="s"><v>0</v></c>"#,
+        r#"<c r="B1" t="str"><v><!---->x</v></c>"#,
+        r#"<c r="B1" t="inlineStr"><is><t>a<!---->b</t></is></c>"#,
+        r#"<c r="B1" t="x"><v/></c>"#,
+        r#"<c r=B1><v>1</v></c>"#,
+        r#"<c r="B1"><v> 12 </v></c>"#,
+    ] {
+        let bytes = package(&[&sheet_with(cells)], Some(STRINGS), Some(STYLES), "");
+        assert!(!same_as_calamine(&bytes), "{cells} is left to calamine");
+    }
+    let twice = r#"<worksheet><sheetData/><mergeCells><mergeCell ref="A1:B1"/></mergeCells><mergeCells><mergeCell ref="A2:B2"/></mergeCells></worksheet>"#;
+    assert!(!same_as_calamine(&package(&[twice], None, None, "")));
+    // Over what the quick reader holds at once without a row's end.
+    let mut long = String::from("<worksheet><sheetData>");
+    for r in 1..=80_000 {
+        long += &format!(r#"<row r="{r}"/>"#);
+    }
+    long += r#"<row r="80001"><c r="A80001"><v>1</v></c></row></sheetData></worksheet>"#;
+    assert!(long.len() > scan::HELD_AT_MOST);
+    assert!(!same_as_calamine(&package(&[&long], None, None, "")));
+    // A style numbered `014` is no built-in date to calamine.
+    let styles = STYLES.replace(
+        r#"<xf numFmtId="14" applyNumberFormat="1"/>"#,
+        r#"<xf numFmtId="014"/>"#,
+    );
+    let bytes = package(
+        &[&sheet_with(r#"<c r="B1" s="1"><v>45000</v></c>"#)],
+        None,
+        Some(&styles),
+        "",
+    );
+    assert!(same_as_calamine(&bytes));
+}
+
+#[test]
+fn packages_calamine_reads_otherwise_are_left_to_it() {
+    let sheet = sheet_with("");
+    let book = package(&[&sheet, &sheet], None, None, "");
+    assert!(same_as_calamine(&book));
+    // Two sheets of one name.
+    let same_names = replace_part(&book, "xl/workbook.xml", |xml| xml.replace("表2", "表1"));
+    assert!(!same_as_calamine(&same_names));
+    // No relation to the workbook part.
+    let unrelated = replace_part(&book, "_rels/.rels", |xml| {
+        xml.replace("officeDocument\"", "other\"")
+    });
+    assert!(!same_as_calamine(&unrelated));
+    // Parts cut short.
+    for part in ["xl/workbook.xml", "xl/_rels/workbook.xml.rels"] {
+        let cut = replace_part(&book, part, |xml| xml[..xml.len() - 5].to_owned());
+        assert!(!same_as_calamine(&cut), "{part} cut short");
+    }
+}
+
+/// The package with one part's text changed.
+fn replace_part(bytes: &[u8], name: &str, change: impl Fn(&str) -> String) -> Vec<u8> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).unwrap();
+        let part_name = part.name().unwrap().to_string();
+        let mut text = String::new();
+        part.read_to_string(&mut text).unwrap();
+        if part_name == name {
+            text = change(&text);
+        }
+        out.start_file(part_name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(text.as_bytes()).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[test]
+fn one_far_cell_does_not_make_every_row_wide() {
+    let mut rows = Rows::new("表1", (0, None));
+    let mut send = |_| true;
+    rows.push(0, LAST_COLUMN, Cell::Number(1.0), &mut send)
+        .unwrap();
+    rows.push(1, 0, Cell::Number(2.0), &mut send).unwrap();
+    assert!(rows.rows[1].cells.capacity() <= MAX_WIDTH);
 }
 
 #[test]

@@ -56,24 +56,36 @@ pub fn next_tag(xml: &[u8], mut from: usize) -> Result<Option<Tag<'_>>, Unsuppor
 }
 
 /// Where `needle` next begins at or after `from`.
-pub fn find(xml: &[u8], from: usize, needle: &[u8]) -> Result<usize, Unsupported> {
+fn find(xml: &[u8], from: usize, needle: &[u8]) -> Result<usize, Unsupported> {
     memmem::find(xml.get(from..).ok_or(Unsupported)?, needle)
         .map(|i| from + i)
         .ok_or(Unsupported)
 }
 
-/// Reads the tag that starts at `at` (which holds `<`).
+/// Where the end tag `</name>` that must begin at `at` ends; so text holding a comment
+/// or anything else before its end tag is left to calamine.
+pub fn end_tag(xml: &[u8], at: usize, name: &[u8]) -> Result<usize, Unsupported> {
+    if xml.get(at..at + 2) != Some(b"</") {
+        return Err(Unsupported);
+    }
+    let tag = tag(xml, at)?;
+    if tag.name != name {
+        return Err(Unsupported);
+    }
+    Ok(tag.end)
+}
+
+/// Reads the tag that starts at `at` (which holds `<`), its attributes checked to be
+/// `name="value"` (or `'value'`) each.
 fn tag(xml: &[u8], at: usize) -> Result<Tag<'_>, Unsupported> {
+    let is_name = |b: &u8| !b.is_ascii_whitespace() && !matches!(b, b'>' | b'/' | b'=' | b'<');
     let mut i = at + 1;
     let close = xml.get(i) == Some(&b'/');
     if close {
         i += 1;
     }
     let start = i;
-    while xml
-        .get(i)
-        .is_some_and(|b| !b.is_ascii_whitespace() && !matches!(b, b'>' | b'/'))
-    {
+    while xml.get(i).is_some_and(is_name) {
         i += 1;
     }
     let qualified = &xml[start..i];
@@ -85,39 +97,49 @@ fn tag(xml: &[u8], at: usize) -> Result<Tag<'_>, Unsupported> {
         None => qualified,
     };
     let attrs_start = i;
-    // Step over the attributes, minding quotes, since a value may hold `>`.
+    let tag = |attrs_end: usize, empty: bool, end: usize| Tag {
+        name,
+        close,
+        empty,
+        attrs: &xml[attrs_start..attrs_end],
+        end,
+    };
     loop {
+        while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
         match xml.get(i) {
-            Some(b'>') => {
-                return Ok(Tag {
-                    name,
-                    close,
-                    empty: false,
-                    attrs: &xml[attrs_start..i],
-                    end: i + 1,
-                });
-            }
+            Some(b'>') => return Ok(tag(i, false, i + 1)),
             Some(b'/') if xml.get(i + 1) == Some(&b'>') && !close => {
-                return Ok(Tag {
-                    name,
-                    close,
-                    empty: true,
-                    attrs: &xml[attrs_start..i],
-                    end: i + 2,
-                });
+                return Ok(tag(i, true, i + 2))
             }
-            Some(q @ (b'"' | b'\'')) => {
+            Some(b) if is_name(b) && !close => {
+                while xml.get(i).is_some_and(is_name) {
+                    i += 1;
+                }
+                while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                if xml.get(i) != Some(&b'=') {
+                    return Err(Unsupported);
+                }
                 i += 1;
-                i += memchr(*q, xml.get(i..).unwrap_or_default()).ok_or(Unsupported)? + 1;
+                while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                let quote = *xml
+                    .get(i)
+                    .filter(|q| matches!(q, b'"' | b'\''))
+                    .ok_or(Unsupported)?;
+                i += 1;
+                i += memchr(quote, xml.get(i..).unwrap_or_default()).ok_or(Unsupported)? + 1;
             }
-            Some(b'<') | None => return Err(Unsupported),
-            Some(_) => i += 1,
+            _ => return Err(Unsupported),
         }
     }
 }
 
-/// A tag's attributes as (name, raw value) pairs; stops at the first one that is not
-/// `name="value"` or `name='value'`.
+/// A tag's attributes as (name, raw value) pairs.
 pub struct Attrs<'a> {
     rest: &'a [u8],
 }
@@ -130,10 +152,48 @@ impl<'a> Iterator for Attrs<'a> {
         let eq = memchr(b'=', rest)?;
         let name = rest[..eq].trim_ascii_end();
         let after = rest[eq + 1..].trim_ascii_start();
-        let quote = *after.first().filter(|q| matches!(q, b'"' | b'\''))?;
+        let quote = *after.first()?;
         let len = memchr(quote, &after[1..])?;
         self.rest = &after[len + 2..];
         Some((name, &after[1..len + 1]))
+    }
+}
+
+/// Reads the runs of a shared or inline string from `at` up to its end tag `</end>`,
+/// as calamine does: every `<t>`'s text but the phonetic guides', each trimmed of ASCII
+/// spaces unless it asks to be kept as written. Returns where the end tag ends.
+pub fn rich_text(
+    xml: &[u8],
+    mut at: usize,
+    end: &[u8],
+    out: &mut String,
+) -> Result<usize, Unsupported> {
+    let mut phonetic = false;
+    loop {
+        let tag = next_tag(xml, at)?.ok_or(Unsupported)?;
+        at = tag.end;
+        match (tag.name, tag.close) {
+            (name, true) if name == end => return Ok(at),
+            (b"rPh", close) if !tag.empty => phonetic = !close,
+            (b"t", false) if !tag.empty && !phonetic => {
+                let preserve = tag.attr(b"xml:space") == Some(b"preserve");
+                let close = memchr(b'<', &xml[at..]).ok_or(Unsupported)? + at;
+                let mut run = String::new();
+                text(&xml[at..close], &mut run)?;
+                let run = if preserve {
+                    &run[..]
+                } else {
+                    run.trim_matches([' ', '\t', '\r', '\n'])
+                };
+                // Excel's own escapes (`_x000D_`) are calamine's to undo.
+                if run.contains("_x") {
+                    return Err(Unsupported);
+                }
+                out.push_str(run);
+                at = end_tag(xml, close, b"t")?;
+            }
+            _ => {}
+        }
     }
 }
 
@@ -147,7 +207,7 @@ pub fn text(raw: &[u8], out: &mut String) -> Result<(), Unsupported> {
     while let Some(amp) = memchr(b'&', rest) {
         out.push_str(std::str::from_utf8(&rest[..amp]).map_err(|_| Unsupported)?);
         let semi = memchr(b';', &rest[amp..]).ok_or(Unsupported)? + amp;
-        out.push(reference(&rest[amp + 1..semi])?);
+        out.push(char_reference(&rest[amp + 1..semi])?);
         rest = &rest[semi + 1..];
     }
     out.push_str(std::str::from_utf8(rest).map_err(|_| Unsupported)?);
@@ -155,15 +215,15 @@ pub fn text(raw: &[u8], out: &mut String) -> Result<(), Unsupported> {
 }
 
 /// The character a reference (`amp`, `#20013`, `#x4E2D`) stands for.
-fn reference(name: &[u8]) -> Result<char, Unsupported> {
+fn char_reference(name: &[u8]) -> Result<char, Unsupported> {
     let code = match name {
         b"lt" => return Ok('<'),
         b"gt" => return Ok('>'),
         b"amp" => return Ok('&'),
         b"quot" => return Ok('"'),
         b"apos" => return Ok('\''),
-        [b'#', b'x', hex @ ..] => u32::from_str_radix(ascii(hex)?, 16),
-        [b'#', dec @ ..] => ascii(dec)?.parse(),
+        [b'#', b'x', hex @ ..] => u32::from_str_radix(code(hex)?, 16),
+        [b'#', dec @ ..] => code(dec)?.parse(),
         _ => return Err(Unsupported),
     };
     code.ok()
@@ -172,7 +232,8 @@ fn reference(name: &[u8]) -> Result<char, Unsupported> {
         .ok_or(Unsupported)
 }
 
-fn ascii(digits: &[u8]) -> Result<&str, Unsupported> {
+/// A character reference's number as text.
+fn code(digits: &[u8]) -> Result<&str, Unsupported> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_alphanumeric) {
         return Err(Unsupported);
     }
@@ -198,6 +259,18 @@ mod tests {
         assert!(next_tag(xml, end.end).unwrap().is_none());
         assert_eq!(next_tag(b"<![CDATA[x]]>", 0).unwrap_err(), Unsupported);
         assert_eq!(next_tag(b"<c r=\"A1", 0).unwrap_err(), Unsupported);
+        for odd in [
+            &b"<c r=A1>"[..],
+            b"<c r>",
+            b"<c =\"1\">",
+            b"</c r=\"1\">",
+            b"<c r=\"1\"s=\"2\"<",
+        ] {
+            assert_eq!(next_tag(odd, 0).unwrap_err(), Unsupported, "{odd:?}");
+        }
+        assert_eq!(end_tag(b"</t>", 0, b"t"), Ok(4));
+        assert_eq!(end_tag(b"<!---->", 0, b"t"), Err(Unsupported));
+        assert_eq!(end_tag(b"</v>", 0, b"t"), Err(Unsupported));
     }
 
     #[test]
