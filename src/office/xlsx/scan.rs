@@ -409,10 +409,15 @@ fn number(raw: &[u8]) -> Result<f64, Unsupported> {
 /// A style or shared-string number, digits only (calamine reads a number it cannot parse
 /// as 0, and stops at a character reference; both are left to it).
 fn index(raw: &[u8]) -> Result<usize, Unsupported> {
-    if raw.is_empty() || !raw.iter().all(u8::is_ascii_digit) {
+    if raw.is_empty() {
         return Err(Unsupported);
     }
-    ascii(raw)?.parse().map_err(|_| Unsupported)
+    raw.iter()
+        .try_fold(0usize, |n, b| match b {
+            b'0'..=b'9' => n.checked_mul(10)?.checked_add(usize::from(b - b'0')),
+            _ => None,
+        })
+        .ok_or(Unsupported)
 }
 
 fn ascii(raw: &[u8]) -> Result<&str, Unsupported> {
@@ -423,13 +428,13 @@ fn ascii(raw: &[u8]) -> Result<&str, Unsupported> {
 fn cell_reference(raw: &[u8]) -> Result<(u32, Option<u32>), Unsupported> {
     let letters = raw.iter().take_while(|b| b.is_ascii_alphabetic()).count();
     let (col, row) = raw.split_at(letters);
-    if row.is_empty() || !row.iter().all(u8::is_ascii_digit) || letters > 3 {
+    if letters > 3 {
         return Err(Unsupported);
     }
     let col = col.iter().fold(0u32, |n, b| {
         n * 26 + u32::from(b.to_ascii_uppercase() - b'A') + 1
     });
-    let row: u32 = ascii(row)?.parse().map_err(|_| Unsupported)?;
+    let row = u32::try_from(index(row)?).map_err(|_| Unsupported)?;
     Ok((row.checked_sub(1).ok_or(Unsupported)?, col.checked_sub(1)))
 }
 

@@ -39,8 +39,14 @@ impl<'a> Tag<'a> {
 /// (`<?…?>`) and comments are stepped over.
 pub fn next_tag(xml: &[u8], mut from: usize) -> Result<Option<Tag<'_>>, Unsupported> {
     loop {
-        let Some(at) = memchr(b'<', xml.get(from..).unwrap_or_default()).map(|i| from + i) else {
-            return Ok(None);
+        // Most tags follow one another with nothing between them.
+        let at = if xml.get(from) == Some(&b'<') {
+            from
+        } else {
+            match memchr(b'<', xml.get(from..).unwrap_or_default()) {
+                Some(i) => from + i,
+                None => return Ok(None),
+            }
         };
         match xml.get(at + 1) {
             Some(b'?') => {
@@ -67,6 +73,11 @@ fn find(xml: &[u8], from: usize, needle: &[u8]) -> Result<usize, Unsupported> {
 pub fn end_tag(xml: &[u8], at: usize, name: &[u8]) -> Result<usize, Unsupported> {
     if xml.get(at..at + 2) != Some(b"</") {
         return Err(Unsupported);
+    }
+    // Mostly the plain `</v>`, read without parsing a tag.
+    let plain = at + 2 + name.len();
+    if xml.get(at + 2..plain) == Some(name) && xml.get(plain) == Some(&b'>') {
+        return Ok(plain + 1);
     }
     let tag = tag(xml, at)?;
     if tag.name != name {
