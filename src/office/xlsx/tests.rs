@@ -187,17 +187,17 @@ const STYLES: &str = r#"<?xml version="1.0"?><styleSheet>
 #[test]
 fn hand_written_xml_reads_the_same_as_calamine_reads_it() {
     let plain = r#"<?xml version="1.0" encoding="UTF-8"?>
-<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><!-- a comment -->
-<dimension ref="A1:F6"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" mc:Ignorable="x14ac xr xr2 xr3" xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac" xr:uid="{00000000-0001-0000-0000-000000000000}"><!-- a comment -->
+<sheetPr codeName="Sheet1"><tabColor rgb="FFFF0000"/></sheetPr><dimension ref="A1:F6"/><sheetViews><sheetView tabSelected="1" workbookViewId="0"><selection activeCell="B2" sqref="B2"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="14.25" x14ac:dyDescent="0.2"/><cols><col min="1" max="1" width="12.5" customWidth="1"/></cols>
 <sheetData>
-<row r="1" spans="1:6"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c><c r="D1" t="s"><v>3</v></c></row>
+<row r="1" spans="1:6" ht="20" customHeight="1" x14ac:dyDescent="0.2"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c><c r="D1" t="s"><v>3</v></c></row>
 <row r="2"><c r="A2" s="1"><v>45105</v></c><c r="B2" s="2"><v>45105.75</v></c><c r="C2" s="3"><v>12.5</v></c><c r="D2" s="4"><v>1.25</v></c><c r="E2" s="9"><v>7</v></c><c r="F2" s="99"><v>8</v></c></row>
 <row r="3"><c t="inlineStr"><is><t>行内</t></is></c><c t="inlineStr"><v>ignored</v><is><r><t>富</t></r><r><t xml:space="preserve"> 文本</t></r></is></c><c/><c t="str"><f>A1&amp;"x"</f><v>a &amp; b</v></c><c t="e"><f>1/0</f><v>#DIV/0!</v></c><c t="b"><v>true</v></c></row>
 <row><c><v>1E-3</v></c><c t="n"><v></v></c><c t="d"><v>2023-06-28T00:00:00</v></c><c><f>SUM(A1:A3)</f><v>-4.5</v></c><c t="b"><v>0</v></c></row>
 <row r="9"/>
 <row r="12" spans="1:3"><c r="C12" s="0"/><c r="D12" t="s"><v></v></c><c r="E12"><v>3</v></c></row>
 </sheetData><mergeCells count="2"><mergeCell ref="A1:B1"/><mergeCell ref="C3"/></mergeCells>
-<pageMargins left="0.7"/></worksheet>"#;
+<phoneticPr fontId="1" type="noConversion"/><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/><pageSetup paperSize="9" orientation="portrait" r:id="rId1"/><extLst><ext uri="{x}" xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"><x14:dataValidations count="0"/></ext></extLst></worksheet>"#;
     let prefixed = r#"<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c><x:c r="B1"><x:v>2</x:v></x:c></x:row></x:sheetData></x:worksheet>"#;
     let empty = r#"<worksheet><dimension ref="A1"/><sheetData/></worksheet>"#;
     let no_data = r#"<worksheet><sheetPr/></worksheet>"#;
