@@ -357,10 +357,13 @@ impl<'n> Rows<'n> {
         let row = self.rows.last_mut().expect("a row was just pushed");
         let col = col as usize;
         if row.cells.len() <= col {
-            row.cells.resize(col + 1, Cell::Empty);
-            self.width = self.width.max(col + 1);
+            row.cells.resize(col, Cell::Empty);
+            row.cells.push(value);
+        } else {
+            // A cell given again takes the place of the first (as calamine has it).
+            row.cells[col] = value;
         }
-        row.cells[col] = value;
+        self.width = self.width.max(row.cells.len());
         Ok(true)
     }
 

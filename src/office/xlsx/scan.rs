@@ -9,7 +9,7 @@ use memchr::{memchr, memmem};
 
 use super::{
     cell,
-    xml::{end_tag, next_tag, rich_text, Tag, Unsupported},
+    xml::{end_tag, find_byte, next_tag, rich_text, Tag, Unsupported},
     Format, Rows, Stop,
 };
 use crate::office::sheet::Cell;
@@ -316,7 +316,7 @@ impl Scan<'_, '_> {
                 (name @ (b"v" | b"f"), false) => {
                     let mut raw: &[u8] = b"";
                     if !child.empty {
-                        let close = memchr(b'<', &xml[end..]).ok_or(Unsupported)? + end;
+                        let close = find_byte(b'<', &xml[end..]).ok_or(Unsupported)? + end;
                         raw = &xml[end..close];
                         end = end_tag(xml, close, name)?;
                     }

@@ -43,7 +43,7 @@ pub fn next_tag(xml: &[u8], mut from: usize) -> Result<Option<Tag<'_>>, Unsuppor
         let at = if xml.get(from) == Some(&b'<') {
             from
         } else {
-            match memchr(b'<', xml.get(from..).unwrap_or_default()) {
+            match find_byte(b'<', xml.get(from..).unwrap_or_default()) {
                 Some(i) => from + i,
                 None => return Ok(None),
             }
@@ -58,6 +58,18 @@ pub fn next_tag(xml: &[u8], mut from: usize) -> Result<Option<Tag<'_>>, Unsuppor
             Some(b'!') | None => return Err(Unsupported),
             Some(_) => return tag(xml, at).map(Some),
         }
+    }
+}
+
+/// Where `byte` first is in `bytes`. The texts and values between a sheet's tags are
+/// mostly a few bytes long, shorter than `memchr` needs to pay for its call.
+pub fn find_byte(byte: u8, bytes: &[u8]) -> Option<usize> {
+    match bytes.get(..16) {
+        Some(head) => head
+            .iter()
+            .position(|b| *b == byte)
+            .or_else(|| memchr(byte, &bytes[16..]).map(|i| i + 16)),
+        None => bytes.iter().position(|b| *b == byte),
     }
 }
 
@@ -103,7 +115,7 @@ fn tag(xml: &[u8], at: usize) -> Result<Tag<'_>, Unsupported> {
     if qualified.is_empty() {
         return Err(Unsupported);
     }
-    let name = match memchr::memrchr(b':', qualified) {
+    let name = match qualified.iter().rposition(|b| *b == b':') {
         Some(colon) => &qualified[colon + 1..],
         None => qualified,
     };
@@ -143,7 +155,7 @@ fn tag(xml: &[u8], at: usize) -> Result<Tag<'_>, Unsupported> {
                     .filter(|q| matches!(q, b'"' | b'\''))
                     .ok_or(Unsupported)?;
                 i += 1;
-                i += memchr(quote, xml.get(i..).unwrap_or_default()).ok_or(Unsupported)? + 1;
+                i += find_byte(quote, xml.get(i..).unwrap_or_default()).ok_or(Unsupported)? + 1;
             }
             _ => return Err(Unsupported),
         }
@@ -160,11 +172,11 @@ impl<'a> Iterator for Attrs<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let rest = self.rest.trim_ascii_start();
-        let eq = memchr(b'=', rest)?;
+        let eq = find_byte(b'=', rest)?;
         let name = rest[..eq].trim_ascii_end();
         let after = rest[eq + 1..].trim_ascii_start();
         let quote = *after.first()?;
-        let len = memchr(quote, &after[1..])?;
+        let len = find_byte(quote, &after[1..])?;
         self.rest = &after[len + 2..];
         Some((name, &after[1..len + 1]))
     }
@@ -188,7 +200,7 @@ pub fn rich_text(
             (b"rPh", close) if !tag.empty => phonetic = !close,
             (b"t", false) if !tag.empty && !phonetic => {
                 let preserve = tag.attr(b"xml:space") == Some(b"preserve");
-                let close = memchr(b'<', &xml[at..]).ok_or(Unsupported)? + at;
+                let close = find_byte(b'<', &xml[at..]).ok_or(Unsupported)? + at;
                 let mut run = String::new();
                 text(&xml[at..close], &mut run)?;
                 let run = if preserve {
