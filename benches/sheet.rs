@@ -6,7 +6,7 @@
 //! ```sh
 //! cargo bench --bench sheet                        # 100 000 rows, 3 runs: median and best
 //! cargo bench --bench sheet -- --rows 20000 --runs 5
-//! cargo bench --bench sheet -- --only import    # one step (read, check, import, jsonl), to profile
+//! cargo bench --bench sheet -- --only import    # one step (read, rows, check, import, jsonl), to profile
 //! ```
 //!
 //! Every import goes into a fresh store in a temporary folder on the project's disk.
@@ -108,6 +108,39 @@ fn import(catalog: &Arc<Catalog>, dir: &Path, bytes: &[u8], name: &str, dry_run:
     took
 }
 
+/// Seconds to check a workbook's rows, read beforehand, on this thread alone (a dry run
+/// fed the pieces the reader gave): the checking's own cost, which `valgrind --tool=
+/// cachegrind` counts the same from run to run.
+fn check_rows(catalog: &Arc<Catalog>, dir: &Path, book: &[u8]) -> f64 {
+    let mut pieces = Vec::new();
+    office::xlsx::read(book, &mut |piece| {
+        pieces.push(piece);
+        true
+    })
+    .expect("the workbook reads");
+    let _ = std::fs::remove_dir_all(dir);
+    let store = Store::open(dir, catalog.clone(), Options::default()).expect("the store opens");
+    let options = ImportOptions {
+        name: "登记表.xlsx",
+        author: "bench",
+        dry_run: true,
+        max_events: None,
+    };
+    let started = Instant::now();
+    let replay = |send: &mut dyn FnMut(office::sheet::Piece) -> bool| {
+        for piece in pieces {
+            if !send(piece) {
+                break;
+            }
+        }
+        Ok(())
+    };
+    office::sheet::import(&store, replay, book, options, &mut |_, _| {}).expect("the rows check");
+    let took = started.elapsed().as_secs_f64();
+    eprintln!("rows checked alone: {took:.3} s");
+    took
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -134,6 +167,7 @@ fn main() {
     let dir = tmp.path().join("store");
     let per_second = |s: f64| f64::from(rows) / s;
     let mut read = Vec::new();
+    let mut rows_only = Vec::new();
     let (mut checked, mut xlsx, mut json) = (Vec::new(), Vec::new(), Vec::new());
     let step = |name: &str| only.as_deref().is_none_or(|o| o == name);
     for _ in 0..runs {
@@ -149,6 +183,9 @@ fn main() {
             .expect("the workbook reads");
             read.push(started.elapsed().as_secs_f64());
             assert!(cells >= rows as usize * 7, "every row's cells were read");
+        }
+        if step("rows") {
+            rows_only.push(check_rows(&catalog, &dir, &book));
         }
         if step("check") {
             checked.push(import(&catalog, &dir, &book, "登记表.xlsx", true));
@@ -169,6 +206,7 @@ fn main() {
     println!("|---|---:|---:|---:|---:|");
     for (step, xs) in [
         ("read the workbook (unzip, scan the XML)", read),
+        ("check its rows, read beforehand (one thread)", rows_only),
         ("check the workbook (--dry-run)", checked),
         ("import the workbook", xlsx),
         ("import the same rows as JSONL", json),

@@ -367,6 +367,17 @@ fn cell_error(e: &str) -> String {
     format!("the cell holds the error {e}; correct its formula or type the value")
 }
 
+/// A whole-number field's number cell as its value, without writing it out as text for
+/// [`FieldDef::coerce`] to read back (the value is the same: see [`number_text`]).
+fn whole_number(cell: &Cell, field: &FieldDef) -> Option<Value> {
+    match (cell, field.ty) {
+        (Cell::Number(n), FieldType::Integer) if n.fract() == 0.0 && (0.0..1e15).contains(n) => {
+            Some(Value::from(*n as u64))
+        }
+        _ => None,
+    }
+}
+
 /// A field's cell as the text [`FieldDef::coerce`] takes; `None` when it is empty.
 fn field_text<'c>(cell: &'c Cell, field: &FieldDef) -> Result<Option<Cow<'c, str>>, String> {
     match (cell, field.ty) {
@@ -677,12 +688,18 @@ fn convert(
             Column::Day => date_text(cell, true).map(|t| day = t),
             Column::Start => date_text(cell, false).map(|t| start = t),
             Column::End => date_text(cell, false).map(|t| end = t),
-            Column::Field(f) => field_text(cell, f).and_then(|t| match t {
-                None => Ok(()),
-                Some(t) => f.coerce(&t).map(|v| {
+            Column::Field(f) => match whole_number(cell, f) {
+                Some(v) => {
                     data.insert(f.name.clone(), v);
+                    Ok(())
+                }
+                None => field_text(cell, f).and_then(|t| match t {
+                    None => Ok(()),
+                    Some(t) => f.coerce(&t).map(|v| {
+                        data.insert(f.name.clone(), v);
+                    }),
                 }),
-            }),
+            },
         };
         if let Err(reason) = value {
             errors.push(place.error(place.cell(row.at, *i), header, reason));
@@ -880,6 +897,39 @@ mod tests {
         assert_eq!(normalise_date("下周一"), "下周一");
         assert_eq!(serial_date(45105.0), NaiveDate::from_ymd_opt(2023, 6, 28));
         assert_eq!(serial_date(12.0), None);
+    }
+
+    /// A whole number read straight off its cell is the value its text would give.
+    #[test]
+    fn whole_numbers_read_as_their_text_would() {
+        let catalog = Catalog::embedded();
+        let trainees = catalog
+            .kind("class_held")
+            .and_then(|k| k.field("trainees"))
+            .expect("class_held has trainees");
+        let mut read_straight = 0;
+        for n in [
+            0.0,
+            -0.0,
+            3.0,
+            40.0,
+            1e14,
+            999_999_999_999_999.0,
+            1e15,
+            -1.0,
+            2.5,
+            f64::NAN,
+        ] {
+            let cell = Cell::Number(n);
+            let as_text = field_text(&cell, trainees)
+                .unwrap()
+                .map(|t| trainees.coerce(&t));
+            if let Some(v) = whole_number(&cell, trainees) {
+                assert_eq!(Some(Ok(v)), as_text, "{n}");
+                read_straight += 1;
+            }
+        }
+        assert_eq!(read_straight, 6);
     }
 
     /// Row ids are how a register imported again writes only what is new: the way they
