@@ -79,6 +79,7 @@ impl<'a> Book<'a> {
         if bytes.len() > HELD_AT_MOST {
             return Err(Unsupported);
         }
+        xml::utf8(&bytes)?;
         let body = bytes.trim_ascii_end();
         let last = memchr::memrchr(b'<', body).ok_or(Unsupported)?;
         xml::end_tag(body, last, root)?;

@@ -9,7 +9,7 @@ use memchr::{memchr, memmem};
 
 use super::{
     cell,
-    xml::{end_tag, find_byte, next_tag, rich_text, Tag, Unsupported},
+    xml::{self, end_tag, find_byte, next_tag, rich_text, Tag, Unsupported},
     Format, Rows, Stop,
 };
 use crate::office::sheet::Cell;
@@ -30,6 +30,9 @@ pub fn declared_rows(part: &mut dyn Read) -> Result<u32, Unsupported> {
         // may have been cut), so a part without rows takes no more than one pass.
         let from = xml.len().saturating_sub(8);
         let n = read_some(part, &mut xml, HEAD_CHUNK)?;
+        if from == 0 {
+            xml::utf8(&xml)?;
+        }
         if xml.len() > HELD_AT_MOST {
             return Err(Unsupported);
         }

@@ -135,17 +135,28 @@ fn package(
     styles: Option<&str>,
     workbook_pr: &str,
 ) -> Vec<u8> {
+    let sheets: Vec<&[u8]> = sheets.iter().map(|s| s.as_bytes()).collect();
+    package_bytes(&sheets, strings, styles, workbook_pr)
+}
+
+/// A workbook package whose sheets' parts are given as bytes.
+fn package_bytes(
+    sheets: &[&[u8]],
+    strings: Option<&str>,
+    styles: Option<&str>,
+    workbook_pr: &str,
+) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let mut part = |name: &str, body: &str| {
+    let mut part = |name: &str, body: &[u8]| {
         zip.start_file(name, options).unwrap();
-        zip.write_all(body.as_bytes()).unwrap();
+        zip.write_all(body).unwrap();
     };
     part(
         "_rels/.rels",
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.as_bytes(),
     );
     let mut book = format!(
         r#"<?xml version="1.0"?><workbook xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">{workbook_pr}<sheets>"#
@@ -159,13 +170,19 @@ fn package(
         );
         part(&format!("xl/worksheets/sheet{n}.xml"), xml);
     }
-    part("xl/workbook.xml", &(book + "</sheets></workbook>"));
-    part("xl/_rels/workbook.xml.rels", &(rels + "</Relationships>"));
+    part(
+        "xl/workbook.xml",
+        (book + "</sheets></workbook>").as_bytes(),
+    );
+    part(
+        "xl/_rels/workbook.xml.rels",
+        (rels + "</Relationships>").as_bytes(),
+    );
     if let Some(sst) = strings {
-        part("xl/sharedStrings.xml", sst);
+        part("xl/sharedStrings.xml", sst.as_bytes());
     }
     if let Some(styles) = styles {
-        part("xl/styles.xml", styles);
+        part("xl/styles.xml", styles.as_bytes());
     }
     zip.finish().unwrap().into_inner()
 }
@@ -379,6 +396,18 @@ fn what_calamine_reads_otherwise_is_left_to_it() {
     long += r#"<row r="80001"><c r="A80001"><v>1</v></c></row></sheetData></worksheet>"#;
     assert!(long.len() > scan::HELD_AT_MOST);
     assert!(!same_as_calamine(&package(&[&long], None, None, "")));
+    // Parts in another encoding than UTF-8, which calamine decodes.
+    let declared = format!(
+        r#"<?xml version="1.0" encoding="GB2312"?>{}"#,
+        sheet_with(r#"<c r="B1"><v>3</v></c>"#)
+    );
+    assert!(!same_as_calamine(&package(&[&declared], None, None, "")));
+    let utf16: Vec<u8> = "\u{feff}<worksheet><sheetData><row r=\"1\"><c r=\"A1\"><v>7</v></c></row></sheetData></worksheet>"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let bytes = package_bytes(&[&utf16], None, None, "");
+    assert!(!same_as_calamine(&bytes));
     // A style numbered `014` is no built-in date to calamine.
     let styles = STYLES.replace(
         r#"<xf numFmtId="14" applyNumberFormat="1"/>"#,

@@ -61,6 +61,30 @@ pub fn next_tag(xml: &[u8], mut from: usize) -> Result<Option<Tag<'_>>, Unsuppor
     }
 }
 
+/// Whether a part that begins with `head` is in UTF-8, which is all this reader reads;
+/// calamine decodes the others (UTF-16, or an encoding the declaration names).
+pub fn utf8(head: &[u8]) -> Result<(), Unsupported> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = &head[..head.len().min(4)];
+    if start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF") || start.contains(&0) {
+        return Err(Unsupported);
+    }
+    if head.starts_with(b"<?xml") {
+        let end = find(head, 0, b"?>")?;
+        let declaration = &head[..end];
+        if let Some(at) = memmem::find(declaration, b"encoding") {
+            let value = declaration[at..]
+                .split(|b| matches!(b, b'"' | b'\''))
+                .nth(1)
+                .ok_or(Unsupported)?;
+            if !value.eq_ignore_ascii_case(b"utf-8") && !value.eq_ignore_ascii_case(b"utf8") {
+                return Err(Unsupported);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Where `byte` first is in `bytes`. The texts and values between a sheet's tags are
 /// mostly a few bytes long, shorter than `memchr` needs to pay for its call.
 pub fn find_byte(byte: u8, bytes: &[u8]) -> Option<usize> {
@@ -294,6 +318,23 @@ mod tests {
         assert_eq!(end_tag(b"</t>", 0, b"t"), Ok(4));
         assert_eq!(end_tag(b"<!---->", 0, b"t"), Err(Unsupported));
         assert_eq!(end_tag(b"</v>", 0, b"t"), Err(Unsupported));
+    }
+
+    #[test]
+    fn only_utf8_parts() {
+        assert_eq!(
+            utf8(br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><a/>"#),
+            Ok(())
+        );
+        assert_eq!(utf8(b"\xEF\xBB\xBF<a/>"), Ok(()));
+        assert_eq!(utf8(b"<a/>"), Ok(()));
+        assert_eq!(
+            utf8(br#"<?xml version="1.0" encoding="GB2312"?><a/>"#),
+            Err(Unsupported)
+        );
+        assert_eq!(utf8(b"\xFF\xFE<\0a\0"), Err(Unsupported));
+        assert_eq!(utf8(b"<\0a\0/\0>\0"), Err(Unsupported));
+        assert_eq!(utf8(b"<?xml version=\"1.0\""), Err(Unsupported));
     }
 
     #[test]
