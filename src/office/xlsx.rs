@@ -14,10 +14,7 @@ mod scan;
 mod tests;
 mod xml;
 
-use std::{
-    collections::HashMap,
-    io::{Cursor, Read},
-};
+use std::{collections::HashMap, io::Cursor};
 
 use calamine::{DataRef, Reader, SheetType, Xlsx, XlsxCellReader, XlsxError};
 use chrono::NaiveDate;
@@ -75,8 +72,10 @@ impl From<OfficeError> for Stop {
 struct Sent {
     /// Whether the sheets' plan went.
     plan: bool,
-    /// How many sheets were begun: all but the last were sent whole.
+    /// How many sheets were begun: all but the last were sent whole; and the last one's
+    /// name.
     sheets: usize,
+    sheet: Option<String>,
     /// How many rows of the last sheet begun went, and the last one's number.
     rows: usize,
     last_row: Option<u32>,
@@ -86,12 +85,17 @@ impl Sent {
     fn note(&mut self, piece: &Piece) {
         match piece {
             Piece::Sheets(_) => self.plan = true,
-            Piece::Sheet(_) => (self.sheets, self.rows, self.last_row) = (self.sheets + 1, 0, None),
+            Piece::Sheet(name) => {
+                self.sheets += 1;
+                self.sheet = Some(name.clone());
+                (self.rows, self.last_row) = (0, None);
+            }
             Piece::Rows(rows) => {
                 self.rows += rows.len();
                 self.last_row = rows.last().map(|r| r.at).or(self.last_row);
             }
-            // Sent as a sheet's last piece, after which the quick reader stops nowhere.
+            // A sheet's last piece: the quick reader does not stop between it and the
+            // next sheet, so calamine never goes on from there.
             Piece::Merged(_) => {}
         }
     }
@@ -216,14 +220,15 @@ fn read_with_calamine(
             return Ok(());
         }
     }
-    // Reading merged regions parses a sheet a second time; most registers have none,
-    // which a plain search of the sheets' XML shows for far less. Searched once the
-    // first rows are on their way, so their checking does not wait for it.
-    let mut any_merges = None;
     for (i, name) in names.into_iter().enumerate() {
         // The sheet the quick reader stopped in goes on after its rows already sent.
         let skip = match (i + 1).cmp(&sent.sheets) {
             std::cmp::Ordering::Less => continue,
+            std::cmp::Ordering::Equal if sent.sheet.as_ref() != Some(&name) => {
+                return Err(damaged(&format!(
+                    "the sheet {name} reads differently on a second reading"
+                )));
+            }
             std::cmp::Ordering::Equal => (sent.rows, sent.last_row),
             std::cmp::Ordering::Greater => {
                 if !send(Piece::Sheet(name.clone())) {
@@ -235,20 +240,16 @@ fn read_with_calamine(
         if !send_rows(&mut book, &name, skip, send)? {
             return Ok(());
         }
-        let merges = match any_merges {
-            Some(known) => known,
-            None => *any_merges.insert(any_merged_cells(bytes)?),
-        };
-        if merges {
-            let merged = book
-                .merge_cells_by_sheet_name(&name)
-                .map_err(unreadable)?
-                .into_iter()
-                .map(|d| [d.start.0, d.start.1, d.end.0, d.end.1])
-                .collect();
-            if !send(Piece::Merged(merged)) {
-                return Ok(());
-            }
+        // A second parse of the sheet, which is all this path costs more: the quick
+        // reader reads most workbooks.
+        let merged = book
+            .merge_cells_by_sheet_name(&name)
+            .map_err(unreadable)?
+            .into_iter()
+            .map(|d| [d.start.0, d.start.1, d.end.0, d.end.1])
+            .collect();
+        if !send(Piece::Merged(merged)) {
+            return Ok(());
         }
     }
     Ok(())
@@ -298,6 +299,8 @@ struct Rows<'n> {
     /// The widest row so far, which each new row makes room for (up to a point: one
     /// cell far to the right must not make every row wide).
     width: usize,
+    /// The cells (empty ones between included) of the rows not yet handed over.
+    cells: usize,
 }
 
 impl<'n> Rows<'n> {
@@ -309,6 +312,7 @@ impl<'n> Rows<'n> {
             last_skipped,
             skipping: None,
             width: 0,
+            cells: 0,
         }
     }
 
@@ -343,8 +347,11 @@ impl<'n> Rows<'n> {
         }
         self.skipping = None;
         if self.rows.last().is_none_or(|r| r.at != at) {
-            if self.rows.len() == ROWS_AT_A_TIME {
+            // Rows far to the right are handed over fewer at a time, so a few bytes of
+            // XML naming column XFD cannot make a piece take hundreds of megabytes.
+            if self.rows.len() == ROWS_AT_A_TIME || self.cells >= CELLS_AT_A_TIME {
                 let full = std::mem::replace(&mut self.rows, Vec::with_capacity(ROWS_AT_A_TIME));
+                self.cells = 0;
                 if !send(Piece::Rows(full)) {
                     return Ok(false);
                 }
@@ -357,6 +364,7 @@ impl<'n> Rows<'n> {
         let row = self.rows.last_mut().expect("a row was just pushed");
         let col = col as usize;
         if row.cells.len() <= col {
+            self.cells += col + 1 - row.cells.len();
             row.cells.resize(col, Cell::Empty);
             row.cells.push(value);
         } else {
@@ -401,6 +409,10 @@ fn cells_of<'a, 'b>(
 /// Rows handed over at a time.
 const ROWS_AT_A_TIME: usize = 1024;
 
+/// The most cells handed over in one piece (a row's empty cells included), unless one
+/// row alone has more.
+const CELLS_AT_A_TIME: usize = 256 * 1024;
+
 /// The most cells a row's room is made for up front.
 const MAX_WIDTH: usize = 64;
 
@@ -435,28 +447,6 @@ fn check(bytes: &[u8]) -> Result<(), OfficeError> {
         ));
     }
     Ok(())
-}
-
-/// Whether any worksheet's XML mentions merged cells.
-fn any_merged_cells(bytes: &[u8]) -> Result<bool, OfficeError> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| damaged(&e))?;
-    let mut xml = Vec::new();
-    for i in 0..zip.len() {
-        let mut part = zip.by_index(i).map_err(|e| damaged(&e))?;
-        if !part
-            .name()
-            .map_err(|e| damaged(&e))?
-            .starts_with("xl/worksheets/")
-        {
-            continue;
-        }
-        xml.clear();
-        part.read_to_end(&mut xml).map_err(|e| damaged(&e))?;
-        if memmem::find(&xml, b"mergeCell").is_some() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 fn cell(d: &DataRef) -> Cell {

@@ -50,24 +50,24 @@ impl<'a> Book<'a> {
         };
         let (dir, workbook) = book.workbook_part()?;
         if let Some(sst) = book.part(&format!("{dir}sharedStrings.xml"), b"sst")? {
-            book.strings = shared_strings(&sst)?;
+            book.strings = shared_strings(inner(&sst, b"sst")?)?;
         }
         if let Some(styles) = book.part(&format!("{dir}styles.xml"), b"styleSheet")? {
-            book.formats = formats(&styles)?;
+            book.formats = formats(inner(&styles, b"styleSheet")?)?;
         }
         let rels = book
             .part(&format!("{dir}_rels/{workbook}.rels"), b"Relationships")?
             .ok_or(Unsupported)?;
-        let rels = relationships(&rels)?;
+        let rels = relationships(inner(&rels, b"Relationships")?)?;
         let wb = book
             .part(&format!("{dir}{workbook}"), b"workbook")?
             .ok_or(Unsupported)?;
-        (book.sheets, book.is_1904) = sheets(&wb, &rels, &dir)?;
+        (book.sheets, book.is_1904) = sheets(inner(&wb, b"workbook")?, &rels, &dir)?;
         Ok(book)
     }
 
-    /// A whole part, which must end with its `root` element's end tag (calamine
-    /// refuses one cut short).
+    /// A whole part, checked to be one `root` element as calamine reads it (see
+    /// [`inner`]).
     fn part(&mut self, path: &str, root: &[u8]) -> Result<Option<Vec<u8>>, Unsupported> {
         let Some(part) = self.parts.open(path)? else {
             return Ok(None);
@@ -80,9 +80,8 @@ impl<'a> Book<'a> {
             return Err(Unsupported);
         }
         xml::utf8(&bytes)?;
-        let body = bytes.trim_ascii_end();
-        let last = memchr::memrchr(b'<', body).ok_or(Unsupported)?;
-        xml::end_tag(body, last, root)?;
+        xml::well_formed(&bytes)?;
+        inner(&bytes, root)?;
         Ok(Some(bytes))
     }
 
@@ -92,7 +91,7 @@ impl<'a> Book<'a> {
             .part("_rels/.rels", b"Relationships")?
             .ok_or(Unsupported)?;
         let mut target = None;
-        each(&rels, b"Relationship", |tag| {
+        each(inner(&rels, b"Relationships")?, b"Relationship", |tag| {
             if tag
                 .attr(b"Type")
                 .is_some_and(|t| t.ends_with(b"/relationships/officeDocument"))
@@ -103,8 +102,9 @@ impl<'a> Book<'a> {
             }
             Ok(())
         })?;
-        // calamine refuses a package that names no workbook part.
-        let target = target.ok_or(Unsupported)?;
+        // calamine refuses a package that names no workbook part, and looks a path up
+        // as it is written.
+        let target = target.filter(|t| !t.contains('\\')).ok_or(Unsupported)?;
         let (dir, name) = target.split_at(target.rfind('/').map_or(0, |i| i + 1));
         let name = if name.is_empty() {
             "workbook.xml"
@@ -141,6 +141,41 @@ impl<'a> Parts<'a> {
     }
 }
 
+/// What lies inside a part's root element `root`, which must open as the part's first
+/// tag and close as its last: calamine reads nothing before or after it, and a part
+/// cut short it refuses.
+fn inner<'x>(xml: &'x [u8], root: &[u8]) -> Result<&'x [u8], Unsupported> {
+    let first = next_tag(xml, 0)?.ok_or(Unsupported)?;
+    if first.close || first.name != root {
+        return Err(Unsupported);
+    }
+    if first.empty {
+        return match next_tag(xml, first.end)? {
+            None => Ok(&[]),
+            Some(_) => Err(Unsupported),
+        };
+    }
+    let body = xml.trim_ascii_end();
+    let last = memchr::memrchr(b'<', body).ok_or(Unsupported)?;
+    if last < first.end || xml::end_tag(body, last, first.qualified)? != body.len() {
+        return Err(Unsupported);
+    }
+    Ok(&xml[first.end..last])
+}
+
+/// The next tag inside a part's root element `root` (see [`inner`]); one named as the
+/// root is left to calamine, which would stop at it.
+fn next_inside<'x>(
+    xml: &'x [u8],
+    at: usize,
+    root: &[u8],
+) -> Result<Option<xml::Tag<'x>>, Unsupported> {
+    match next_tag(xml, at)? {
+        Some(tag) if tag.name == root => Err(Unsupported),
+        tag => Ok(tag),
+    }
+}
+
 /// Calls `f` with every start tag named `name`, in order.
 fn each(
     xml: &[u8],
@@ -148,7 +183,7 @@ fn each(
     mut f: impl FnMut(&xml::Tag) -> Result<(), Unsupported>,
 ) -> Result<(), Unsupported> {
     let mut at = 0;
-    while let Some(tag) = next_tag(xml, at)? {
+    while let Some(tag) = next_inside(xml, at, b"Relationships")? {
         if !tag.close && tag.name == name {
             f(&tag)?;
         }
@@ -191,13 +226,23 @@ fn sheets(xml: &[u8], rels: &Relations, dir: &str) -> Result<Sheets, Unsupported
     let mut names = std::collections::HashSet::new();
     let mut paths = std::collections::HashSet::new();
     let mut is_1904 = false;
+    // calamine reads a defined name's content as text, tags and all.
+    let mut in_defined_name = false;
     let mut at = 0;
-    while let Some(tag) = next_tag(xml, at)? {
+    while let Some(tag) = next_inside(xml, at, b"workbook")? {
         at = tag.end;
+        if in_defined_name {
+            if tag.close && tag.name == b"definedName" {
+                in_defined_name = false;
+                continue;
+            }
+            return Err(Unsupported);
+        }
         if tag.close {
             continue;
         }
         match tag.name {
+            b"definedName" => in_defined_name = !tag.empty,
             b"sheet" => {
                 let mut name = None;
                 let mut id = None;
@@ -243,12 +288,12 @@ fn shared_strings(xml: &[u8]) -> Result<Vec<Cell>, Unsupported> {
     let mut strings = Vec::new();
     let mut text = String::new();
     let mut at = 0;
-    while let Some(tag) = next_tag(xml, at)? {
+    while let Some(tag) = next_inside(xml, at, b"sst")? {
         at = tag.end;
         if !tag.close && tag.name == b"si" {
             text.clear();
             if !tag.empty {
-                at = rich_text(xml, at, b"si", &mut text)?;
+                at = rich_text(xml, at, tag.qualified, &mut text)?;
             }
             strings.push(Cell::text(&text));
         }
@@ -262,10 +307,15 @@ fn formats(xml: &[u8]) -> Result<Vec<Format>, Unsupported> {
     let mut formats = Vec::new();
     let mut in_num_fmts = false;
     let mut in_cell_xfs = false;
+    // calamine reads an `xf`'s body up to the first `</xf>`: one inside another is
+    // left to it.
+    let mut in_xf = false;
     let mut at = 0;
-    while let Some(tag) = next_tag(xml, at)? {
+    while let Some(tag) = next_inside(xml, at, b"styleSheet")? {
         at = tag.end;
         match (tag.name, tag.close) {
+            (b"xf", false) if in_xf => return Err(Unsupported),
+            (b"xf", true) => in_xf = false,
             (b"numFmts", close) => in_num_fmts = !close && !tag.empty,
             (b"numFmt", false) if in_num_fmts => {
                 if let (Some(id), Some(code)) = (tag.attr(b"numFmtId"), tag.attr(b"formatCode")) {
@@ -273,13 +323,17 @@ fn formats(xml: &[u8]) -> Result<Vec<Format>, Unsupported> {
                 }
             }
             (b"cellXfs", close) => in_cell_xfs = !close && !tag.empty,
-            (b"xf", false) if in_cell_xfs => formats.push(match tag.attr(b"numFmtId") {
-                Some(id) => custom
-                    .get(id)
-                    .copied()
-                    .unwrap_or_else(|| Format::of_builtin(id)),
-                None => Format::Other,
-            }),
+            (b"xf", false) if in_cell_xfs => {
+                in_xf = !tag.empty;
+                formats.push(match tag.attr(b"numFmtId") {
+                    Some(id) => custom
+                        .get(id)
+                        .copied()
+                        .unwrap_or_else(|| Format::of_builtin(id)),
+                    None => Format::Other,
+                });
+            }
+            (b"xf", false) => in_xf = !tag.empty,
             _ => {}
         }
     }

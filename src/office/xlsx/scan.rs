@@ -25,45 +25,48 @@ pub struct Context<'b> {
 /// with no cells at all (which reads as an empty sheet), 1 when it declares nothing.
 pub fn declared_rows(part: &mut dyn Read) -> Result<u32, Unsupported> {
     let mut xml = Vec::new();
-    let head = loop {
-        // Only what was just read is searched (and the end of the rest, where a name
-        // may have been cut), so a part without rows takes no more than one pass.
-        let from = xml.len().saturating_sub(8);
-        let n = read_some(part, &mut xml, HEAD_CHUNK)?;
-        if from == 0 {
+    // Where the next tag is looked for, in what has been read so far.
+    let mut at = 0;
+    // calamine keeps the last dimension a sheet gives.
+    let mut rows = 1;
+    let mut elements = false;
+    loop {
+        let last = read_some(part, &mut xml, HEAD_CHUNK)? < HEAD_CHUNK;
+        if at == 0 {
             xml::utf8(&xml)?;
         }
         if xml.len() > HELD_AT_MOST {
             return Err(Unsupported);
         }
-        if let Some(at) = memmem::find(&xml[from..], b"sheetData") {
-            break Some(from + at);
+        loop {
+            match next_tag(&xml, at) {
+                Ok(Some(tag)) => {
+                    at = tag.end;
+                    if tag.close {
+                        continue;
+                    }
+                    match tag.name {
+                        b"sheetData" => return Ok(rows),
+                        b"dimension" => {
+                            let [start, _, end, _] =
+                                dimension(tag.attr(b"ref").ok_or(Unsupported)?)?;
+                            rows = (end - start.min(end)).saturating_add(1);
+                        }
+                        _ => elements = true,
+                    }
+                }
+                // The rest is read first: a tag may be cut off where the reading stopped.
+                Ok(None) => break,
+                Err(_) if !last => break,
+                Err(e) => return Err(e),
+            }
         }
-        if n == 0 {
-            break None;
-        }
-    };
-    let Some(head) = head else {
-        // calamine calls a part with elements but no sheet data "not a worksheet", and
-        // one with nothing in it damaged.
-        return match next_tag(&xml, 0)? {
-            Some(_) => Ok(0),
-            None => Err(Unsupported),
-        };
-    };
-    // Only the tags before the sheet data, the last of which may be cut off.
-    let head = &xml[..memchr::memrchr(b'<', &xml[..head]).unwrap_or(0)];
-    // calamine keeps the last dimension a sheet gives.
-    let mut rows = 1;
-    let mut at = 0;
-    while let Some(tag) = next_tag(head, at)? {
-        at = tag.end;
-        if tag.name == b"dimension" && !tag.close {
-            let [start, _, end, _] = dimension(tag.attr(b"ref").ok_or(Unsupported)?)?;
-            rows = (end - start.min(end)).saturating_add(1);
+        if last {
+            // calamine calls a part with elements but no sheet data "not a worksheet",
+            // and one without any damaged.
+            return if elements { Ok(0) } else { Err(Unsupported) };
         }
     }
-    Ok(rows)
 }
 
 /// Reads a worksheet part through, handing its cells to `rows`; returns its merged
@@ -105,6 +108,7 @@ pub fn read(
             }
         };
         searched = 0;
+        xml::well_formed(&xml[..cut])?;
         scan.scan(&xml[..cut], rows, send)?;
         xml.drain(..cut);
         if last {
@@ -146,8 +150,10 @@ fn read_some(part: &mut dyn Read, xml: &mut Vec<u8>, at_most: usize) -> Result<u
         .map_err(|_| Unsupported)
 }
 
-/// Where the last `</row>` (of any prefix) ends. XML text never holds `<`, so this
-/// is always a real end tag (a comment or CDATA holding one is refused by the scan).
+/// Where the last `</row>` (of any prefix) ends. XML text and attribute values never
+/// hold `<`, so this is a real end tag; one inside a comment or CDATA would cut a chunk
+/// in the wrong place, where the scan then meets a tag cut short and leaves the sheet
+/// to calamine.
 fn last_row_end(xml: &[u8]) -> Option<usize> {
     let mut end = xml.len();
     while let Some(at) = memmem::rfind(&xml[..end], b"row>") {
@@ -206,7 +212,8 @@ impl Scan<'_, '_> {
         let mut at = 0;
         while let Some(tag) = next_tag(xml, at)? {
             at = tag.end;
-            self.elements = true;
+            // As in `declared_rows`.
+            self.elements |= !tag.close && tag.name != b"dimension";
             match self.phase {
                 Phase::Head => match tag.name {
                     b"sheetData" if !tag.close => {
@@ -312,7 +319,7 @@ impl Scan<'_, '_> {
                 (b"is", false) => {
                     self.text.clear();
                     if !child.empty {
-                        end = rich_text(xml, end, b"is", &mut self.text)?;
+                        end = rich_text(xml, end, child.qualified, &mut self.text)?;
                     }
                     value = Cell::text(&self.text);
                 }
@@ -321,7 +328,7 @@ impl Scan<'_, '_> {
                     if !child.empty {
                         let close = find_byte(b'<', &xml[end..]).ok_or(Unsupported)? + end;
                         raw = &xml[end..close];
-                        end = end_tag(xml, close, name)?;
+                        end = end_tag(xml, close, child.qualified)?;
                     }
                     value = match (name, t) {
                         (b"f", _) | (_, Some(b"inlineStr" | b"is")) => Cell::Empty,
@@ -359,7 +366,7 @@ impl Scan<'_, '_> {
                 _ => return Err(Unsupported),
             },
             Some(b"e") => {
-                let e: CellErrorType = ascii(raw)?.parse().map_err(|_| Unsupported)?;
+                let e: CellErrorType = utf8_str(raw)?.parse().map_err(|_| Unsupported)?;
                 cell(&DataRef::Error(e))
             }
             Some(b"str" | b"d") => {
@@ -402,7 +409,7 @@ fn number(raw: &[u8]) -> Result<f64, Unsupported> {
     if !plain {
         return Err(Unsupported);
     }
-    ascii(raw)?
+    utf8_str(raw)?
         .parse::<f64>()
         .ok()
         .filter(|n| n.is_finite())
@@ -423,7 +430,7 @@ fn index(raw: &[u8]) -> Result<usize, Unsupported> {
         .ok_or(Unsupported)
 }
 
-fn ascii(raw: &[u8]) -> Result<&str, Unsupported> {
+fn utf8_str(raw: &[u8]) -> Result<&str, Unsupported> {
     std::str::from_utf8(raw).map_err(|_| Unsupported)
 }
 

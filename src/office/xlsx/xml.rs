@@ -13,6 +13,9 @@ pub struct Unsupported;
 pub struct Tag<'a> {
     /// The name without its namespace prefix (`row` for `<x:row>`).
     pub name: &'a [u8],
+    /// The name as written, prefix and all, which calamine matches an element's end
+    /// tag by.
+    pub qualified: &'a [u8],
     /// An end tag, `</name>`.
     pub close: bool,
     /// A tag that ends itself, `<name/>`.
@@ -62,7 +65,8 @@ pub fn next_tag(xml: &[u8], mut from: usize) -> Result<Option<Tag<'_>>, Unsuppor
 }
 
 /// Whether a part that begins with `head` is in UTF-8, which is all this reader reads;
-/// calamine decodes the others (UTF-16, or an encoding the declaration names).
+/// a part in UTF-16, or declared in another encoding, is left to calamine, whatever it
+/// makes of it.
 pub fn utf8(head: &[u8]) -> Result<(), Unsupported> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let start = &head[..head.len().min(4)];
@@ -80,6 +84,29 @@ pub fn utf8(head: &[u8]) -> Result<(), Unsupported> {
             if !value.eq_ignore_ascii_case(b"utf-8") && !value.eq_ignore_ascii_case(b"utf8") {
                 return Err(Unsupported);
             }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a stretch of a part (whole tags and text) is what quick-xml reads without
+/// complaint wherever calamine looks: UTF-8 throughout, and each `&` a reference ended
+/// by `;`. A reference it does not know is refused where the scan decodes text.
+pub fn well_formed(xml: &[u8]) -> Result<(), Unsupported> {
+    std::str::from_utf8(xml).map_err(|_| Unsupported)?;
+    for amp in memchr::memchr_iter(b'&', xml) {
+        let name = &xml[amp + 1..];
+        let len = name
+            .iter()
+            .take(12)
+            .position(|b| *b == b';')
+            .ok_or(Unsupported)?;
+        if len == 0
+            || !name[..len]
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'#')
+        {
+            return Err(Unsupported);
         }
     }
     Ok(())
@@ -104,8 +131,9 @@ fn find(xml: &[u8], from: usize, needle: &[u8]) -> Result<usize, Unsupported> {
         .ok_or(Unsupported)
 }
 
-/// Where the end tag `</name>` that must begin at `at` ends; so text holding a comment
-/// or anything else before its end tag is left to calamine.
+/// Where the end tag `</name>` that must begin at `at` ends, `name` as written (with
+/// its prefix); so text holding a comment or anything else before its end tag is left
+/// to calamine.
 pub fn end_tag(xml: &[u8], at: usize, name: &[u8]) -> Result<usize, Unsupported> {
     if xml.get(at..at + 2) != Some(b"</") {
         return Err(Unsupported);
@@ -116,7 +144,7 @@ pub fn end_tag(xml: &[u8], at: usize, name: &[u8]) -> Result<usize, Unsupported>
         return Ok(plain + 1);
     }
     let tag = tag(xml, at)?;
-    if tag.name != name {
+    if tag.qualified != name {
         return Err(Unsupported);
     }
     Ok(tag.end)
@@ -139,13 +167,20 @@ fn tag(xml: &[u8], at: usize) -> Result<Tag<'_>, Unsupported> {
     if qualified.is_empty() {
         return Err(Unsupported);
     }
-    let name = match qualified.iter().rposition(|b| *b == b':') {
+    // quick-xml's local name: what follows the first colon.
+    let name = match qualified.iter().position(|b| *b == b':') {
         Some(colon) => &qualified[colon + 1..],
         None => qualified,
     };
     let attrs_start = i;
+    // calamine reads a repeated attribute by counting the ones it wants: such tags are
+    // left to it (and so are tags with very many attributes, which would take long to
+    // tell).
+    let mut names: [&[u8]; MAX_ATTRIBUTES] = [&[]; MAX_ATTRIBUTES];
+    let mut count = 0;
     let tag = |attrs_end: usize, empty: bool, end: usize| Tag {
         name,
+        qualified,
         close,
         empty,
         attrs: &xml[attrs_start..attrs_end],
@@ -161,9 +196,16 @@ fn tag(xml: &[u8], at: usize) -> Result<Tag<'_>, Unsupported> {
                 return Ok(tag(i, true, i + 2))
             }
             Some(b) if is_name(b) && !close => {
+                let from = i;
                 while xml.get(i).is_some_and(is_name) {
                     i += 1;
                 }
+                let attr = &xml[from..i];
+                if count == MAX_ATTRIBUTES || names[..count].contains(&attr) {
+                    return Err(Unsupported);
+                }
+                names[count] = attr;
+                count += 1;
                 while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
                     i += 1;
                 }
@@ -186,6 +228,9 @@ fn tag(xml: &[u8], at: usize) -> Result<Tag<'_>, Unsupported> {
     }
 }
 
+/// The most attributes a tag may have here; Excel writes five at most on a row.
+const MAX_ATTRIBUTES: usize = 24;
+
 /// A tag's attributes as (name, raw value) pairs.
 pub struct Attrs<'a> {
     rest: &'a [u8],
@@ -206,9 +251,10 @@ impl<'a> Iterator for Attrs<'a> {
     }
 }
 
-/// Reads the runs of a shared or inline string from `at` up to its end tag `</end>`,
-/// as calamine does: every `<t>`'s text but the phonetic guides', each trimmed of ASCII
-/// spaces unless it asks to be kept as written. Returns where the end tag ends.
+/// Reads the runs of a shared or inline string from `at` up to its end tag `</end>`
+/// (`end` as written, with its prefix), as calamine does: every `<t>`'s text but the
+/// phonetic guides', each trimmed of ASCII spaces unless it asks to be kept as written.
+/// Returns where the end tag ends.
 pub fn rich_text(
     xml: &[u8],
     mut at: usize,
@@ -220,7 +266,7 @@ pub fn rich_text(
         let tag = next_tag(xml, at)?.ok_or(Unsupported)?;
         at = tag.end;
         match (tag.name, tag.close) {
-            (name, true) if name == end => return Ok(at),
+            (_, true) if tag.qualified == end => return Ok(at),
             (b"rPh", close) if !tag.empty => phonetic = !close,
             (b"t", false) if !tag.empty && !phonetic => {
                 let preserve = tag.attr(b"xml:space") == Some(b"preserve");
@@ -237,7 +283,7 @@ pub fn rich_text(
                     return Err(Unsupported);
                 }
                 out.push_str(run);
-                at = end_tag(xml, close, b"t")?;
+                at = end_tag(xml, close, tag.qualified)?;
             }
             _ => {}
         }
