@@ -978,7 +978,7 @@ impl Writer {
                 existing: false,
             });
             st.added += 1;
-            let target = ev.correction().map(|(c, t)| (t, c == Correction::Void));
+            let target = ev.correction().map(target_and_voids);
             self.push(&e, hash, target);
         }
         if self
@@ -1174,6 +1174,13 @@ impl Writer {
 
 /// The event a correction targets, if `e` is one, and whether it voids it.
 fn correction_target(catalog: &Catalog, e: &Envelope) -> Option<(Uuid, bool)> {
-    let (correction, target) = catalog.kind(&e.kind)?.correction_target(&e.data)?;
-    Some((target, correction == Correction::Void))
+    catalog
+        .kind(&e.kind)?
+        .correction_target(&e.data)
+        .map(target_and_voids)
+}
+
+/// A correction's target as the index keeps it: the event, and whether it is voided.
+fn target_and_voids((correction, target): (Correction, Uuid)) -> (Uuid, bool) {
+    (target, correction == Correction::Void)
 }
