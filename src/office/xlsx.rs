@@ -194,6 +194,20 @@ fn read_quickly(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(),
     Ok(())
 }
 
+/// The rows a sheet's dimension from row `start` to row `end` declares (for progress
+/// only: a reversed one is taken as one row).
+fn declared(start: u32, end: u32) -> u32 {
+    (end - start.min(end)).saturating_add(1)
+}
+
+/// Both readers make the same sheets and rows; if they ever did not, rows would be lost
+/// or doubled after the quick reader stopped, so the workbook is refused instead.
+fn read_differently(sheet: &str) -> OfficeError {
+    damaged(&format!(
+        "the sheet {sheet} reads differently on a second reading"
+    ))
+}
+
 /// Reads the workbook with calamine, going on from what the quick reader `sent`.
 fn read_with_calamine(
     bytes: &[u8],
@@ -212,7 +226,7 @@ fn read_with_calamine(
         for name in &names {
             let rows = cells_of(&mut book, name)?.map_or(0, |cells| {
                 let d = cells.dimensions();
-                (d.end.0 - d.start.0.min(d.end.0)).saturating_add(1)
+                declared(d.start.0, d.end.0)
             });
             plan.push((name.clone(), rows));
         }
@@ -225,9 +239,7 @@ fn read_with_calamine(
         let skip = match (i + 1).cmp(&sent.sheets) {
             std::cmp::Ordering::Less => continue,
             std::cmp::Ordering::Equal if sent.sheet.as_ref() != Some(&name) => {
-                return Err(damaged(&format!(
-                    "the sheet {name} reads differently on a second reading"
-                )));
+                return Err(read_differently(&name));
             }
             std::cmp::Ordering::Equal => (sent.rows, sent.last_row),
             std::cmp::Ordering::Greater => {
@@ -383,13 +395,8 @@ impl<'n> Rows<'n> {
         Ok(send(Piece::Rows(self.rows)))
     }
 
-    /// Both readers make the same rows; if they ever did not, rows would be lost or
-    /// doubled after the quick reader stopped, so the workbook is refused instead.
     fn read_differently(&self) -> OfficeError {
-        damaged(&format!(
-            "the sheet {} reads differently on a second reading",
-            self.sheet
-        ))
+        read_differently(self.sheet)
     }
 }
 

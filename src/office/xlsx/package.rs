@@ -36,10 +36,7 @@ impl<'a> Book<'a> {
         let mut names = HashMap::with_capacity(zip.len());
         for name in zip.file_names() {
             let name = name.map_err(|_| Unsupported)?;
-            names.insert(
-                name.replace('\\', "/").to_ascii_lowercase(),
-                name.to_string(),
-            );
+            names.insert(lookup_key(&name), name.to_string());
         }
         let mut book = Book {
             parts: Parts { zip, names },
@@ -49,26 +46,24 @@ impl<'a> Book<'a> {
             is_1904: false,
         };
         let (dir, workbook) = book.workbook_part()?;
-        if let Some(sst) = book.part(&format!("{dir}sharedStrings.xml"), b"sst")? {
+        if let Some(sst) = book.part(&format!("{dir}sharedStrings.xml"))? {
             book.strings = shared_strings(inner(&sst, b"sst")?)?;
         }
-        if let Some(styles) = book.part(&format!("{dir}styles.xml"), b"styleSheet")? {
+        if let Some(styles) = book.part(&format!("{dir}styles.xml"))? {
             book.formats = formats(inner(&styles, b"styleSheet")?)?;
         }
         let rels = book
-            .part(&format!("{dir}_rels/{workbook}.rels"), b"Relationships")?
+            .part(&format!("{dir}_rels/{workbook}.rels"))?
             .ok_or(Unsupported)?;
         let rels = relationships(inner(&rels, b"Relationships")?)?;
-        let wb = book
-            .part(&format!("{dir}{workbook}"), b"workbook")?
-            .ok_or(Unsupported)?;
+        let wb = book.part(&format!("{dir}{workbook}"))?.ok_or(Unsupported)?;
         (book.sheets, book.is_1904) = sheets(inner(&wb, b"workbook")?, &rels, &dir)?;
         Ok(book)
     }
 
-    /// A whole part, checked to be one `root` element as calamine reads it (see
-    /// [`inner`]).
-    fn part(&mut self, path: &str, root: &[u8]) -> Result<Option<Vec<u8>>, Unsupported> {
+    /// A whole part, checked to be UTF-8 XML as quick-xml reads it (its caller reads
+    /// it through [`inner`]).
+    fn part(&mut self, path: &str) -> Result<Option<Vec<u8>>, Unsupported> {
         let Some(part) = self.parts.open(path)? else {
             return Ok(None);
         };
@@ -81,17 +76,14 @@ impl<'a> Book<'a> {
         }
         xml::utf8(&bytes)?;
         xml::well_formed(&bytes)?;
-        inner(&bytes, root)?;
         Ok(Some(bytes))
     }
 
     /// The workbook part's folder (`xl/`) and file name, from the package's relations.
     fn workbook_part(&mut self) -> Result<(String, String), Unsupported> {
-        let rels = self
-            .part("_rels/.rels", b"Relationships")?
-            .ok_or(Unsupported)?;
+        let rels = self.part("_rels/.rels")?.ok_or(Unsupported)?;
         let mut target = None;
-        each(inner(&rels, b"Relationships")?, b"Relationship", |tag| {
+        each_relationship(inner(&rels, b"Relationships")?, |tag| {
             if tag
                 .attr(b"Type")
                 .is_some_and(|t| t.ends_with(b"/relationships/officeDocument"))
@@ -131,14 +123,16 @@ impl<'a> Parts<'a> {
         &mut self,
         path: &str,
     ) -> Result<Option<zip::read::ZipFile<'_, Cursor<&'a [u8]>>>, Unsupported> {
-        let Some(name) = self
-            .names
-            .get(&path.replace('\\', "/").to_ascii_lowercase())
-        else {
+        let Some(name) = self.names.get(&lookup_key(path)) else {
             return Ok(None);
         };
         self.zip.by_name(name).map(Some).map_err(|_| Unsupported)
     }
+}
+
+/// A part's name as calamine looks it up: lower case, with forward slashes.
+fn lookup_key(path: &str) -> String {
+    path.replace('\\', "/").to_ascii_lowercase()
 }
 
 /// What lies inside a part's root element `root`, which must open as the part's first
@@ -176,15 +170,14 @@ fn next_inside<'x>(
     }
 }
 
-/// Calls `f` with every start tag named `name`, in order.
-fn each(
+/// Calls `f` with every `Relationship` of a relations part, in order.
+fn each_relationship(
     xml: &[u8],
-    name: &[u8],
     mut f: impl FnMut(&xml::Tag) -> Result<(), Unsupported>,
 ) -> Result<(), Unsupported> {
     let mut at = 0;
     while let Some(tag) = next_inside(xml, at, b"Relationships")? {
-        if !tag.close && tag.name == name {
+        if !tag.close && tag.name == b"Relationship" {
             f(&tag)?;
         }
         at = tag.end;
@@ -204,7 +197,7 @@ type Relations = HashMap<Vec<u8>, (String, Vec<u8>)>;
 
 fn relationships(xml: &[u8]) -> Result<Relations, Unsupported> {
     let mut rels = HashMap::new();
-    each(xml, b"Relationship", |tag| {
+    each_relationship(xml, |tag| {
         if let Some(id) = tag.attr(b"Id") {
             let target = std::str::from_utf8(tag.attr(b"Target").unwrap_or_default())
                 .map_err(|_| Unsupported)?;

@@ -8,7 +8,7 @@ use calamine::{CellErrorType, DataRef, ExcelDateTime, ExcelDateTimeType};
 use memchr::{memchr, memmem};
 
 use super::{
-    cell,
+    cell, declared,
     xml::{self, end_tag, find_byte, next_tag, rich_text, Tag, Unsupported},
     Format, Rows, Stop,
 };
@@ -50,7 +50,7 @@ pub fn declared_rows(part: &mut dyn Read) -> Result<u32, Unsupported> {
                         b"dimension" => {
                             let [start, _, end, _] =
                                 dimension(tag.attr(b"ref").ok_or(Unsupported)?)?;
-                            rows = (end - start.min(end)).saturating_add(1);
+                            rows = declared(start, end);
                         }
                         _ => elements = true,
                     }
@@ -371,9 +371,9 @@ impl Scan<'_, '_> {
             }
             Some(b"str" | b"d") => {
                 self.text.clear();
-                super::xml::text(raw, &mut self.text)?;
-                if self.text.contains("_x") && t == Some(b"str") {
-                    return Err(Unsupported);
+                xml::text(raw, &mut self.text)?;
+                if t == Some(b"str") {
+                    xml::no_excel_escapes(&self.text)?;
                 }
                 Cell::text(&self.text)
             }

@@ -186,10 +186,14 @@ fn tag(xml: &[u8], at: usize) -> Result<Tag<'_>, Unsupported> {
         attrs: &xml[attrs_start..attrs_end],
         end,
     };
-    loop {
+    let past_spaces = |mut i: usize| {
         while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
             i += 1;
         }
+        i
+    };
+    loop {
+        i = past_spaces(i);
         match xml.get(i) {
             Some(b'>') => return Ok(tag(i, false, i + 1)),
             Some(b'/') if xml.get(i + 1) == Some(&b'>') && !close => {
@@ -206,16 +210,11 @@ fn tag(xml: &[u8], at: usize) -> Result<Tag<'_>, Unsupported> {
                 }
                 names[count] = attr;
                 count += 1;
-                while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
-                    i += 1;
-                }
+                i = past_spaces(i);
                 if xml.get(i) != Some(&b'=') {
                     return Err(Unsupported);
                 }
-                i += 1;
-                while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
-                    i += 1;
-                }
+                i = past_spaces(i + 1);
                 let quote = *xml
                     .get(i)
                     .filter(|q| matches!(q, b'"' | b'\''))
@@ -278,16 +277,22 @@ pub fn rich_text(
                 } else {
                     run.trim_matches([' ', '\t', '\r', '\n'])
                 };
-                // Excel's own escapes (`_x000D_`) are calamine's to undo.
-                if run.contains("_x") {
-                    return Err(Unsupported);
-                }
+                no_excel_escapes(run)?;
                 out.push_str(run);
                 at = end_tag(xml, close, tag.qualified)?;
             }
             _ => {}
         }
     }
+}
+
+/// Refuses text holding what may be Excel's own escapes (`_x000D_`), which are
+/// calamine's to undo.
+pub fn no_excel_escapes(text: &str) -> Result<(), Unsupported> {
+    if text.contains("_x") {
+        return Err(Unsupported);
+    }
+    Ok(())
 }
 
 /// Appends text as XML means it: character references replaced, checked UTF-8. Line
