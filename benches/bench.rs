@@ -197,6 +197,7 @@ fn child(what: &str, path: &Path) {
                 &bytes,
                 "bench.jsonl",
                 "bench",
+                import::Trust::Operator,
                 false,
                 &mut |_, _| {},
             )

@@ -98,6 +98,7 @@ fn import(catalog: &Arc<Catalog>, dir: &Path, bytes: &[u8], name: &str, dry_run:
     let options = ImportOptions {
         name,
         author: "bench",
+        trust: annals::import::Trust::Operator,
         dry_run,
         max_events: None,
     };
@@ -123,6 +124,7 @@ fn check_rows(catalog: &Arc<Catalog>, dir: &Path, book: &[u8]) -> f64 {
     let options = ImportOptions {
         name: "登记表.xlsx",
         author: "bench",
+        trust: annals::import::Trust::Operator,
         dry_run: true,
         max_events: None,
     };

@@ -487,6 +487,7 @@ impl Ctx<'_> {
             crate::EXAMPLE_DATASET.as_bytes(),
             crate::EXAMPLE_NAME,
             &self.cli.by,
+            import::Trust::Operator,
             false,
             &mut |_, _| {},
         )?;
@@ -647,6 +648,7 @@ impl Ctx<'_> {
         let options = crate::office::ImportOptions {
             name: &file.to_string_lossy(),
             author: &self.cli.by,
+            trust: import::Trust::Operator,
             dry_run,
             max_events: None,
         };

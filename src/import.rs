@@ -1,11 +1,11 @@
 //! The JSONL file format: one envelope (or draft) per line. Import is all or nothing,
 //! export writes the exact envelopes, and a file's chain can be checked with no store.
-use std::{fmt, io::Write, sync::mpsc};
+use std::{fmt, io::Write};
 
 use events::{envelope::ChainCheck, Catalog, Draft, Envelope, Hash, NewEvent};
 use serde::Serialize;
 
-use crate::store::{Filter, ImportNote, Part, Receipt, Store, StoreError, Stream};
+use crate::store::{Batch, Filter, ImportNote, Receipt, Store, StoreError};
 
 /// At most this many line errors are listed; the rest are counted.
 pub const MAX_LISTED_ERRORS: usize = 100;
@@ -87,6 +87,19 @@ enum Line {
     Envelope(Envelope),
 }
 
+/// What an import may keep of what its file says about who recorded each line, when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// A recorder (over HTTP, whatever the token's role): every line is a new event,
+    /// recorded by the importer now; an export's envelopes become drafts of their
+    /// content, and its system records are left out.
+    Recorder,
+    /// The store's own operator at the command line, who holds its files: drafts keep
+    /// the recording times and authors of history brought in from paper, and an export
+    /// of this log (or of an empty one) is restored as it is, through the store's checks.
+    Operator,
+}
+
 /// Called with (lines done, lines in all) while a large file is checked.
 pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
 
@@ -97,11 +110,12 @@ pub fn import(
     bytes: &[u8],
     name: &str,
     author: &str,
+    trust: Trust,
     dry_run: bool,
     progress: Progress,
 ) -> Result<Outcome, ImportError> {
     if !dry_run && starts_with_draft(store.catalog(), bytes) {
-        return import_streaming(store, bytes, name, author, progress);
+        return import_streaming(store, bytes, name, author, trust, progress);
     }
     let (lines, numbers) = parse(store.catalog(), bytes, progress)?;
     let count = lines.len();
@@ -119,7 +133,7 @@ pub fn import(
             Line::Draft(_) => None,
         })
         .collect();
-    if let Some(envs) = envelopes.filter(|e| !e.is_empty()) {
+    if let Some(envs) = envelopes.filter(|e| !e.is_empty() && trust == Trust::Operator) {
         check_chain(&envs, &numbers)?;
         if let Some(fresh) = continuation(store, &envs)? {
             if dry_run {
@@ -147,7 +161,7 @@ pub fn import(
     let mut kept_numbers = Vec::with_capacity(count);
     let mut errors = Vec::new();
     for (line, n) in lines.into_iter().zip(&numbers) {
-        match new_event(store.catalog(), line, *n) {
+        match new_event(store.catalog(), line, *n, trust, author) {
             Ok(Some(ev)) => {
                 events.push(ev);
                 kept_numbers.push(*n);
@@ -190,32 +204,22 @@ fn appended(receipts: &[Receipt], lines: usize) -> Outcome {
     }
 }
 
-/// Events handed to the writer at a time by a streamed import: small enough that the
-/// writer starts early and has little left to stage when the file's end is read.
-const PIECE: usize = 2_048;
-
-/// Pieces the reader may be ahead of the writer (while it waits for the disk).
-const PIECES_AHEAD: usize = 16;
-
-/// Where a streamed import puts its validated events: the store's writer, a piece at a
-/// time (or, in a dry run, nowhere; they are only counted). See [`stream`].
+/// Where an import puts its validated events while its file is still being read. The
+/// store's writer is not taken until the whole file has been read and checked, so a
+/// large or slow upload never holds up anybody else's append (issue 13); the events
+/// are then appended as one batch, all or nothing. See [`stream`].
 pub struct Feed {
-    /// `None` in a dry run, and once abandoned.
-    tx: Option<mpsc::SyncSender<Part>>,
-    piece: Vec<NewEvent>,
+    /// `None` in a dry run (events are only counted), and once abandoned.
+    events: Option<Vec<NewEvent>>,
     count: usize,
 }
 
 impl Feed {
-    /// Hands over the next event; the store names a refused one by its place in this order.
+    /// Takes the next event; the store names a refused one by its place in this order.
     pub fn push(&mut self, event: NewEvent) {
         self.count += 1;
-        let Some(tx) = &self.tx else { return };
-        self.piece.push(event);
-        if self.piece.len() == PIECE {
-            let full = std::mem::replace(&mut self.piece, Vec::with_capacity(PIECE));
-            // The writer hangs up only when it failed; its error is reported by `stream`.
-            let _ = tx.send(Part::Events(full));
+        if let Some(events) = &mut self.events {
+            events.push(event);
         }
     }
 
@@ -224,71 +228,47 @@ impl Feed {
         self.count
     }
 
-    /// Gives up writing as soon as the file is known to be refused, so the store's
-    /// writer (which takes nothing else while an import streams) is free again while the
-    /// rest of the file is checked for its other errors.
+    /// Gives up keeping events as soon as the file is known to be refused, so their
+    /// memory is free while the rest of the file is checked for its other errors.
     pub fn abandon(&mut self) {
-        self.tx = None;
-        self.piece = Vec::new();
-    }
-
-    fn finish(&mut self, note: ImportNote) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Part::Events(std::mem::take(&mut self.piece)));
-            let _ = tx.send(Part::Done(note));
-        }
+        self.events = None;
     }
 }
 
 /// Runs `read` (which reads and validates a file, pushing each good event to the
-/// [`Feed`]) while the store's writer checks and stages what came before, so the two
-/// overlap on two cores. The writer is taken only once a first piece is full (a small
-/// file is appended whole at its end) and is let go as soon as `read` abandons. All or
-/// nothing: only when `read` returns its file's note is the import completed; when it
-/// fails, the writer drops everything it staged and `read`'s error is returned. The
-/// inner result is the store's: its refusals name events by the order they were pushed.
+/// [`Feed`]), then appends what it pushed as one batch that ends with the file's
+/// `import_completed` note. All or nothing: only when `read` returns its file's note is
+/// anything written; when it fails, `read`'s error is returned. The inner result is the
+/// store's: its refusals name events by the order they were pushed.
 pub fn stream<E>(
     store: &Store,
     author: &str,
     dry_run: bool,
     read: impl FnOnce(&mut Feed) -> Result<ImportNote, E>,
 ) -> Result<Result<Outcome, StoreError>, E> {
-    std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel(PIECES_AHEAD);
-        let writer = (!dry_run).then(|| {
-            scope.spawn(move || {
-                let first = rx.recv().ok()?;
-                Some(store.append_stream(Stream {
-                    author: author.to_owned(),
-                    parts: Box::new(std::iter::once(first).chain(rx)),
-                }))
-            })
-        });
-        let mut feed = Feed {
-            tx: (!dry_run).then_some(tx),
-            piece: Vec::with_capacity(PIECE),
-            count: 0,
-        };
-        let read = read(&mut feed);
-        let lines = read.as_ref().map_or(0, |note| note.lines);
-        if let Ok(note) = &read {
-            feed.finish(note.clone());
-        }
-        let count = feed.count;
-        drop(feed);
-        let written = writer.map(|w| w.join().expect("the import's writer does not panic"));
-        read?;
-        Ok(match written.flatten() {
-            None => Ok(Outcome {
-                mode: Mode::Checked,
-                lines,
-                added: count,
-                existing: 0,
-                written: None,
-            }),
-            Some(receipts) => receipts.map(|r| appended(&r, lines)),
+    let mut feed = Feed {
+        events: (!dry_run).then(Vec::new),
+        count: 0,
+    };
+    let note = read(&mut feed)?;
+    let lines = note.lines;
+    let Some(events) = feed.events.filter(|_| !dry_run) else {
+        return Ok(Ok(Outcome {
+            mode: Mode::Checked,
+            lines,
+            added: feed.count,
+            existing: 0,
+            written: None,
+        }));
+    };
+    Ok(store
+        .append(Batch {
+            events,
+            expected_seq: None,
+            author: author.to_owned(),
+            import: Some(note),
         })
-    })
+        .map(|receipts| appended(&receipts, lines)))
 }
 
 /// Whether the file's first event line is a draft rather than an exported envelope:
@@ -307,6 +287,7 @@ fn import_streaming(
     bytes: &[u8],
     name: &str,
     author: &str,
+    trust: Trust,
     progress: Progress,
 ) -> Result<Outcome, ImportError> {
     let catalog = store.catalog();
@@ -316,7 +297,9 @@ fn import_streaming(
         let mut count = 0;
         for (n, raw) in event_lines(bytes, progress) {
             count += 1;
-            let event = match parse_line(catalog, n, raw).and_then(|l| new_event(catalog, l, n)) {
+            let event = match parse_line(catalog, n, raw)
+                .and_then(|l| new_event(catalog, l, n, trust, author))
+            {
                 Ok(Some(ev)) => ev,
                 Ok(None) => continue,
                 Err(mut e) => {
@@ -549,15 +532,26 @@ fn continuation(store: &Store, envs: &[Envelope]) -> Result<Option<Vec<Envelope>
 }
 
 /// A line as a new event of this log: a draft as it is, an exported event as a draft
-/// of its content; `None` for the system records another log wrote.
-fn new_event(catalog: &Catalog, line: Line, n: usize) -> Result<Option<NewEvent>, Vec<LineError>> {
-    match line {
-        Line::Draft(ev) => Ok(Some(ev)),
-        Line::Envelope(e) if is_system(catalog, &e) => Ok(None),
-        Line::Envelope(e) => NewEvent::parse(catalog, as_draft(e))
-            .map(Some)
-            .map_err(|err| field_errors(n, err)),
-    }
+/// of its content; `None` for the system records another log wrote. A recorder's
+/// lines are recorded by the recorder, now, whatever they say.
+fn new_event(
+    catalog: &Catalog,
+    line: Line,
+    n: usize,
+    trust: Trust,
+    author: &str,
+) -> Result<Option<NewEvent>, Vec<LineError>> {
+    let event = match line {
+        Line::Draft(ev) => ev,
+        Line::Envelope(e) if is_system(catalog, &e) => return Ok(None),
+        Line::Envelope(e) => {
+            NewEvent::parse(catalog, as_draft(e)).map_err(|err| field_errors(n, err))?
+        }
+    };
+    Ok(Some(match trust {
+        Trust::Recorder => event.recorded_now_by(author),
+        Trust::Operator => event,
+    }))
 }
 
 fn is_system(catalog: &Catalog, e: &Envelope) -> bool {

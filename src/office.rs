@@ -162,6 +162,9 @@ pub struct ImportOptions<'a> {
     pub name: &'a str,
     /// Who imports; `recorded_by` of every event.
     pub author: &'a str,
+    /// What the file may say of who recorded its lines, when (JSONL only; a sheet's
+    /// rows are always recorded by `author`, now).
+    pub trust: import::Trust,
     /// Check without writing.
     pub dry_run: bool,
     /// The most events the file may hold (a request's batch limit), if any.
@@ -209,6 +212,7 @@ pub fn import_as(
                 bytes,
                 options.name,
                 options.author,
+                options.trust,
                 options.dry_run,
                 progress,
             )?)

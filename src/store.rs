@@ -16,8 +16,10 @@ use std::{
 
 use chrono::{DateTime, FixedOffset, Utc};
 use events::{
-    canonical, catalog::Correction, envelope::truncate, Catalog, Envelope, FieldError, Hash,
-    NewEvent, Occurred, Unsealed, GENESIS,
+    canonical,
+    catalog::Correction,
+    envelope::{truncate, ChainCheck},
+    Catalog, Envelope, FieldError, Hash, NewEvent, Occurred, Unsealed, GENESIS,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -27,6 +29,7 @@ mod log;
 mod migrate;
 mod read;
 mod record;
+mod rules;
 mod tokens;
 mod verify;
 
@@ -108,10 +111,6 @@ pub enum StoreError {
         /// The limit in bytes.
         limit: usize,
     },
-    /// A streamed import was given up by its sender before its end; nothing was
-    /// written. Handling: the sender reports its own reason (bad lines).
-    #[error("the import was abandoned before its end; nothing was written")]
-    Abandoned,
     /// The writer thread is gone (the store is closing). Handling: reopen the store.
     #[error("the store is closed")]
     Closed,
@@ -193,27 +192,8 @@ pub struct Batch {
     pub import: Option<ImportNote>,
 }
 
-/// A piece of a streamed import.
-pub enum Part {
-    /// The next events, validated against the catalog.
-    Events(Vec<NewEvent>),
-    /// The end: the file was read whole and every line was good.
-    Done(ImportNote),
-}
-
-/// An import handed to the writer a piece at a time, so reading the file and writing
-/// the log overlap; all or nothing like a batch. Pieces that end before [`Part::Done`]
-/// (a sender that hangs up) abandon it. The writer takes nothing else until it ends.
-pub struct Stream {
-    /// The author for events that name none.
-    pub author: String,
-    /// The pieces, in order (usually a channel's receiver).
-    pub parts: Box<dyn Iterator<Item = Part> + Send>,
-}
-
 enum Job {
     Append(Batch, mpsc::SyncSender<Result<Vec<Receipt>, StoreError>>),
-    Stream(Stream, mpsc::SyncSender<Result<Vec<Receipt>, StoreError>>),
     Restore(
         Vec<Envelope>,
         mpsc::SyncSender<Result<Vec<Receipt>, StoreError>>,
@@ -422,12 +402,6 @@ impl Store {
         self.submit(|reply| Job::Append(batch, reply))
     }
 
-    /// Appends an import that arrives in pieces (see [`Stream`]), all or nothing, and
-    /// returns once it is on disk. Other appends wait while it is staged.
-    pub fn append_stream(&self, stream: Stream) -> Result<Vec<Receipt>, StoreError> {
-        self.submit(|reply| Job::Stream(stream, reply))
-    }
-
     /// Appends exported envelopes verbatim (seq, times, authors and hashes kept). The
     /// first must follow the head exactly; the caller has checked their chain.
     pub fn restore(&self, envelopes: Vec<Envelope>) -> Result<Vec<Receipt>, StoreError> {
@@ -628,15 +602,6 @@ struct Writer {
     db: sled::Db,
 }
 
-/// What the writer knows about an event id while preparing a batch.
-#[derive(Clone, Copy)]
-struct Known {
-    seq: u64,
-    voided: bool,
-    correction: bool,
-    system: bool,
-}
-
 /// A batch while it is staged: what it has found and how to take it back.
 struct Staging {
     author: String,
@@ -687,7 +652,6 @@ impl Writer {
                 let (result, reply) = match job {
                     Job::Append(batch, reply) => (self.append(batch), reply),
                     Job::Restore(envs, reply) => (self.restore(envs), reply),
-                    Job::Stream(stream, reply) => (self.stream(stream), reply),
                 };
                 results.push((result, reply));
             }
@@ -762,7 +726,7 @@ impl Writer {
     }
 
     /// What the log (staged events included) says about `id`.
-    fn known(&self, id: Uuid) -> Result<Option<Known>, StoreError> {
+    fn known(&self, id: Uuid) -> Result<Option<rules::Known>, StoreError> {
         let (seq, voided) = {
             let index = self.index.read().expect("index lock poisoned");
             let Some(seq) = index.seq_of(&id) else {
@@ -772,7 +736,7 @@ impl Writer {
         };
         let bytes = self.record(seq)?;
         let def = record::kind(&bytes).ok().and_then(|k| self.catalog.kind(k));
-        Ok(Some(Known {
+        Ok(Some(rules::Known {
             seq,
             voided,
             correction: def.is_some_and(|d| d.correction.is_some()),
@@ -820,32 +784,6 @@ impl Writer {
         let mut staging = self.begin(batch.author);
         let staged = self.stage(&mut staging, batch.events);
         self.finish(staging, staged, batch.import)
-    }
-
-    /// An import whose events arrive in pieces while the file is still being read.
-    fn stream(&mut self, stream: Stream) -> Result<Vec<Receipt>, StoreError> {
-        let mut staging = self.begin(stream.author);
-        let mut note = None;
-        let mut staged = Ok(());
-        for part in stream.parts {
-            match part {
-                Part::Events(events) => {
-                    staged = self.stage(&mut staging, events);
-                    if staged.is_err() {
-                        break;
-                    }
-                }
-                Part::Done(n) => {
-                    note = Some(n);
-                    break;
-                }
-            }
-        }
-        if staged.is_ok() && note.is_none() {
-            // The sender stopped without finishing (its file had bad lines).
-            staged = Err(StoreError::Abandoned);
-        }
-        self.finish(staging, staged, note)
     }
 
     /// Starts staging a batch into this group's frame, noting how to undo it.
@@ -913,15 +851,18 @@ impl Writer {
                 }
                 continue;
             }
+            if let Err(e) = rules::kind(
+                &self.catalog,
+                ev.kind(),
+                ev.version(),
+                rules::Writer::Person,
+            ) {
+                fail(&e.field, e.reason);
+            }
             if let Some((correction, target)) = ev.correction() {
-                match self.known(target)? {
-                    None => fail("data.target", format!("there is no event {target} to correct")),
-                    Some(k) if k.voided => fail("data.target", format!("event {target} is already voided")),
-                    Some(k) if k.correction || k.system => fail(
-                        "data.target",
-                        format!("event {target} is a correction or system record; correct the original instead"),
-                    ),
-                    Some(k) if correction == Correction::Amend => {
+                match rules::target(target, self.known(target)?) {
+                    Err(e) => fail(&e.field, e.reason),
+                    Ok(k) if correction == Correction::Amend => {
                         let target_env = self.load(k.seq)?;
                         let replacement = ev.data().get("data").cloned().unwrap_or_default();
                         if let Some(def) = self.catalog.kind(&target_env.kind) {
@@ -933,29 +874,14 @@ impl Writer {
                             }
                         }
                     }
-                    Some(_) => {}
+                    Ok(_) => {}
                 }
             }
-            let last_time = self.head.recorded_at;
-            let now = st.now;
-            let recorded_at = match ev.recorded_at() {
-                Some(t) if t > now => {
-                    fail("recorded_at", format!("{t} is in the future"));
-                    now
-                }
-                Some(t) if last_time.is_some_and(|l| t < l) => {
-                    fail(
-                        "recorded_at",
-                        format!(
-                            "{t} is earlier than the event before it ({})",
-                            last_time.unwrap_or(t)
-                        ),
-                    );
-                    t
-                }
-                Some(t) => t,
-                None => last_time.map_or(now, |l| l.max(now)),
-            };
+            let recorded_at = rules::recorded_at(ev.recorded_at(), self.head.recorded_at, st.now)
+                .unwrap_or_else(|e| {
+                    fail(&e.field, e.reason);
+                    st.now
+                });
             let occurred = ev.occurred().unwrap_or_else(|| {
                 Occurred::on(recorded_at.with_timezone(&self.offset).date_naive())
             });
@@ -1097,6 +1023,10 @@ impl Writer {
         self.head = head;
     }
 
+    /// Appends exported envelopes as they are, each held to the same rules as a new
+    /// event (its kind and version, its recording time against the one before and the
+    /// clock, its correction's target as the log stands when it comes); one refused
+    /// envelope refuses them all.
     fn restore(&mut self, envs: Vec<Envelope>) -> Result<Vec<Receipt>, StoreError> {
         if let Some(first) = envs.first() {
             if first.seq != self.head.seq + 1 || first.prev_hash != self.head.hash {
@@ -1106,23 +1036,52 @@ impl Writer {
                 });
             }
         }
+        self.check_space(envs.len())?;
+        let mark = self.mark();
+        let now = truncate(Utc::now());
         let mut errors = Vec::new();
-        let mut seen = std::collections::HashSet::with_capacity(envs.len());
-        {
-            let index = self.index.read().expect("index lock poisoned");
-            for (index_in_batch, e) in envs.iter().enumerate() {
-                if index.seq_of(&e.id).is_some() || !seen.insert(e.id) {
-                    errors.push(ItemError {
-                        index: index_in_batch,
-                        error: FieldError::new("id", format!("{} is already in the log", e.id)),
-                    });
+        for (index, e) in envs.iter().enumerate() {
+            if self.pending.len() > self.max_group_bytes {
+                self.undo(mark);
+                return Err(StoreError::TooLarge {
+                    index,
+                    limit: self.max_group_bytes,
+                });
+            }
+            let mut fail = |error: FieldError| errors.push(ItemError { index, error });
+            // The caller checked the file's chain; the store checks the link it makes.
+            if let Err(err) = ChainCheck::after(self.head.seq, self.head.hash).check(e) {
+                fail(FieldError::new("hash", err.to_string()));
+            }
+            if self.known(e.id)?.is_some() {
+                fail(FieldError::new(
+                    "id",
+                    format!("{} is already in the log", e.id),
+                ));
+            }
+            if let Err(err) = rules::kind(&self.catalog, &e.kind, e.version, rules::Writer::Restore)
+            {
+                fail(err);
+            }
+            if let Err(err) = rules::recorded_at(Some(e.recorded_at), self.head.recorded_at, now) {
+                fail(err);
+            }
+            let target = correction_target(&self.catalog, e);
+            if let Some((id, _)) = target {
+                if let Err(err) = rules::target(id, self.known(id)?) {
+                    fail(err);
                 }
+            }
+            if errors.is_empty() {
+                let data = canonical::to_vec(&e.data);
+                self.push(&e.unsealed(&data), e.hash, target);
             }
         }
         if !errors.is_empty() {
+            self.undo(mark);
             return Err(StoreError::Rejected(errors));
         }
-        let receipts = envs
+        Ok(envs
             .iter()
             .map(|e| Receipt {
                 id: e.id,
@@ -1130,13 +1089,7 @@ impl Writer {
                 hash: e.hash,
                 existing: false,
             })
-            .collect();
-        let mark = self.mark();
-        if let Err(e) = self.write(envs) {
-            self.undo(mark);
-            return Err(e);
-        }
-        Ok(receipts)
+            .collect())
     }
 
     /// Refuses to stage `events` more unless the disk keeps its reserve after them.
@@ -1150,23 +1103,6 @@ impl Writer {
                 available,
                 needed,
             });
-        }
-        Ok(())
-    }
-
-    /// Stages envelopes that already chain onto the head.
-    fn write(&mut self, envs: Vec<Envelope>) -> Result<(), StoreError> {
-        self.check_space(envs.len())?;
-        for (index, e) in envs.iter().enumerate() {
-            if self.pending.len() > self.max_group_bytes {
-                return Err(StoreError::TooLarge {
-                    index,
-                    limit: self.max_group_bytes,
-                });
-            }
-            let data = canonical::to_vec(&e.data);
-            let target = correction_target(&self.catalog, e);
-            self.push(&e.unsealed(&data), e.hash, target);
         }
         Ok(())
     }

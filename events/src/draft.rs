@@ -218,9 +218,14 @@ impl NewEvent {
     pub fn recorded_by(&self) -> Option<&str> {
         self.recorded_by.as_deref()
     }
-    /// Sets the author; tools that authenticate the user call this.
-    pub fn set_recorded_by(&mut self, by: impl Into<String>) {
-        self.recorded_by = Some(by.into());
+    /// The event as a person records it now: by `author`, at the store's clock. Front
+    /// ends that authenticate their user call this, so that nobody records in another's
+    /// name or at another moment (a draft's `recorded_at` and `recorded_by` are history
+    /// brought in by the store's operator, never by a recorder).
+    pub fn recorded_now_by(mut self, author: impl Into<String>) -> Self {
+        self.recorded_by = Some(author.into());
+        self.recorded_at = None;
+        self
     }
     /// The fields, as written (read back from their canonical bytes).
     pub fn data(&self) -> Value {

@@ -79,6 +79,7 @@ impl Ctx<'_> {
             &bytes,
             &file.to_string_lossy(),
             &self.cli.by,
+            import::Trust::Operator,
             false,
             &mut |_, _| {},
         )?;

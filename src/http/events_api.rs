@@ -93,15 +93,13 @@ pub fn parse_batch(
         let parsed = serde_json::from_value::<Draft>(item)
             .map_err(|e| events::Error::from(events::FieldError::new("event", e.to_string())))
             .and_then(|mut draft| {
-                // Who recorded it comes from the token, never from the body.
-                draft.recorded_by = None;
+                // Who recorded it and when come from the token and the clock, never
+                // from the body, so neither is checked as written there.
+                (draft.recorded_by, draft.recorded_at) = (None, None);
                 NewEvent::parse(catalog, draft)
             });
         match parsed {
-            Ok(mut ev) => {
-                ev.set_recorded_by(author);
-                events.push(ev);
-            }
+            Ok(ev) => events.push(ev.recorded_now_by(author)),
             Err(events::Error::Invalid(list)) => {
                 problems.extend(list.into_iter().map(|f| FieldProblem {
                     index: Some(index),

@@ -96,6 +96,8 @@ fn import_body(
     let options = ImportOptions {
         name: params.name.as_deref().unwrap_or(default_name(format)),
         author,
+        // Over HTTP every line is a new event by the token's holder, whatever its role.
+        trust: crate::import::Trust::Recorder,
         dry_run: params.dry_run,
         max_events: Some(s.config.batch_limit),
     };

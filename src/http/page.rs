@@ -507,25 +507,23 @@ async fn record(
                 ..Draft::default()
             };
             let appended = match NewEvent::parse(catalog, draft) {
-                Ok(mut ev) if errors.is_empty() => {
-                    ev.set_recorded_by(caller.name.clone());
-                    s.store
-                        .append(Batch {
-                            events: vec![ev],
-                            expected_seq: None,
-                            author: caller.name.clone(),
-                            import: None,
-                        })
-                        .map_err(|e| match e {
-                            crate::store::StoreError::Rejected(items) => {
-                                for i in items {
-                                    errors.insert(i.error.field, i.error.reason);
-                                }
-                                None
+                Ok(ev) if errors.is_empty() => s
+                    .store
+                    .append(Batch {
+                        events: vec![ev.recorded_now_by(caller.name.clone())],
+                        expected_seq: None,
+                        author: caller.name.clone(),
+                        import: None,
+                    })
+                    .map_err(|e| match e {
+                        crate::store::StoreError::Rejected(items) => {
+                            for i in items {
+                                errors.insert(i.error.field, i.error.reason);
                             }
-                            other => Some(other),
-                        })
-                }
+                            None
+                        }
+                        other => Some(other),
+                    }),
                 Ok(_) => Err(None),
                 Err(events::Error::Invalid(list)) => {
                     for f in list {

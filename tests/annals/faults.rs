@@ -132,6 +132,7 @@ fn a_read_only_disk_gives_a_clear_error_and_loses_nothing() {
             &exported,
             "backup.jsonl",
             AUTHOR,
+            annals::import::Trust::Operator,
             false,
             &mut |_, _| {},
         )

@@ -130,6 +130,7 @@ impl TestStore {
             bytes,
             "test.jsonl",
             AUTHOR,
+            import::Trust::Operator,
             false,
             &mut |_, _| {},
         )

@@ -572,6 +572,7 @@ fn issue_5_an_import_too_large_for_one_write_is_refused_whole_and_the_store_goes
         &jsonl(&lines),
         "big.jsonl",
         AUTHOR,
+        annals::import::Trust::Operator,
         false,
         &mut |_, _| {},
     );
@@ -592,6 +593,7 @@ fn issue_5_an_import_too_large_for_one_write_is_refused_whole_and_the_store_goes
         &jsonl(&lines[..50]),
         "small.jsonl",
         AUTHOR,
+        annals::import::Trust::Operator,
         false,
         &mut |_, _| {},
     )

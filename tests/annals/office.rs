@@ -101,6 +101,7 @@ pub fn import_with(
     let options = ImportOptions {
         name,
         author: AUTHOR,
+        trust: annals::import::Trust::Operator,
         dry_run,
         max_events: None,
     };

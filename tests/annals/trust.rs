@@ -4,5 +4,6 @@
 mod concurrency;
 mod crash;
 mod fuzz;
+mod insider;
 mod tamper;
 mod tokens;

@@ -623,6 +623,7 @@ fn import_rows(rows: u32) {
     let options = office::ImportOptions {
         name: "登记表.xlsx",
         author: crate::helpers::AUTHOR,
+        trust: annals::import::Trust::Operator,
         dry_run: false,
         max_events: None,
     };
@@ -733,6 +734,7 @@ fn issue_7_the_limit_counts_events_not_formatted_rows() {
     let options = |max| office::ImportOptions {
         name: "登记表.xlsx",
         author: crate::helpers::AUTHOR,
+        trust: annals::import::Trust::Operator,
         dry_run: false,
         max_events: Some(max),
     };

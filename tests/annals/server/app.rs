@@ -121,6 +121,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
                     annals::EXAMPLE_DATASET.as_bytes(),
                     annals::EXAMPLE_NAME,
                     "测试",
+                    annals::import::Trust::Operator,
                     false,
                     &mut |_, _| {},
                 )

@@ -767,6 +767,7 @@ fn an_import_of_a_random_or_mutated_file_writes_all_of_it_or_nothing() {
                 &bytes,
                 "fuzz.jsonl",
                 AUTHOR,
+                annals::import::Trust::Operator,
                 dry_run,
                 &mut |_, _| {},
             )
@@ -1148,6 +1149,7 @@ impl Target {
             annals::EXAMPLE_DATASET.as_bytes(),
             annals::EXAMPLE_NAME,
             AUTHOR,
+            annals::import::Trust::Operator,
             false,
             &mut |_, _| {},
         )
