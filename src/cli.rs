@@ -136,6 +136,10 @@ pub struct ServeArgs {
     /// The most connections served at once; the next is answered 503.
     #[arg(long, env = "ANNALS_MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
+    /// Where the first start writes the admin token it makes (readable by its owner
+    /// only); `<store>.admin-token` beside the store's folder when not given.
+    #[arg(long, env = "ANNALS_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<std::path::PathBuf>,
 }
 
 /// What to do with tokens.

@@ -17,7 +17,10 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{store::Store, views::Cache};
+use crate::{
+    store::{Head, Store, VerifyFailure, VerifyReport},
+    views::Cache,
+};
 
 mod auth;
 mod backup;
@@ -82,8 +85,8 @@ pub struct Inner {
     pub appended: broadcast::Sender<Arc<Vec<Envelope>>>,
     /// Whether the store holds the demo dataset (said on the page).
     pub demo: bool,
-    /// The last verification: the head seq it covered and its one-line result.
-    pub verified: std::sync::Mutex<Option<(u64, Result<String, String>)>>,
+    /// The last verification and the head it covered.
+    verified: std::sync::Mutex<Option<(Head, Verification)>>,
     /// Becomes true when the server starts shutting down, so that streams that would
     /// otherwise never end (`/api/stream`) end and graceful shutdown can finish.
     pub closing: watch::Sender<bool>,
@@ -125,6 +128,28 @@ impl AppState {
         tokio::task::spawn_blocking(move || f(&state))
             .await
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("a blocking task failed: {e}")))?
+    }
+}
+
+/// What `verify` found: the count and head hash, or the first bad seq.
+pub type Verification = Result<VerifyReport, VerifyFailure>;
+
+impl Inner {
+    /// Verifies the log, or answers from the last verification when the head has not
+    /// moved since: a walk of the whole log per request would let any reader keep the
+    /// disk busy (issue 13). Concurrent callers wait for one walk instead of each
+    /// starting their own.
+    pub fn verification(&self) -> Result<Verification, ApiError> {
+        let mut cached = self.verified.lock().expect("verify cache poisoned");
+        let head = self.store.head()?;
+        match cached.as_ref() {
+            Some((at, result)) if *at == head => Ok(result.clone()),
+            _ => {
+                let result = self.store.verify()?;
+                *cached = Some((head, result.clone()));
+                Ok(result)
+            }
+        }
     }
 }
 

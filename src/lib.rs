@@ -20,6 +20,7 @@ pub mod config;
 pub mod http;
 pub mod import;
 pub mod office;
+pub mod private;
 pub mod store;
 pub mod views;
 

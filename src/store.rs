@@ -3,7 +3,7 @@
 //! each batch as a whole and makes every batch waiting durable with one write and one
 //! `fdatasync`.
 use std::{
-    fs::{File, OpenOptions},
+    fs::File,
     io::{Read, Seek, Write},
     path::{Path, PathBuf},
     sync::{
@@ -38,7 +38,7 @@ use log::{FrameWriter, Index, LogFile, OpenError};
 pub(crate) use log::IdHasher;
 pub use log::{read_file as read_log_file, write_file as write_log_file, FILE as LOG_FILE};
 pub use read::{Filter, Scan};
-pub use tokens::{Role, TokenError, TokenInfo};
+pub use tokens::{Role, TokenError, TokenInfo, MAX_TOKEN_DAYS};
 pub use verify::{Seal, VerifyFailure, VerifyReport};
 
 /// The most batches one flush may cover; bounds the latency of the first in line.
@@ -306,6 +306,7 @@ impl Store {
             source,
         };
         std::fs::create_dir_all(dir).map_err(open_err)?;
+        crate::private::restrict(dir).map_err(open_err)?;
         let lock = lock(dir)?;
         let damaged = |e: &dyn std::fmt::Display| StoreError::Damaged {
             path: dir.to_owned(),
@@ -365,6 +366,8 @@ impl Store {
             seen_at: None,
             db,
         };
+        // Again, now that sled and the log have made their files.
+        crate::private::restrict(dir).map_err(open_err)?;
         let thread = thread::Builder::new()
             .name("annals-writer".into())
             .spawn(move || writer.run(rx))
@@ -533,7 +536,8 @@ fn read_seen(dir: &Path) -> Option<u64> {
 
 fn write_seen(dir: &Path, seq: u64) {
     let tmp = dir.join(format!("{SEEN_FILE}.tmp"));
-    let written = std::fs::write(&tmp, seq.to_string())
+    let written = crate::private::create(&tmp)
+        .and_then(|mut f| f.write_all(seq.to_string().as_bytes()))
         .and_then(|()| std::fs::rename(&tmp, dir.join(SEEN_FILE)));
     if let Err(e) = written {
         // Only a check is lost, never data: the log itself is already flushed.
@@ -548,7 +552,7 @@ fn lock(dir: &Path) -> Result<File, StoreError> {
         path: dir.to_owned(),
         source,
     };
-    let mut file = OpenOptions::new()
+    let mut file = crate::private::options()
         .read(true)
         .write(true)
         .create(true)

@@ -248,7 +248,7 @@ fn write_file(
     catalog: Hash,
     body: &[u8],
 ) -> std::io::Result<()> {
-    let mut f = fs::File::create(path)?;
+    let mut f = crate::private::create(path)?;
     f.write_all(SNAPSHOT_MAGIC)?;
     f.write_all(&seq.to_le_bytes())?;
     f.write_all(&hash.0)?;

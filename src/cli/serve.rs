@@ -1,5 +1,5 @@
 //! `annals serve` and `annals token`: starting the server, and managing its tokens.
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 
 use anyhow::Context;
 use serde_json::json;
@@ -21,12 +21,7 @@ impl Ctx<'_> {
         }
         let demo = holds_demo(&store)?;
         if !store.has_tokens()? {
-            let token = store.create_token("管理员", Role::Admin)?;
-            println!(
-                "{}\n  {token}\n{}",
-                self.t("首次启动：已创建管理员令牌（只显示这一次，请妥善保存）：", "First start: an admin token was made (shown only this once; keep it safe):"),
-                self.t("用它登录页面，或以 `annals token create` 为各科室创建令牌。", "Sign in to the page with it, or make tokens for each office with `annals token create`.")
-            );
+            self.first_admin_token(&store, args)?;
         }
         let config = http::Config {
             open_reads: args.open_reads,
@@ -59,6 +54,36 @@ impl Ctx<'_> {
         Ok(ExitCode::SUCCESS)
     }
 
+    /// Makes the first admin token and writes it to a file only its owner can read,
+    /// named in the log; it is shown only on a terminal, never in a service's log.
+    fn first_admin_token(&self, store: &Store, args: &ServeArgs) -> anyhow::Result<()> {
+        let file = args.admin_token_file.clone().unwrap_or_else(|| {
+            let mut name = self.cli.store.as_os_str().to_owned();
+            name.push(".admin-token");
+            name.into()
+        });
+        let token = store.create_token("管理员", Role::Admin)?;
+        crate::private::write(&file, format!("{token}\n").as_bytes())
+            .with_context(|| format!("could not write the admin token to {}", file.display()))?;
+        tracing::warn!(file = %file.display(), "first start: an admin token was made and written to this file (readable by its owner only)");
+        println!(
+            "{} {}",
+            self.t(
+                "首次启动：已创建管理员令牌，保存在（仅本用户可读）：",
+                "First start: an admin token was made and saved (readable by its owner only) in"
+            ),
+            file.display()
+        );
+        if std::io::stdout().is_terminal() {
+            println!("  {token}");
+        }
+        println!(
+            "{}",
+            self.t("用它登录页面，或以 `annals token create` 为各科室创建令牌。", "Sign in to the page with it, or make tokens for each office with `annals token create`.")
+        );
+        Ok(())
+    }
+
     pub(super) fn token(&self, action: &TokenAction) -> anyhow::Result<ExitCode> {
         let store = self.open()?;
         match action {
@@ -67,9 +92,7 @@ impl Ctx<'_> {
                 role,
                 expires_in_days,
             } => {
-                let expires =
-                    expires_in_days.map(|d| chrono::Utc::now() + chrono::Duration::days(d.into()));
-                let token = store.create_expiring_token(name, *role, expires)?;
+                let token = store.create_expiring_token(name, *role, *expires_in_days)?;
                 if self.cli.json {
                     self.print_json(&json!({"name": name, "role": role, "token": token}))?;
                 } else {
@@ -106,8 +129,17 @@ impl Ctx<'_> {
                 }
             }
             TokenAction::Revoke { name } => {
-                store.revoke_token(name)?;
-                println!("{} {name}", self.t("已吊销：", "Revoked:"));
+                let ended = store.revoke_token(name)?;
+                println!(
+                    "{} {name} ({:?}, {} {})",
+                    self.t("已吊销：", "Revoked:"),
+                    ended.role,
+                    self.t("创建于", "made"),
+                    ended
+                        .created_at
+                        .with_timezone(&self.cli.utc_offset)
+                        .format("%Y-%m-%d %H:%M")
+                );
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -304,12 +304,9 @@ async fn create_token(
     let Json(t) = body?;
     state
         .blocking(move |s| {
-            let expires = t
-                .expires_in_days
-                .map(|d| chrono::Utc::now() + chrono::Duration::days(d.into()));
             let token = s
                 .store
-                .create_expiring_token(&t.name, t.role, expires)
+                .create_expiring_token(&t.name, t.role, t.expires_in_days)
                 .map_err(token_error)?;
             Ok((
                 StatusCode::CREATED,
@@ -323,12 +320,12 @@ async fn revoke_token(
     State(state): State<AppState>,
     _: CanAdmin,
     path: Result<Path<String>, PathRejection>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let Path(name) = path?;
     state
         .blocking(move |s| {
-            s.store.revoke_token(&name).map_err(token_error)?;
-            Ok(StatusCode::NO_CONTENT)
+            let ended = s.store.revoke_token(&name).map_err(token_error)?;
+            Ok(Json(json!({ "revoked": ended })))
         })
         .await
 }
@@ -344,6 +341,11 @@ fn token_error(e: crate::store::TokenError) -> ApiError {
         TokenError::BadName => ApiError::Invalid(vec![FieldProblem {
             index: None,
             field: "name".into(),
+            reason: e.to_string(),
+        }]),
+        TokenError::BadExpiry(_) => ApiError::Invalid(vec![FieldProblem {
+            index: None,
+            field: "expires_in_days".into(),
             reason: e.to_string(),
         }]),
         TokenError::Store(s) => s.into(),

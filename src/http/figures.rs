@@ -257,7 +257,7 @@ async fn report_view(
 async fn verify(State(state): State<AppState>, _: CanRead) -> Result<Json<Value>, ApiError> {
     state
         .blocking(|s| {
-            Ok(Json(match s.store.verify()? {
+            Ok(Json(match s.verification()? {
                 Ok(r) => json!({ "ok": true, "count": r.count, "head_hash": r.head_hash }),
                 Err(f) => json!({ "ok": false, "seq": f.seq, "reason": f.reason }),
             }))

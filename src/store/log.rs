@@ -4,7 +4,7 @@
 //! index (where each seq sits, which id is which seq, what corrects what).
 use std::{
     collections::HashMap,
-    fs::{File, OpenOptions},
+    fs::File,
     io::{BufReader, Read, Seek, Write},
     os::unix::fs::FileExt,
     path::Path,
@@ -497,7 +497,7 @@ impl LogFile {
     /// Opens (creating if needed) the log at `path` and indexes it. A torn last frame is
     /// cut off unless the store had already acknowledged its seqs (`seen`).
     pub fn open(path: &Path, catalog: &Catalog, seen: Option<u64>) -> Result<Opened, OpenError> {
-        let file = OpenOptions::new()
+        let file = crate::private::options()
             .read(true)
             .write(true)
             .create(true)
@@ -748,7 +748,7 @@ fn keep_torn(path: &Path, file: &File, at: u64, len: u64) -> std::io::Result<std
     let kept = path.with_extension(format!("torn-at-{at}"));
     let mut from = file.try_clone()?;
     from.seek(std::io::SeekFrom::Start(at))?;
-    let mut to = File::create(&kept)?;
+    let mut to = crate::private::create(&kept)?;
     std::io::copy(&mut (&mut from).take(len - at), &mut to)?;
     to.sync_all()?;
     Ok(kept)

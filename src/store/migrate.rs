@@ -33,7 +33,7 @@ pub fn from_sled(db: &sled::Db, path: &Path) -> Result<(), String> {
     }
     let moving = path.with_extension("log.moving");
     let io = |e: std::io::Error| format!("cannot write {}: {e}", moving.display());
-    let mut out = BufWriter::new(File::create(&moving).map_err(io)?);
+    let mut out = BufWriter::new(crate::private::create(&moving).map_err(io)?);
     out.write_all(MAGIC).map_err(io)?;
     let mut chain = ChainCheck::default();
     let mut ids = HashSet::new();

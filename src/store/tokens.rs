@@ -7,6 +7,9 @@ use uuid::Uuid;
 
 use super::{Store, StoreError};
 
+/// The longest a token can be made to last: ten years.
+pub const MAX_TOKEN_DAYS: u32 = 3653;
+
 /// What a token allows; each role includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,6 +72,10 @@ pub enum TokenError {
     /// The name is empty or too long. Handling: use 1 to 64 characters.
     #[error("a token's name must be 1 to 64 characters")]
     BadName,
+    /// The lifetime asked for is out of range. Handling: ask for 0 to
+    /// [`MAX_TOKEN_DAYS`] days, or none for a token that does not expire.
+    #[error("a token may be made to expire in 0 to {MAX_TOKEN_DAYS} days, not {0}")]
+    BadExpiry(u32),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -97,17 +104,22 @@ impl Store {
         self.create_expiring_token(name, role, None)
     }
 
-    /// Makes a token that stops working at `expires_at` (never, when `None`).
+    /// Makes a token that stops working `days` days from now (never, when `None`).
     pub fn create_expiring_token(
         &self,
         name: &str,
         role: Role,
-        expires_at: Option<DateTime<Utc>>,
+        days: Option<u32>,
     ) -> Result<String, TokenError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 64 {
             return Err(TokenError::BadName);
         }
+        let expires_at = match days {
+            None => None,
+            Some(d @ 0..=MAX_TOKEN_DAYS) => Some(Utc::now() + chrono::TimeDelta::days(d.into())),
+            Some(d) => return Err(TokenError::BadExpiry(d)),
+        };
         if self
             .live_tokens()?
             .iter()
@@ -139,19 +151,22 @@ impl Store {
         Ok(list)
     }
 
-    /// Revokes the live token of that name; it fails from the next request on.
-    pub fn revoke_token(&self, name: &str) -> Result<(), TokenError> {
+    /// Revokes the live token of that name (names are unique among live tokens; an
+    /// expired one of the same name is left as it is) and returns it as revoked, so the
+    /// caller can say which token it ended. It fails from the next request on.
+    pub fn revoke_token(&self, name: &str) -> Result<TokenInfo, TokenError> {
+        let now = Utc::now();
         let (key, mut info) = self
             .live_tokens()?
             .into_iter()
-            .find(|(_, t)| t.name == name && t.revoked_at.is_none())
+            .find(|(_, t)| t.name == name && t.is_live(now))
             .ok_or_else(|| TokenError::Unknown(name.to_owned()))?;
-        info.revoked_at = Some(Utc::now());
+        info.revoked_at = Some(now);
         self.trees
             .tokens
             .insert(key, serde_json::to_vec(&info).expect("serialisable"))?;
         self.trees.tokens.flush()?;
-        Ok(())
+        Ok(info)
     }
 
     /// The live (not revoked, not expired) token matching `token`, if any. The lookup is by the token's hash, so

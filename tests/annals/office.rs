@@ -21,7 +21,7 @@ use crate::helpers::AUTHOR;
 
 mod http;
 mod out;
-mod sheets;
+pub mod sheets;
 
 /// The headers of the class sheet, as the template writes them; trainees is column G.
 pub const CLASS_HEADERS: [&str; 10] = [

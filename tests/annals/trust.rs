@@ -4,6 +4,7 @@
 mod concurrency;
 mod crash;
 mod fuzz;
+mod holes;
 mod insider;
 mod tamper;
 mod tokens;

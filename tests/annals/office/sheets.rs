@@ -582,7 +582,7 @@ fn a_csv_sheet_is_named_by_its_file_and_must_be_utf8() {
 
 /// A workbook of `rows` valid class sessions below the header, then whatever `below`
 /// writes on the row after them.
-fn class_rows(
+pub fn class_rows(
     rows: u32,
     below: impl FnOnce(&mut rust_xlsxwriter::Worksheet, u32) -> Result<(), XlsxError>,
 ) -> Vec<u8> {

@@ -90,29 +90,41 @@ pub fn serve(store: &Path, args: &[&str], log: &str) -> Served {
             }
         }
     });
-    let mut token = None;
     let mut printed = Vec::new();
     loop {
         let line = stdout
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("annals serve said where it listens: {printed:#?}"));
-        if line.trim().starts_with("ann_") {
-            token = Some(line.trim().to_owned());
-        }
+        assert!(
+            !line.contains("ann_"),
+            "a token is never printed where the output is not a terminal: {line}"
+        );
         let listening = line.contains("http://");
         printed.push(line);
         if listening {
             break;
         }
     }
+    let admin_token = std::fs::read_to_string(admin_token_file(store))
+        .unwrap_or_else(|e| {
+            panic!("the first start wrote its admin token to a file ({e}): {printed:#?}")
+        })
+        .trim()
+        .to_owned();
     Served {
         process,
         address: format!("http://127.0.0.1:{port}"),
-        admin_token: token
-            .unwrap_or_else(|| panic!("the first start printed a token: {printed:#?}")),
+        admin_token,
         stdout,
         stderr: Some(stderr),
     }
+}
+
+/// Where the first start of a server over `store` writes its admin token.
+pub fn admin_token_file(store: &Path) -> std::path::PathBuf {
+    let mut name = store.as_os_str().to_owned();
+    name.push(".admin-token");
+    name.into()
 }
 
 impl Served {

@@ -8,7 +8,7 @@ use super::{app::class, binary};
 #[tokio::test(flavor = "multi_thread")]
 async fn the_log_names_each_request_but_never_its_token_or_payload() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let store = dir.path().to_owned();
+    let store = dir.path().join("store");
     let served =
         tokio::task::spawn_blocking(move || binary::serve(&store, &["--no-demo"], "debug"))
             .await

@@ -149,3 +149,82 @@ fn a_token_made_by_the_command_line_is_stored_only_as_its_hash() {
         .to_owned();
     assert_no_plaintext(dir.path(), &[token]);
 }
+
+/// Issue 13: revoking by name once hit an expired token of the same name and left the
+/// live one working.
+#[test]
+fn issue_13_revoking_by_name_ends_the_live_token_not_an_expired_twin() {
+    let s = TestStore::new();
+    let expired = s
+        .store
+        .create_expiring_token("办公室", Role::Recorder, Some(0))
+        .unwrap();
+    let live = s.store.create_token("办公室", Role::Recorder).unwrap();
+    assert!(s.store.check_token(&expired).unwrap().is_none());
+    assert!(s.store.check_token(&live).unwrap().is_some());
+    let ended = s.store.revoke_token("办公室").unwrap();
+    assert!(
+        ended.revoked_at.is_some() && ended.expires_at.is_none(),
+        "{ended:?}"
+    );
+    assert!(
+        s.store.check_token(&live).unwrap().is_none(),
+        "the live one is ended"
+    );
+    assert!(matches!(
+        s.store.revoke_token("办公室"),
+        Err(annals::store::TokenError::Unknown(_))
+    ));
+    // A new token of that name may be made once none is live.
+    s.store.create_token("办公室", Role::Recorder).unwrap();
+}
+
+/// Issue 13: `expires_in_days` near 2³² panicked the handler and the command line.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_13_an_absurd_expiry_is_a_422_naming_the_range() {
+    let app = spawn_app().await;
+    for days in [u32::MAX, 4_000_000_000, annals::store::MAX_TOKEN_DAYS + 1] {
+        let body = serde_json::json!({"name": "长期", "role": "reader", "expires_in_days": days});
+        let resp = app.post_json("/api/tokens", Who::Admin, &body).await;
+        let p = crate::server::app::problem(resp, reqwest::StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert!(p.to_string().contains("expires_in_days"), "{p}");
+        assert!(p.to_string().contains("3653"), "{p}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::helpers::run(crate::helpers::annals(dir.path()).args([
+        "token",
+        "create",
+        "--name",
+        "长期",
+        "--role",
+        "reader",
+        "--expires-in-days",
+        "4294967295",
+    ]))
+    .failed();
+    assert!(out.stderr.contains("3653"), "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+/// Issue 13: a revocation says which token it ended.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_13_a_revocation_over_http_names_the_token_it_ended() {
+    let app = spawn_app().await;
+    let body = serde_json::json!({"name": "临时", "role": "reader"});
+    let made = app.post_json("/api/tokens", Who::Admin, &body).await;
+    assert_eq!(made.status(), reqwest::StatusCode::CREATED);
+    let resp = app
+        .request(
+            reqwest::Method::DELETE,
+            "/api/tokens/%E4%B8%B4%E6%97%B6",
+            Who::Admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["revoked"]["name"], "临时", "{v}");
+    assert_eq!(v["revoked"]["role"], "reader", "{v}");
+    assert!(v["revoked"]["revoked_at"].is_string(), "{v}");
+}
