@@ -130,12 +130,15 @@ pub struct ServeArgs {
     /// Seconds a client may take to send a request's headers.
     #[arg(long, env = "ANNALS_HEADER_TIMEOUT", default_value_t = 10)]
     pub header_timeout: u64,
-    /// Seconds a client may take to send a request's body.
+    /// Seconds a client may take to send a request's whole body.
     #[arg(long, env = "ANNALS_BODY_TIMEOUT", default_value_t = 30)]
     pub body_timeout: u64,
     /// The most connections served at once; the next is answered 503.
     #[arg(long, env = "ANNALS_MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
+    /// The most event streams (`/api/stream`) open at once; the next is answered 503.
+    #[arg(long, env = "ANNALS_MAX_STREAMS", default_value_t = 64)]
+    pub max_streams: usize,
     /// Where the first start writes the admin token it makes (readable by its owner
     /// only); `<store>.admin-token` beside the store's folder when not given.
     #[arg(long, env = "ANNALS_ADMIN_TOKEN_FILE")]

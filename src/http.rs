@@ -13,7 +13,6 @@ use tokio::{
 };
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    timeout::RequestBodyTimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -28,6 +27,7 @@ mod docs;
 mod error;
 mod events_api;
 mod figures;
+mod limits;
 mod listen;
 mod office;
 mod page;
@@ -50,8 +50,11 @@ pub struct Config {
     pub header_timeout: Duration,
     /// How long a client may take to send a request's body.
     pub body_timeout: Duration,
-    /// The most connections served at once; the next is answered 503.
+    /// The most connections served at once; the next is answered 503. One in
+    /// [`limits::RESERVED_SHARE`] is kept for callers with a token or session.
     pub max_connections: usize,
+    /// The most event streams (`/api/stream`) open at once; the next is answered 503.
+    pub max_streams: usize,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 512,
+            max_streams: 64,
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct Inner {
     pub demo: bool,
     /// The last verification and the head it covered.
     verified: std::sync::Mutex<Option<(Head, Verification)>>,
+    /// One permit per open event stream.
+    pub streams: Arc<tokio::sync::Semaphore>,
     /// Becomes true when the server starts shutting down, so that streams that would
     /// otherwise never end (`/api/stream`) end and graceful shutdown can finish.
     pub closing: watch::Sender<bool>,
@@ -106,7 +112,9 @@ impl AppState {
         demo: bool,
     ) -> Self {
         let (appended, _) = broadcast::channel(256);
+        let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
         AppState(Arc::new(Inner {
+            streams,
             store,
             metrics,
             templates,
@@ -163,7 +171,7 @@ impl Deref for AppState {
 
 /// Every route, each resource's router merged into one app.
 pub fn app(state: AppState) -> Router {
-    let (body_limit, body_timeout) = (state.config.body_limit, state.config.body_timeout);
+    let body_limit = state.config.body_limit;
     Router::new()
         .merge(events_api::router())
         .merge(backup::router())
@@ -175,7 +183,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::body_deadline,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -212,16 +223,18 @@ pub async fn serve(
         // Open event streams end now; graceful shutdown waits for every response.
         closing.send_replace(true);
     };
-    let (header_timeout, max_connections) =
-        (state.config.header_timeout, state.config.max_connections);
-    listen::run(
-        listener,
-        app(state),
-        header_timeout,
-        max_connections,
-        shutdown,
-    )
-    .await;
+    let limits = listen::Limits {
+        header_timeout: state.config.header_timeout,
+        max_connections: state.config.max_connections,
+        reserved: state.config.max_connections / limits::RESERVED_SHARE,
+    };
+    let signed_in = {
+        let state = state.clone();
+        std::sync::Arc::new(move |headers: &axum::http::HeaderMap| {
+            limits::signed_in(headers, &state)
+        })
+    };
+    listen::run(listener, app(state), limits, signed_in, shutdown).await;
     // Acknowledged appends are on disk already; this stops the writer after its last group.
     tokio::task::spawn_blocking(move || store.close())
         .await

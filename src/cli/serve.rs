@@ -31,6 +31,7 @@ impl Ctx<'_> {
             header_timeout: std::time::Duration::from_secs(args.header_timeout),
             body_timeout: std::time::Duration::from_secs(args.body_timeout),
             max_connections: args.max_connections,
+            max_streams: args.max_streams,
         };
         let state = AppState::new(store, metrics, templates, config, demo);
         let runtime = tokio::runtime::Builder::new_multi_thread()

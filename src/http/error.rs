@@ -62,6 +62,12 @@ pub enum ApiError {
     /// 422: well-formed but invalid; every failing field is listed.
     #[error("{} field(s) are not valid", .0.len())]
     Invalid(Vec<FieldProblem>),
+    /// 408: the request's body did not arrive in time.
+    #[error("{0}")]
+    Timeout(String),
+    /// 503: too many of something at once (event streams); try again later.
+    #[error("{0}")]
+    Busy(String),
     /// 507: the disk is full; nothing was written.
     #[error("{0}")]
     InsufficientStorage(String),
@@ -101,6 +107,11 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed(_) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "方法不允许 Method not allowed",
+            ),
+            ApiError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "请求超时 Request timeout"),
+            ApiError::Busy(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "服务繁忙 Service unavailable",
             ),
             ApiError::InsufficientStorage(_) => (
                 StatusCode::INSUFFICIENT_STORAGE,

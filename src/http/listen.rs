@@ -1,8 +1,15 @@
 //! The accept loop: hyper connections with a header-read timeout, a cap on concurrent
-//! connections (the one over the cap is told 503 at once), and graceful shutdown that
-//! lets every in-flight request finish. Slow clients time out; they cannot hold the
-//! server, and a crowd of them cannot keep others out for longer than the timeout.
-use std::{future::Future, sync::Arc, time::Duration};
+//! connections (the one over the cap is told 503 at once, and the last few under it
+//! serve signed-in callers only), and graceful shutdown that lets every in-flight
+//! request finish. Slow clients time out; they cannot hold the server, and a crowd of
+//! anonymous ones cannot keep a school's own staff out.
+use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
+
+use axum::{
+    http::{header, HeaderMap, HeaderValue, Request},
+    response::{IntoResponse, Response},
+};
+use tower::ServiceExt;
 
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
@@ -16,15 +23,29 @@ const DRAIN: Duration = Duration::from_secs(30);
 
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\nconnection: close\r\ncontent-length: 97\r\n\r\n{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"too many connections\"}";
 
+/// How many connections, and how long for their headers.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// The most connections served at once.
+    pub max_connections: usize,
+    /// Of those, how many are kept for signed-in callers.
+    pub reserved: usize,
+}
+
+/// Whether a request's headers carry a live token or session.
+pub type SignedIn = Arc<dyn Fn(&HeaderMap) -> bool + Send + Sync>;
+
 /// Accepts connections until `shutdown` resolves, then drains them.
 pub async fn run(
     listener: TcpListener,
     app: axum::Router,
-    header_timeout: Duration,
-    max_connections: usize,
+    limits: Limits,
+    signed_in: SignedIn,
     shutdown: impl Future<Output = ()>,
 ) {
-    let permits = Arc::new(Semaphore::new(max_connections));
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -49,7 +70,27 @@ pub async fn run(
             });
             continue;
         };
-        let service = TowerToHyperService::new(app.clone());
+        // Past the open share, a connection serves only callers who are signed in, and
+        // gives an anonymous one little time to say who it is.
+        let reserved = permits.available_permits() < limits.reserved;
+        let header_timeout = if reserved {
+            limits
+                .header_timeout
+                .min(super::limits::RESERVE_HEADER_TIMEOUT)
+        } else {
+            limits.header_timeout
+        };
+        let (app, signed_in) = (app.clone(), signed_in.clone());
+        let service = TowerToHyperService::new(tower::service_fn(move |req: Request<_>| {
+            let admitted = !reserved || signed_in(req.headers());
+            let app = app.clone();
+            async move {
+                if !admitted {
+                    return Ok::<_, Infallible>(reserved_only());
+                }
+                app.oneshot(req.map(axum::body::Body::new)).await
+            }
+        }));
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
@@ -69,4 +110,15 @@ pub async fn run(
     {
         tracing::warn!("some connections were still open after {DRAIN:?}; closing anyway");
     }
+}
+
+/// The answer on a reserved connection to a caller with no live token or session.
+fn reserved_only() -> Response {
+    let mut resp = super::ApiError::Busy(
+        "the server is busy; the connections left are kept for signed-in users".into(),
+    )
+    .into_response();
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
 }

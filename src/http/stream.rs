@@ -11,7 +11,7 @@ use axum::{
 use futures_util::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{auth::CanRead, figures, AppState};
+use super::{auth::CanRead, figures, ApiError, AppState};
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -21,7 +21,15 @@ pub fn router() -> Router<AppState> {
 async fn subscribe(
     State(state): State<AppState>,
     _: CanRead,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Streams never end by themselves: their number is capped apart from other requests,
+    // so open streams cannot take every connection (issue 13).
+    let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::Busy(format!(
+            "{} event streams are open, the most this server keeps; try again later",
+            state.config.max_streams
+        ))
+    })?;
     let rx = state.appended.subscribe();
     let mut closing = state.closing.subscribe();
     let events = stream::unfold((state, rx), |(state, mut rx)| async move {
@@ -64,5 +72,10 @@ async fn subscribe(
         futures_util::StreamExt::flatten(events),
         until_closing,
     );
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    // The permit goes back when the stream is dropped (the client left, or shutdown).
+    let events = futures_util::StreamExt::map(events, move |e| {
+        let _held = &permit;
+        e
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -165,3 +165,145 @@ async fn issue_13_the_first_admin_token_goes_to_a_private_file_not_the_log() {
         exited.log
     );
 }
+
+fn connect(address: &str) -> std::net::TcpStream {
+    let s = std::net::TcpStream::connect(address.trim_start_matches("http://")).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+fn read_answer(s: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut buf = vec![0; 4096];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// A body sent a byte at a time never resets the clock: the whole body has the
+/// configured time, not each byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_13_a_trickled_body_times_out_as_a_whole() {
+    use std::io::Write;
+    let app = crate::server::app::spawn_app_with(crate::server::app::AppOptions {
+        config: annals::http::Config {
+            body_timeout: Duration::from_secs(1),
+            ..annals::http::Config::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let (address, token) = (app.address.clone(), app.recorder.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut s = connect(&address);
+        let head = format!("POST /api/events HTTP/1.1\r\nHost: x\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n");
+        s.write_all(head.as_bytes()).unwrap();
+        let started = Instant::now();
+        // A byte every 200 ms: far inside any per-byte timeout, 4 s in all.
+        for _ in 0..20 {
+            if s.write_all(b" ").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            s.set_nonblocking(true).unwrap();
+            let mut peek = [0u8; 1];
+            let answered = s.peek(&mut peek).is_ok_and(|n| n > 0);
+            s.set_nonblocking(false).unwrap();
+            if answered {
+                break;
+            }
+        }
+        let took = started.elapsed();
+        let answer = read_answer(&mut s);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(took < Duration::from_millis(2_500), "answered after {took:?}");
+    })
+    .await
+    .unwrap();
+}
+
+/// Event streams are capped apart from other requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_13_event_streams_are_capped_and_their_places_come_back() {
+    let app = crate::server::app::spawn_app_with(crate::server::app::AppOptions {
+        config: annals::http::Config {
+            open_reads: true,
+            max_streams: 2,
+            ..annals::http::Config::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let open = || app.client.get(app.url("/api/stream")).send();
+    let first = open().await.unwrap();
+    let second = open().await.unwrap();
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let third = open().await.unwrap();
+    let p = crate::server::app::problem(third, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("event streams"),
+        "{p}"
+    );
+    // Other requests are still served.
+    assert_eq!(
+        app.get("/healthz", Who::Nobody).await.status(),
+        StatusCode::OK
+    );
+    drop(first);
+    let mut again = None;
+    for _ in 0..50 {
+        let resp = open().await.unwrap();
+        if resp.status() == StatusCode::OK {
+            again = Some(resp);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        again.is_some(),
+        "a stream's place comes back when it is closed"
+    );
+}
+
+/// Anonymous connections cannot take every place: the last few serve signed-in
+/// callers only.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_13_anonymous_connections_leave_room_for_signed_in_callers() {
+    use std::io::Write;
+    let app = crate::server::app::spawn_app_with(crate::server::app::AppOptions {
+        config: annals::http::Config {
+            open_reads: true,
+            max_connections: 16,
+            ..annals::http::Config::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let (address, token) = (app.address.clone(), app.reader.clone());
+    tokio::task::spawn_blocking(move || {
+        let ask = |s: &mut std::net::TcpStream, auth: &str| {
+            let req = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{auth}\r\n");
+            s.write_all(req.as_bytes()).unwrap();
+            read_answer(s)
+        };
+        // Fourteen anonymous visitors keep their connections open.
+        let mut crowd = Vec::new();
+        for _ in 0..14 {
+            let mut s = connect(&address);
+            assert!(ask(&mut s, "").starts_with("HTTP/1.1 200"));
+            crowd.push(s);
+        }
+        let mut anonymous = connect(&address);
+        let refused = ask(&mut anonymous, "");
+        assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+        assert!(refused.contains("signed-in"), "{refused}");
+        let mut staff = connect(&address);
+        let served = ask(&mut staff, &format!("authorization: Bearer {token}\r\n"));
+        assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+        drop(crowd);
+    })
+    .await
+    .unwrap();
+}
