@@ -571,6 +571,8 @@ const HTTP_WRITERS: u16 = 4;
 /// admin token if this start printed one.
 fn start_server(store: &Path, log: &Path) -> (Child, String, Option<String>) {
     let port = crate::server::binary::free_port();
+    let token_file = crate::server::binary::admin_token_file(store);
+    let first_start = !token_file.exists();
     let mut child = annals(store)
         .env("ANNALS_LOG", "warn")
         .env("NO_COLOR", "1")
@@ -590,18 +592,21 @@ fn start_server(store: &Path, log: &Path) -> (Child, String, Option<String>) {
             }
         }
     });
-    let mut token = None;
     loop {
         let line = rx
             .recv_timeout(STARTUP_LIMIT)
             .unwrap_or_else(|_| panic!("annals serve did not start:\n{}", stderr_of(log)));
-        if line.trim().starts_with("ann_") {
-            token = Some(line.trim().to_owned());
-        }
         if line.contains("http://") {
             break;
         }
     }
+    // The first start writes the admin token it made to a file beside the store.
+    let token = first_start.then(|| {
+        std::fs::read_to_string(&token_file)
+            .expect("the first start wrote the admin token")
+            .trim()
+            .to_owned()
+    });
     (child, format!("http://127.0.0.1:{port}"), token)
 }
 
