@@ -143,6 +143,17 @@ pub struct ServeArgs {
     /// only); `<store>.admin-token` beside the store's folder when not given.
     #[arg(long, env = "ANNALS_ADMIN_TOKEN_FILE")]
     pub admin_token_file: Option<std::path::PathBuf>,
+    /// The server sits behind TLS (a reverse proxy answers https): mark the page's
+    /// sign-in cookie Secure and accept signed-in changes only from an https page.
+    #[arg(long, env = "ANNALS_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Hours a browser's sign-in to the page lasts before it must sign in again.
+    #[arg(long, env = "ANNALS_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u32,
+    /// The most browsers signed in at once; past it, the token with the most sign-ins
+    /// loses its oldest one.
+    #[arg(long, env = "ANNALS_MAX_SESSIONS", default_value_t = 10_000)]
+    pub max_sessions: usize,
 }
 
 /// What to do with tokens.

@@ -1,6 +1,7 @@
 //! The HTTP server: the JSON API, server-sent events, the progress page and its docs.
 //! Handlers are short: extract, call one function of the store or the projections off
-//! the async threads, map the result.
+//! the async threads, map the result. Every answer carries the security headers
+//! (`headers`); every HTML answer is rendered by one escaping template engine (`html`).
 use std::{future::Future, ops::Deref, sync::Arc, time::Duration};
 
 use axum::{extract::DefaultBodyLimit, http::Request, Router};
@@ -21,16 +22,22 @@ use crate::{
     views::Cache,
 };
 
+mod assets;
 mod auth;
 mod backup;
 mod docs;
 mod error;
 mod events_api;
 mod figures;
+mod headers;
+mod html;
 mod limits;
 mod listen;
 mod office;
 mod page;
+mod same_origin;
+mod session;
+mod signin;
 mod stream;
 
 pub use error::ApiError;
@@ -55,6 +62,13 @@ pub struct Config {
     pub max_connections: usize,
     /// The most event streams (`/api/stream`) open at once; the next is answered 503.
     pub max_streams: usize,
+    /// The server sits behind TLS: the session cookie is marked `Secure` and a signed-in
+    /// change must come from an `https` page.
+    pub secure_cookies: bool,
+    /// How long a browser's sign-in lasts, from the moment it signed in.
+    pub session_ttl: Duration,
+    /// The most sign-ins held at once (each a few dozen bytes).
+    pub max_sessions: usize,
 }
 
 impl Default for Config {
@@ -69,6 +83,9 @@ impl Default for Config {
             body_timeout: Duration::from_secs(30),
             max_connections: 512,
             max_streams: 64,
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            max_sessions: 10_000,
         }
     }
 }
@@ -85,6 +102,8 @@ pub struct Inner {
     pub cache: Cache,
     /// Limits and switches.
     pub config: Config,
+    /// The browsers signed in to the page.
+    pub sessions: session::Sessions,
     /// Newly appended events, for the stream.
     pub appended: broadcast::Sender<Arc<Vec<Envelope>>>,
     /// Whether the store holds the demo dataset (said on the page).
@@ -119,6 +138,7 @@ impl AppState {
             metrics,
             templates,
             cache: Cache::default(),
+            sessions: session::Sessions::new(config.session_ttl, config.max_sessions),
             config,
             appended,
             demo,
@@ -179,6 +199,8 @@ pub fn app(state: AppState) -> Router {
         .merge(office::router())
         .merge(stream::router())
         .merge(page::router())
+        .merge(signin::router())
+        .merge(assets::router())
         .merge(docs::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -206,6 +228,8 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Outermost, so that every answer has them, errors and fallbacks included.
+        .layer(axum::middleware::map_response(headers::secure))
         .with_state(state)
 }
 

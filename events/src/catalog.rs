@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{canonical, error::Error, occurred::parse_date, FieldError};
+use crate::{canonical, error::Error, occurred::parse_date, text, FieldError};
+
+mod normalise;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_catalog.rs"));
 
@@ -385,10 +387,18 @@ impl FieldDef {
     }
 
     /// Converts a value typed as text (a CLI `--set`, a spreadsheet cell) into this
-    /// field's JSON form. Enum fields also accept their Chinese or English label; lists
-    /// are split on commas or the Chinese enumeration comma.
-    pub fn coerce(&self, text: &str) -> Result<Value, String> {
-        let t = text.trim();
+    /// field's JSON form, its text made canonical (see [`crate::text`]). Enum fields also
+    /// accept their Chinese or English label; lists are split on commas or the Chinese
+    /// enumeration comma.
+    pub fn coerce(&self, typed: &str) -> Result<Value, String> {
+        // Canonical first, so that a label or a number pasted with an invisible
+        // character or a no-break space is still recognised.
+        let canonical = match self.ty {
+            FieldType::Object => std::borrow::Cow::Borrowed(typed.trim()),
+            FieldType::Person => text::normalise_name(typed),
+            _ => text::normalise(typed),
+        };
+        let t: &str = &canonical;
         match self.ty {
             FieldType::Integer => t
                 .parse::<u64>()

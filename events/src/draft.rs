@@ -62,7 +62,7 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// Validates a draft against the catalog, reporting every failing field.
-    pub fn parse(catalog: &Catalog, draft: Draft) -> Result<Self, Error> {
+    pub fn parse(catalog: &Catalog, mut draft: Draft) -> Result<Self, Error> {
         let kind = catalog.require_kind(&draft.kind)?;
         if kind.system {
             return Err(FieldError::new(
@@ -135,7 +135,9 @@ impl NewEvent {
                 ));
             }
         }
-        // Checked as the current version reads it; kept as written.
+        // Text is made canonical first (one name, one way); then checked as the current
+        // version reads it, and kept as written at its version.
+        kind.normalise(&mut draft.data);
         let data = canonical::to_vec(&draft.data);
         errors.extend(if version < kind.version {
             kind.validate_data(&kind.upcast(version, draft.data.clone()))

@@ -10,6 +10,8 @@
 //! - [`draft`]: what a caller submits, and [`draft::NewEvent`], the validated form.
 //! - [`envelope`]: the stored event with its sequence number, times and hash link.
 //! - [`canonical`]: the byte encoding that hashes are computed over.
+//! - [`text`]: the canonical form of what people type (names, titles), applied where
+//!   data is validated.
 //! - [`error`]: the one error type of this crate.
 //!
 //! ```
@@ -28,6 +30,7 @@ pub mod draft;
 pub mod envelope;
 pub mod error;
 pub mod occurred;
+pub mod text;
 
 pub use catalog::Catalog;
 pub use draft::{Draft, NewEvent};

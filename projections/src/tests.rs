@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::{
     facts::{Facts, Status},
     metric::Metrics,
+    people,
     period::{Bucket, Lang, Query},
     progress::{self, Pace},
     timeline,
@@ -325,4 +326,34 @@ fn a_series_by_month_sums_to_the_period_value() {
     let values: Vec<u64> = points.iter().map(|p| p.value).collect();
     assert_eq!(values, vec![1, 0, 2, 0, 0, 0]);
     assert_eq!(points[2].label, "2023年3月");
+}
+
+/// Issue 13: names pasted with a zero-width space, padded with spaces, or in another
+/// Unicode form were three people in the counts; validated, they are one.
+#[test]
+fn one_teacher_typed_three_ways_is_one_person() {
+    let catalog = events::Catalog::embedded();
+    let mut given = Given::default();
+    for (speaker, day) in [
+        ("张三\u{200B}", "2023-03-01"),
+        (" 张三 ", "2023-03-02"),
+        ("张三", "2023-03-03"),
+        ("Zoe\u{0308}", "2023-03-04"),
+        ("Zoë", "2023-03-05"),
+    ] {
+        let draft = serde_json::from_value(json!({
+            "kind": "lecture_given",
+            "occurred": day,
+            "data": {"type": "monthly", "speaker": speaker, "title": "学习贯彻"},
+        }))
+        .unwrap();
+        let event = events::NewEvent::parse(&catalog, draft).unwrap();
+        given.event("lecture_given", day, day, event.data());
+    }
+    let facts = given.facts();
+    assert_eq!(people::everyone(&facts, t("2023-12-31")), ["Zoë", "张三"]);
+    let zhang = people::person(&facts, "张三", 2023, d("2023-12-31"), t("2023-12-31"));
+    assert_eq!(zhang.lectures_given, 3);
+    let zoe = people::person(&facts, "Zoë", 2023, d("2023-12-31"), t("2023-12-31"));
+    assert_eq!(zoe.lectures_given, 2);
 }

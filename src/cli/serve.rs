@@ -32,6 +32,9 @@ impl Ctx<'_> {
             body_timeout: std::time::Duration::from_secs(args.body_timeout),
             max_connections: args.max_connections,
             max_streams: args.max_streams,
+            secure_cookies: args.secure_cookies,
+            session_ttl: std::time::Duration::from_secs(u64::from(args.session_hours) * 3600),
+            max_sessions: args.max_sessions,
         };
         let state = AppState::new(store, metrics, templates, config, demo);
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,11 +1,13 @@
 //! `/openapi.json` and `/docs`: the API described from one table in the code, served
 //! offline (no CDN). A test walks the table against the router, so the two agree.
 use axum::{response::Html, routing::get, Json, Router};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::AppState;
+use super::{html, ApiError, AppState};
 
 /// One documented route.
+#[derive(Serialize)]
 pub struct RouteDoc {
     /// HTTP method, lower case.
     pub method: &'static str,
@@ -191,7 +193,7 @@ pub const ROUTES: &[RouteDoc] = &[
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(|| async { Json(openapi()) }))
-        .route("/docs", get(|| async { Html(page()) }))
+        .route("/docs", get(|| async { page() }))
 }
 
 /// The OpenAPI 3.1 description built from [`ROUTES`].
@@ -247,25 +249,6 @@ pub fn openapi() -> Value {
     })
 }
 
-fn page() -> String {
-    let rows: String = ROUTES
-        .iter()
-        .map(|r| {
-            format!(
-                "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}<br><small>{}</small></td><td>{}</td><td>{}</td></tr>",
-                r.method.to_uppercase(),
-                r.path,
-                r.zh,
-                r.en,
-                r.query.join(", "),
-                r.role
-            )
-        })
-        .collect();
-    format!(
-        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>工作纪实接口文档 · Annals API</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:1rem auto;padding:0 1rem}}td,th{{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}}table{{border-collapse:collapse;width:100%}}</style></head>
-<body><h1>工作纪实接口文档 · Annals API</h1><p>机器可读版本：<a href="/openapi.json">/openapi.json</a>。写入需 <code>Authorization: Bearer &lt;令牌&gt;</code>；错误按 RFC 9457 返回并指明字段。</p>
-<table><tr><th>方法</th><th>路径</th><th>说明</th><th>查询参数</th><th>角色</th></tr>{rows}</table></body></html>"#
-    )
+fn page() -> Result<Html<String>, ApiError> {
+    html::render("docs.html", json!({ "routes": ROUTES })).map(Html)
 }

@@ -1,18 +1,17 @@
 //! `GET /`: the progress page the principal opens every morning, server-rendered, every
 //! asset embedded: plan against done, month-by-month charts, the latest events with
 //! corrections marked, a form to record an event, and the log's head and verification.
-use std::{collections::BTreeMap, sync::LazyLock};
+use std::collections::BTreeMap;
 
 use axum::{
     extract::{Query, State},
-    http::{header, HeaderMap, StatusCode},
-    response::{Html, IntoResponse, Redirect, Response},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
     routing::{get, post},
     Form, Router,
 };
 use chrono::{Datelike, Utc};
 use events::{catalog::FieldType, Draft, NewEvent};
-use minijinja::Environment;
 use projections::{
     facts::Status,
     period::{Bucket, Lang, Period, Query as Figures},
@@ -22,33 +21,17 @@ use projections::{
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{
-    auth::{self, COOKIE},
-    ApiError, AppState, Inner,
-};
+use super::{auth::Visitor, html, ApiError, AppState, Inner};
 use crate::store::{Batch, Role, TokenInfo};
 
-const TEMPLATE: &str = include_str!("page.html.j2");
 const LATEST: usize = 20;
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(page))
-        .route("/login", post(login))
-        .route("/logout", post(logout))
         .route("/record", post(record))
 }
-
-/// The page template, parsed once; the page tests fail if it does not parse.
-static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.add_template("page", TEMPLATE)
-        .expect("the page template parses");
-    env
-});
 
 /// The page's query string: the two times, the language and the kind of the form.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -139,7 +122,8 @@ fn words(lang: Lang, p: &progress::Progress) -> String {
     }
 }
 
-/// A bar chart of a series, drawn as SVG by the server.
+/// A bar chart of a series, drawn as SVG by the server. The page places it as markup
+/// (`| safe`), so every text in it is escaped here.
 fn svg(points: &[timeline::Point]) -> String {
     let (w, h, pad) = (360.0_f64, 120.0_f64, 18.0_f64);
     let max = points.iter().map(|p| p.value).max().unwrap_or(0).max(1) as f64;
@@ -357,9 +341,7 @@ fn render(
         "recorded": q.recorded,
         "report_period": format!("{year}H{half}"),
     });
-    ENV.get_template("page")
-        .and_then(|t| t.render(ctx))
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the page template failed: {e:#}")))
+    html::render("page.html", ctx)
 }
 
 /// The page's line on the log's verification.
@@ -370,84 +352,32 @@ fn verification(s: &Inner) -> Result<Value, ApiError> {
     })
 }
 
-fn html(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        Html(body),
-    )
-        .into_response()
-}
-
-fn who(headers: &HeaderMap, state: &AppState) -> Option<TokenInfo> {
-    let (mut parts, _) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers.clone();
-    auth::caller(&parts, state).ok().flatten()
-}
-
 async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Visitor(caller): Visitor,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let caller = who(&headers, &state);
     if !state.config.open_reads && caller.is_none() {
-        return Ok(html(StatusCode::OK, login_page(q.lang.as_deref())));
+        return Ok(html::answer(StatusCode::OK, login_page(q.lang.as_deref())?));
     }
     let body = state
         .blocking(move |s| render(s, &q, caller.as_ref(), FormState::default()))
         .await?;
-    Ok(html(StatusCode::OK, body))
+    Ok(html::answer(StatusCode::OK, body))
 }
 
-fn login_page(lang: Option<&str>) -> String {
-    let en = lang == Some("en");
-    let (title, prompt, button) = if en {
-        ("Annals: sign in", "Paste your access token", "Sign in")
-    } else {
-        ("工作纪实：登录", "请输入访问令牌", "登录")
-    };
-    format!(
-        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{title}</title></head>
-<body style="font-family:sans-serif;max-width:28rem;margin:4rem auto;padding:1rem"><h1>{title}</h1>
-<form method="post" action="/login"><label>{prompt}<br><input name="token" type="password" style="width:100%" required></label><p><button>{button}</button></p></form></body></html>"#,
-        if en { "en" } else { "zh-CN" }
-    )
-}
-
-#[derive(serde::Deserialize)]
-struct Login {
-    token: String,
-}
-
-async fn login(State(state): State<AppState>, Form(f): Form<Login>) -> Result<Response, ApiError> {
-    let token = f.token.trim().to_owned();
-    let check = token.clone();
-    let ok = state
-        .blocking(move |s| Ok(s.store.check_token(&check)?.is_some()))
-        .await?;
-    if !ok {
-        return Err(ApiError::Unauthorized(
-            "the token is not valid, has expired or has been revoked".into(),
-        ));
-    }
-    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
-}
-
-async fn logout() -> Response {
-    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+fn login_page(lang: Option<&str>) -> Result<String, ApiError> {
+    html::render("login.html", json!({ "zh": lang != Some("en") }))
 }
 
 /// The record form: fields typed as text, converted by the catalog, validated by the
 /// same code as the API; on failure the page comes back with each message beside its field.
 async fn record(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Visitor(caller): Visitor,
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let Some(caller) = who(&headers, &state) else {
+    let Some(caller) = caller else {
         return Err(ApiError::Unauthorized(
             "recording needs a recorder token: sign in first".into(),
         ));
@@ -458,123 +388,124 @@ async fn record(
             caller.name
         )));
     }
+    state.blocking(move |s| record_in(s, &caller, form)).await
+}
+
+/// Validates and appends the form's event: a redirect to the page showing it, or the
+/// page again with each message beside its field.
+fn record_in(
+    s: &Inner,
+    caller: &TokenInfo,
+    form: BTreeMap<String, String>,
+) -> Result<Response, ApiError> {
     let lang = form.get("lang").cloned();
-    state
-        .blocking(move |s| {
-            let kind = form.get("kind").cloned().unwrap_or_default();
-            let catalog = s.store.catalog();
-            let mut errors = BTreeMap::new();
-            let mut data = Map::new();
-            if let Some(def) = catalog.kind(&kind) {
-                for f in &def.fields {
-                    let raw = form
-                        .get(&format!("f_{}", f.name))
-                        .map(|v| v.trim())
-                        .unwrap_or("");
-                    if raw.is_empty() {
-                        continue;
-                    }
-                    match f.coerce(raw) {
-                        Ok(v) => {
-                            data.insert(f.name.clone(), v);
-                        }
-                        Err(reason) => {
-                            errors.insert(format!("data.{}", f.name), reason);
-                        }
-                    }
+    let kind = form.get("kind").cloned().unwrap_or_default();
+    let catalog = s.store.catalog();
+    let mut errors = BTreeMap::new();
+    let mut data = Map::new();
+    if let Some(def) = catalog.kind(&kind) {
+        for f in &def.fields {
+            let raw = form
+                .get(&format!("f_{}", f.name))
+                .map(|v| v.trim())
+                .unwrap_or("");
+            if raw.is_empty() {
+                continue;
+            }
+            match f.coerce(raw) {
+                Ok(v) => {
+                    data.insert(f.name.clone(), v);
+                }
+                Err(reason) => {
+                    errors.insert(format!("data.{}", f.name), reason);
                 }
             }
-            let occurred = match (form.get("occurred_from"), form.get("occurred_to")) {
-                (Some(a), Some(b)) if !b.trim().is_empty() && b != a => {
-                    Some(format!("{}..{}", a.trim(), b.trim()))
-                }
-                (Some(a), _) if !a.trim().is_empty() => Some(a.trim().to_owned()),
-                _ => None,
-            };
-            let draft = Draft {
-                kind: kind.clone(),
-                occurred,
-                data: Value::Object(data),
-                ..Draft::default()
-            };
-            let appended = match NewEvent::parse(catalog, draft) {
-                Ok(ev) if errors.is_empty() => s
-                    .store
-                    .append(Batch {
-                        events: vec![ev.recorded_now_by(caller.name.clone())],
-                        expected_seq: None,
-                        author: caller.name.clone(),
-                        import: None,
-                    })
-                    .map_err(|e| match e {
-                        crate::store::StoreError::Rejected(items) => {
-                            for i in items {
-                                errors.insert(i.error.field, i.error.reason);
-                            }
-                            None
-                        }
-                        other => Some(other),
-                    }),
-                Ok(_) => Err(None),
-                Err(events::Error::Invalid(list)) => {
-                    for f in list {
-                        errors.entry(f.field).or_insert(f.reason);
+        }
+    }
+    let occurred = match (form.get("occurred_from"), form.get("occurred_to")) {
+        (Some(a), Some(b)) if !b.trim().is_empty() && b != a => {
+            Some(format!("{}..{}", a.trim(), b.trim()))
+        }
+        (Some(a), _) if !a.trim().is_empty() => Some(a.trim().to_owned()),
+        _ => None,
+    };
+    let draft = Draft {
+        kind: kind.clone(),
+        occurred,
+        data: Value::Object(data),
+        ..Draft::default()
+    };
+    let appended = match NewEvent::parse(catalog, draft) {
+        Ok(ev) if errors.is_empty() => s
+            .store
+            .append(Batch {
+                events: vec![ev.recorded_now_by(caller.name.clone())],
+                expected_seq: None,
+                author: caller.name.clone(),
+                import: None,
+            })
+            .map_err(|e| match e {
+                crate::store::StoreError::Rejected(items) => {
+                    for i in items {
+                        errors.insert(i.error.field, i.error.reason);
                     }
-                    Err(None)
+                    None
                 }
-                Err(other) => return Err(ApiError::Internal(other.into())),
-            };
-            match appended {
-                Ok(receipts) => {
-                    let fresh: Vec<_> = receipts
-                        .iter()
-                        .filter_map(|r| s.store.get_seq(r.seq).ok().flatten())
-                        .collect();
-                    let _ = s.appended.send(std::sync::Arc::new(fresh));
-                    let seq = receipts.first().map_or(0, |r| r.seq);
-                    // Back to the same language; only known kinds and languages reach the URL.
-                    let lang = match lang
-                        .as_deref()
-                        .and_then(|l| l.parse().ok())
-                        .unwrap_or_default()
-                    {
-                        Lang::Zh => "zh",
-                        Lang::En => "en",
-                    };
-                    Ok(
-                        Redirect::to(&format!("/?recorded={seq}&kind={kind}&lang={lang}"))
-                            .into_response(),
-                    )
-                }
-                Err(Some(store_error)) => Err(store_error.into()),
-                Err(None) => {
-                    let values = form
-                        .iter()
-                        .filter_map(|(k, v)| {
-                            k.strip_prefix("f_").map(|n| (n.to_owned(), v.clone()))
-                        })
-                        .chain(
-                            form.get("occurred_from")
-                                .map(|v| ("occurred_from".to_owned(), v.clone())),
-                        )
-                        .chain(
-                            form.get("occurred_to")
-                                .map(|v| ("occurred_to".to_owned(), v.clone())),
-                        )
-                        .collect();
-                    let q = PageQuery {
-                        lang,
-                        ..PageQuery::default()
-                    };
-                    let state = FormState {
-                        kind: Some(kind),
-                        values,
-                        errors,
-                    };
-                    let body = render(s, &q, Some(&caller), state)?;
-                    Ok(html(StatusCode::UNPROCESSABLE_ENTITY, body))
-                }
+                other => Some(other),
+            }),
+        Ok(_) => Err(None),
+        Err(events::Error::Invalid(list)) => {
+            for f in list {
+                errors.entry(f.field).or_insert(f.reason);
             }
-        })
-        .await
+            Err(None)
+        }
+        Err(other) => return Err(ApiError::Internal(other.into())),
+    };
+    match appended {
+        Ok(receipts) => {
+            let fresh: Vec<_> = receipts
+                .iter()
+                .filter_map(|r| s.store.get_seq(r.seq).ok().flatten())
+                .collect();
+            let _ = s.appended.send(std::sync::Arc::new(fresh));
+            let seq = receipts.first().map_or(0, |r| r.seq);
+            // Back to the same language; only known kinds and languages reach the URL.
+            let lang = match lang
+                .as_deref()
+                .and_then(|l| l.parse().ok())
+                .unwrap_or_default()
+            {
+                Lang::Zh => "zh",
+                Lang::En => "en",
+            };
+            Ok(Redirect::to(&format!("/?recorded={seq}&kind={kind}&lang={lang}")).into_response())
+        }
+        Err(Some(store_error)) => Err(store_error.into()),
+        Err(None) => {
+            let values = form
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("f_").map(|n| (n.to_owned(), v.clone())))
+                .chain(
+                    form.get("occurred_from")
+                        .map(|v| ("occurred_from".to_owned(), v.clone())),
+                )
+                .chain(
+                    form.get("occurred_to")
+                        .map(|v| ("occurred_to".to_owned(), v.clone())),
+                )
+                .collect();
+            let q = PageQuery {
+                lang,
+                ..PageQuery::default()
+            };
+            let state = FormState {
+                kind: Some(kind),
+                values,
+                errors,
+            };
+            let body = render(s, &q, Some(caller), state)?;
+            Ok(html::answer(StatusCode::UNPROCESSABLE_ENTITY, body))
+        }
+    }
 }

@@ -172,7 +172,13 @@ impl Store {
     /// The live (not revoked, not expired) token matching `token`, if any. The lookup is by the token's hash, so
     /// no comparison ever runs over the secret itself.
     pub fn check_token(&self, token: &str) -> Result<Option<TokenInfo>, StoreError> {
-        let Some(bytes) = self.trees.tokens.get(Hash::of(token.as_bytes()).0)? else {
+        self.check_token_hash(&Hash::of(token.as_bytes()))
+    }
+
+    /// The live token whose SHA-256 is `hash`, if any: how a page session, which keeps
+    /// only the hash, checks its token again on every request.
+    pub fn check_token_hash(&self, hash: &Hash) -> Result<Option<TokenInfo>, StoreError> {
+        let Some(bytes) = self.trees.tokens.get(hash.0)? else {
             return Ok(None);
         };
         let info: TokenInfo = serde_json::from_slice(&bytes)

@@ -2,7 +2,8 @@
 //! (Debian's `chromium` and `chromium-driver`, installed by `.ci/run`) opens it through
 //! chromedriver's WebDriver protocol, checks the progress bars (F20–F24), signs in,
 //! records a class session through the form, sees it appear, and saves a screenshot
-//! under `target/browser/`.
+//! under `target/browser/`. Issue 13: a recorder's markup is shown as text and never
+//! runs, and the browser enforces the Content-Security-Policy.
 //!
 //! Set `CHROMIUM` and `CHROMEDRIVER` to use binaries elsewhere than `/usr/bin`.
 use std::{
@@ -14,7 +15,7 @@ use std::{
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::server::binary::{self, free_port, Running};
+use crate::server::binary::{self, free_port, Running, Served};
 
 /// WebDriver's key for an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -210,7 +211,8 @@ impl Browser {
 }
 
 /// The bars as the browser lays them out: figure, words, the fill's share of the track,
-/// the marker's place, and the fill's colour.
+/// the marker's place, and the fill's colour (each bar is an SVG: issue 13's policy
+/// allows no inline style to size a `div`).
 const BARS: &str = r#"
 return Array.from(document.querySelectorAll('#progress .bar')).map(bar => {
   const track = bar.querySelector('.track').getBoundingClientRect();
@@ -221,26 +223,24 @@ return Array.from(document.querySelectorAll('#progress .bar')).map(bar => {
     words: bar.querySelector('.words').textContent.trim(),
     fill: fill.getBoundingClientRect().width / track.width,
     marker: (marker.left - track.left) / track.width,
-    colour: getComputedStyle(fill).backgroundColor,
+    colour: getComputedStyle(fill).fill,
   };
 });"#;
 
 const GREEN: &str = "rgb(46, 125, 50)";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_page_in_chromium_shows_the_figures_and_records_through_the_form() {
+/// `annals serve --open-reads` over a new store in `dir`, chromedriver, and a Chromium
+/// session through it; each is stopped when the test ends.
+async fn launch(dir: &Path) -> (Served, Running, Browser) {
     let chromium = tool("CHROMIUM", "/usr/bin/chromium");
     let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let store = dir.path().join("store");
+    let store = dir.join("store");
     let server =
         tokio::task::spawn_blocking(move || binary::serve(&store, &["--open-reads"], "warn"))
             .await
             .unwrap();
-    let (address, admin_token) = (server.address.clone(), server.admin_token.clone());
-
     let driver_port = free_port();
-    let _driver = Running(
+    let driver_process = Running(
         Command::new(&chromedriver)
             .arg(format!("--port={driver_port}"))
             .stdout(Stdio::null())
@@ -268,7 +268,15 @@ async fn the_page_in_chromium_shows_the_figures_and_records_through_the_form() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let browser = Browser::start(http, &driver, &dir.path().join("profile"), &chromium).await;
+    let browser = Browser::start(http, &driver, &dir.join("profile"), &chromium).await;
+    (server, driver_process, browser)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_in_chromium_shows_the_figures_and_records_through_the_form() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let (server, _driver, browser) = launch(dir.path()).await;
+    let (address, admin_token) = (server.address.clone(), server.admin_token.clone());
 
     // The figures of 30 June 2023, as anyone sees them where reads are open.
     browser.goto(&format!("{address}/?on=2023-06-30")).await;
@@ -395,4 +403,120 @@ async fn the_page_in_chromium_shows_the_figures_and_records_through_the_form() {
         exited.status,
         exited.log
     );
+}
+
+/// Markup a hostile recorder types: each would set the title if it ran.
+const IMG: &str = r#"<img src=x onerror="document.title='pwned'">"#;
+const SCRIPT: &str = "<script>document.title='pwned'</script>";
+
+/// Issue 13: a recorder's markup (in a class's id, in its own token's name, in a form
+/// that comes back refused) reached every reader as markup and ran as script in the
+/// administrator's session. Now it is shown as the text it is, nothing runs, and the
+/// browser enforces the Content-Security-Policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_13_what_a_recorder_types_is_shown_as_text_and_never_runs() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let (server, _driver, browser) = launch(dir.path()).await;
+    let address = server.address.clone();
+    let http = crate::server::app::client();
+
+    // The administrator made a recorder token; its holder chose a name with markup.
+    let made: Value = http
+        .post(format!("{address}/api/tokens"))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"name": IMG, "role": "recorder"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hostile = made["token"].as_str().expect("a token").to_owned();
+    for class_id in [IMG, SCRIPT] {
+        let resp = http
+            .post(format!("{address}/api/events"))
+            .bearer_auth(&hostile)
+            .json(
+                &json!({"kind": "class_held", "occurred": "2023-06-20", "data": {
+                "class_id": class_id, "class_name": "专题班", "category": "main",
+                "session": 1, "trainees": 30}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
+    }
+    let page = http.get(format!("{address}/")).send().await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+
+    // Everyone who opens the page sees the markup as text, and nothing ran.
+    browser.goto(&format!("{address}/")).await;
+    let title = browser.script("return document.title;").await;
+    assert!(
+        title.as_str().unwrap().contains("工作纪实"),
+        "no script ran: {title}"
+    );
+    let latest = browser.text(&browser.find("#latest").await).await;
+    assert!(
+        latest.contains(IMG) && latest.contains(SCRIPT),
+        "shown as typed: {latest}"
+    );
+    let injected = browser
+        .script(
+            "return document.querySelectorAll('#latest img, #latest script, header img').length;",
+        )
+        .await;
+    assert_eq!(injected, 0, "no element was made from what was typed");
+
+    // The browser enforces the policy: a script put inline into the page does not run.
+    let title = browser
+        .script(
+            "const s = document.createElement('script'); \
+             s.textContent = \"document.title = 'inline ran'\"; \
+             document.body.appendChild(s); return document.title;",
+        )
+        .await;
+    assert_ne!(title, "inline ran", "the policy refuses inline script");
+
+    // Signed in as the hostile token, its name is text in the header too; a refused
+    // form comes back with the typed markup as the field's value.
+    browser
+        .type_into("#login input[name=token]", &hostile)
+        .await;
+    browser.click("#login button").await;
+    browser.wait_until_gone("#login").await;
+    browser.goto(&format!("{address}/")).await;
+    let header = browser.text(&browser.find("header").await).await;
+    assert!(header.contains(IMG), "the name is shown as typed: {header}");
+    browser
+        .set_value("#record-form input[name=occurred_from]", "2023-06-21")
+        .await;
+    browser
+        .type_into("#record-form input[name=f_class_id]", "2023-XSS")
+        .await;
+    browser
+        .type_into("#record-form input[name=f_class_name]", SCRIPT)
+        .await;
+    // No trainee count: refused, and the page comes back with the messages.
+    browser.click("#record-submit").await;
+    browser.wait_for_url("/record").await;
+    browser.find("#record-form .error").await;
+    let echoed = browser
+        .script("return document.querySelector('#record-form input[name=f_class_name]').value;")
+        .await;
+    assert_eq!(
+        echoed, SCRIPT,
+        "the refused form keeps what was typed, as text"
+    );
+    let title = browser.script("return document.title;").await;
+    assert!(
+        title.as_str().unwrap().contains("工作纪实"),
+        "no script ran: {title}"
+    );
+    browser.quit().await;
+    server.terminate().await;
 }

@@ -246,9 +246,22 @@ impl TestApp {
             .expect("the server answers")
     }
 
-    /// `POST path` with a form, signed in by the page's cookie when `cookie` is given.
+    /// `POST path` with a form, signed in by the page's cookie when `cookie` is given,
+    /// sent from the server's own page (its `Origin`), as a browser sends it.
     pub async fn post_form(
         &self,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Response {
+        self.post_form_from(Some(&self.address), path, cookie, form)
+            .await
+    }
+
+    /// [`TestApp::post_form`] from a page of `origin`, or with no `Origin` at all.
+    pub async fn post_form_from(
+        &self,
+        origin: Option<&str>,
         path: &str,
         cookie: Option<&str>,
         form: &[(&str, &str)],
@@ -256,6 +269,9 @@ impl TestApp {
         let mut req = self.client.post(self.url(path)).form(form);
         if let Some(c) = cookie {
             req = req.header(header::COOKIE, c);
+        }
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
         }
         req.send().await.expect("the server answers")
     }

@@ -55,7 +55,7 @@ async fn with_open_reads_the_page_shows_the_bars_of_30_june_2023_to_anyone() {
         "demo data is said to be demo data"
     );
     assert!(
-        html.contains("class=\"marker\" style=\"left: 49.58"),
+        html.contains("class=\"marker\" x1=\"49.58"),
         "elapsed marker"
     );
     assert!(

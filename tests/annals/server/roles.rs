@@ -27,7 +27,7 @@ enum Body {
     Empty,
     Json(Value),
     Form(Vec<(&'static str, String)>),
-    /// The login form, with the caller's own token.
+    /// The login form, with the caller's own token, sent from the server's own page.
     Login,
     /// A file, with its content type.
     File(&'static str, String),
@@ -207,7 +207,10 @@ async fn send(app: &TestApp, case: &Case, who: Who) -> reqwest::Response {
         Body::Empty => req,
         Body::Json(v) => req.json(v),
         Body::Form(f) => req.form(f),
-        Body::Login => req.form(&[("token", app.token(who).unwrap_or(""))]),
+        // From the page itself, as a browser signs in (issue 13).
+        Body::Login => req
+            .header(header::ORIGIN, &app.address)
+            .form(&[("token", app.token(who).unwrap_or(""))]),
         Body::File(content_type, text) => req
             .header(header::CONTENT_TYPE, *content_type)
             .body(text.clone()),

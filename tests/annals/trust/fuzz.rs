@@ -1216,7 +1216,7 @@ impl Target {
             Auth::Cookie(role) => {
                 req = req.header(
                     header::COOKIE,
-                    format!("annals_token={}", self.tokens[role]),
+                    format!("annals_session={}", self.tokens[role]),
                 );
             }
             Auth::Header(bytes) => {
@@ -1399,7 +1399,7 @@ fn issue_6_numeric_parameters_at_their_edges_are_answered_not_a_panic() {
                 )
                 .header(
                     header::COOKIE,
-                    format!("annals_token={}", target.tokens[&Role::Reader]),
+                    format!("annals_session={}", target.tokens[&Role::Reader]),
                 )
                 .body(Body::empty())
                 .unwrap();

@@ -1,0 +1,98 @@
+//! An event's data put in canonical form before it is checked and encoded: each text
+//! field as [`crate::text`] says, by the field's type, so every way in (form, API,
+//! command line, workbook, CSV, JSONL) stores one name one way.
+use serde_json::Value;
+
+use super::{FieldDef, FieldType, KindDef};
+use crate::text::{normalise, normalise_name};
+
+impl KindDef {
+    /// Puts every text of `data` in canonical form: person fields as names, other text
+    /// as free text. A field the kind does not have (one renamed since an older version,
+    /// or an amendment's replacement data, whose kind only the store knows) gets the
+    /// free-text form throughout. Anything that is not text is left as it is.
+    pub fn normalise(&self, data: &mut Value) {
+        let Some(map) = data.as_object_mut() else {
+            return;
+        };
+        for (name, value) in map.iter_mut() {
+            match self.field(name) {
+                Some(f) => f.normalise(value),
+                None => each_text(value, &mut |s| replace(s, normalise)),
+            }
+        }
+    }
+}
+
+impl FieldDef {
+    fn normalise(&self, value: &mut Value) {
+        match self.ty {
+            FieldType::Person | FieldType::People => {
+                each_text(value, &mut |s| replace(s, normalise_name))
+            }
+            FieldType::Text | FieldType::List | FieldType::Object => {
+                each_text(value, &mut |s| replace(s, normalise))
+            }
+            // Checked exactly as written: an enum's value, a date, an id.
+            _ => {}
+        }
+    }
+}
+
+fn replace(s: &mut String, form: impl Fn(&str) -> std::borrow::Cow<'_, str>) {
+    if let std::borrow::Cow::Owned(canonical) = form(s) {
+        *s = canonical;
+    }
+}
+
+/// Calls `f` on every string inside `value`, however deeply nested.
+fn each_text(value: &mut Value, f: &mut impl FnMut(&mut String)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter_mut().for_each(|v| each_text(v, f)),
+        Value::Object(map) => map.values_mut().for_each(|v| each_text(v, f)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::Catalog;
+
+    #[test]
+    fn names_and_texts_are_canonical_and_other_values_untouched() {
+        let catalog = Catalog::embedded();
+        let kind = catalog.kind("class_held").unwrap();
+        let mut data = json!({
+            "class_id": " 2023-ZT-01\u{200B}",
+            "class_name": "乡镇\u{00A0}党委书记班 ",
+            "category": "main",
+            "session": 1,
+            "teachers": [" 张\u{3000}三 ", "李四\u{FEFF}"],
+        });
+        kind.normalise(&mut data);
+        assert_eq!(
+            data,
+            json!({
+                "class_id": "2023-ZT-01",
+                "class_name": "乡镇 党委书记班",
+                "category": "main",
+                "session": 1,
+                "teachers": ["张 三", "李四"],
+            })
+        );
+    }
+
+    #[test]
+    fn an_amendments_replacement_data_is_free_text_throughout() {
+        let catalog = Catalog::embedded();
+        let kind = catalog.kind("event_amended").unwrap();
+        let mut data =
+            json!({"target": "x", "reason": "更正 ", "data": {"speaker": "张三\u{200B}"}});
+        kind.normalise(&mut data);
+        assert_eq!(data["data"]["speaker"], "张三");
+        assert_eq!(data["reason"], "更正");
+    }
+}
