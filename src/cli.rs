@@ -497,7 +497,9 @@ impl Ctx<'_> {
 
     /// Loads the example dataset into an empty store, saying so; true if it did.
     fn load_demo_if_empty(&self, store: &Store) -> anyhow::Result<bool> {
-        if store.head()?.seq != 0 {
+        // A store with tokens has been in use: with no events it lost them, and demo
+        // data would hide that.
+        if store.head()?.seq != 0 || store.has_tokens()? {
             return Ok(false);
         }
         let outcome = import::import(
@@ -850,7 +852,7 @@ impl Ctx<'_> {
     }
 
     fn report_verify(&self, store: &Store) -> anyhow::Result<ExitCode> {
-        self.print_verification(store.verify()?)
+        self.print_verification(crate::views::verify(store)?)
     }
 
     fn print_verification(

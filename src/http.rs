@@ -109,7 +109,7 @@ pub struct Inner {
     /// Whether the store holds the demo dataset (said on the page).
     pub demo: bool,
     /// The last verification and the head it covered.
-    verified: std::sync::Mutex<Option<(Head, Verification)>>,
+    verified: std::sync::Mutex<Option<(Head, Verified)>>,
     /// One permit per open event stream.
     pub streams: Arc<tokio::sync::Semaphore>,
     /// Becomes true when the server starts shutting down, so that streams that would
@@ -162,20 +162,32 @@ impl AppState {
 /// What `verify` found: the count and head hash, or the first bad seq.
 pub type Verification = Result<VerifyReport, VerifyFailure>;
 
+/// A verification and when its walk ran.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// What it found.
+    pub result: Verification,
+    /// When the log was walked.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 impl Inner {
-    /// Verifies the log, or answers from the last verification when the head has not
-    /// moved since: a walk of the whole log per request would let any reader keep the
-    /// disk busy (issue 13). Concurrent callers wait for one walk instead of each
-    /// starting their own.
-    pub fn verification(&self) -> Result<Verification, ApiError> {
+    /// Verifies the log (and the fold's snapshot), or answers from the last
+    /// verification when the head has not moved since: a walk of the whole log per
+    /// request would let any reader keep the disk busy (issue 13). Concurrent callers
+    /// wait for one walk instead of each starting their own.
+    pub fn verification(&self) -> Result<Verified, ApiError> {
         let mut cached = self.verified.lock().expect("verify cache poisoned");
         let head = self.store.head()?;
         match cached.as_ref() {
-            Some((at, result)) if *at == head => Ok(result.clone()),
+            Some((at, verified)) if *at == head => Ok(verified.clone()),
             _ => {
-                let result = self.store.verify()?;
-                *cached = Some((head, result.clone()));
-                Ok(result)
+                let verified = Verified {
+                    result: crate::views::verify(&self.store)?,
+                    at: chrono::Utc::now(),
+                };
+                *cached = Some((head, verified.clone()));
+                Ok(verified)
             }
         }
     }

@@ -3,9 +3,6 @@
 //! kept beside the log so a cold start folds only what came after it.
 use std::{
     collections::HashMap,
-    fs,
-    io::{Read, Write},
-    path::Path,
     sync::{mpsc, Arc, Mutex, RwLock, RwLockReadGuard},
 };
 
@@ -19,18 +16,16 @@ use projections::{
     report::{self, Report},
 };
 
-use crate::store::{Filter, Store, StoreError};
+use crate::store::{Filter, Store, StoreError, VerifyFailure, VerifyReport};
 
 /// Below this many events a fold runs on the calling thread alone.
 const PIPELINE_FROM: u64 = 20_000;
 /// Envelopes handed from the reading thread to the folding thread at a time.
 const CHUNK: usize = 2_048;
 
-/// The snapshot's file, in the store's folder.
-pub const SNAPSHOT_FILE: &str = "facts.snapshot";
-/// The snapshot file's first eight bytes.
+/// The snapshot's first eight bytes.
 const SNAPSHOT_MAGIC: &[u8; 8] = b"ANNALSFS";
-/// The file's header, before [`Facts::to_snapshot`]'s bytes: the magic, the head seq
+/// The snapshot's header, before [`Facts::to_snapshot`]'s bytes: the magic, the head seq
 /// (u64 LE), that event's hash, the catalog's fingerprint.
 const SNAPSHOT_HEADER: usize = 8 + 8 + 32 + 32;
 
@@ -117,7 +112,6 @@ fn after_fold(store: &Store, facts: &Facts, applied: u64, snapshots: Snapshots) 
         if applied > 0 && applied >= write_after {
             if let Err(error) = write_snapshot(store, facts) {
                 tracing::warn!(
-                    path = %store.path().join(SNAPSHOT_FILE).display(),
                     %error,
                     "could not write the facts snapshot; the next cold start folds the whole log"
                 );
@@ -133,51 +127,42 @@ fn catalog_fingerprint(catalog: &Catalog) -> Hash {
     Hash::of(&serde_json::to_vec(catalog).expect("the catalog serialises"))
 }
 
-/// The snapshot beside the log, if it belongs to it; `None` (with a warning unless
-/// there is none) otherwise.
+/// The snapshot kept beside the events, if it belongs to them; `None` (with a warning
+/// unless there is none) otherwise.
 fn read_snapshot(store: &Store) -> Option<Facts> {
-    let path = store.path().join(SNAPSHOT_FILE);
-    let mut file = match fs::File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            tracing::debug!(path = %path.display(), "no facts snapshot; folding the whole log");
+    let bytes = match store.snapshot() {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            tracing::debug!("no facts snapshot; folding the whole log");
             return None;
         }
         Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "could not open the facts snapshot; folding the whole log");
+            tracing::warn!(error = %e, "could not read the facts snapshot; folding the whole log");
             return None;
         }
     };
-    match load_snapshot(store, &mut file) {
+    match load_snapshot(store, &bytes) {
         Ok(facts) => {
             tracing::debug!(seq = facts.head_seq(), "starting from the facts snapshot");
             Some(facts)
         }
         Err(reason) => {
-            tracing::warn!(path = %path.display(), %reason, "ignoring the facts snapshot; folding the whole log");
+            tracing::warn!(%reason, "ignoring the facts snapshot; folding the whole log");
             None
         }
     }
 }
 
-/// The facts in a snapshot file, if its header matches the log and the catalog. The
-/// header is checked before the rest is read, and the rest is read into one buffer
-/// that becomes the facts' data, so a large snapshot costs little more memory than
-/// the facts.
-fn load_snapshot(store: &Store, file: &mut fs::File) -> Result<Facts, String> {
-    let mut header = [0u8; SNAPSHOT_HEADER];
-    file.read_exact(&mut header).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => "it is too short to be a facts snapshot".into(),
-        _ => format!("it could not be read: {e}"),
-    })?;
+/// The facts in a snapshot, if its header matches the log and the catalog.
+fn load_snapshot(store: &Store, bytes: &[u8]) -> Result<Facts, String> {
+    let header = bytes
+        .get(..SNAPSHOT_HEADER)
+        .ok_or("it is too short to be a facts snapshot")?;
     if &header[..8] != SNAPSHOT_MAGIC {
         return Err("it is not a facts snapshot".into());
     }
-    let mut seq = [0u8; 8];
-    seq.copy_from_slice(&header[8..16]);
-    let seq = u64::from_le_bytes(seq);
-    let mut hash = Hash([0; 32]);
-    hash.0.copy_from_slice(&header[16..48]);
+    let seq = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+    let hash = Hash(header[16..48].try_into().expect("32 bytes"));
     if seq > store.head_seq() {
         return Err(format!(
             "it was taken at seq {seq}, past the log's head {}",
@@ -196,11 +181,8 @@ fn load_snapshot(store: &Store, file: &mut fs::File) -> Result<Facts, String> {
     if header[48..80] != catalog_fingerprint(store.catalog()).0 {
         return Err("it was taken with another catalog".into());
     }
-    let size = file.metadata().map_or(0, |m| m.len() as usize);
-    let mut body = Vec::with_capacity(size.saturating_sub(SNAPSHOT_HEADER));
-    file.read_to_end(&mut body)
-        .map_err(|e| format!("it could not be read: {e}"))?;
-    let facts = Facts::from_snapshot_vec(body).map_err(|e| e.to_string())?;
+    let facts =
+        Facts::from_snapshot_vec(bytes[SNAPSHOT_HEADER..].to_vec()).map_err(|e| e.to_string())?;
     if facts.head_seq() != seq {
         return Err(format!(
             "its header says seq {seq} but it holds the facts to seq {}",
@@ -210,50 +192,57 @@ fn load_snapshot(store: &Store, file: &mut fs::File) -> Result<Facts, String> {
     Ok(facts)
 }
 
-/// Writes the facts' snapshot beside the log (a temporary file, then renamed over the
-/// old one, so a reader sees a whole file or the old one). Folds call it themselves
-/// (see [`Snapshots`]) and only log a failure: a snapshot is a shortcut, never a
-/// reason to refuse anything. No fsync: a snapshot cut short by a crash fails its
-/// checksum and is ignored.
-pub fn write_snapshot(store: &Store, facts: &Facts) -> std::io::Result<()> {
+/// Keeps the facts' snapshot in the store, replacing the last one. Folds call it
+/// themselves (see [`Snapshots`]) and only log a failure: a snapshot is a shortcut,
+/// never a reason to refuse anything.
+pub fn write_snapshot(store: &Store, facts: &Facts) -> Result<(), StoreError> {
     // Two folds in one process (the server's cache and a command) may finish together.
     static WRITING: Mutex<()> = Mutex::new(());
     let _one_at_a_time = WRITING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let seq = facts.head_seq();
-    let head = store
-        .get_seq(seq)
-        .map_err(std::io::Error::other)?
-        .ok_or_else(|| std::io::Error::other(format!("the log has no event {seq}")))?;
+    let head = store.get_seq(seq)?.ok_or_else(|| StoreError::Damaged {
+        path: store.path().to_owned(),
+        reason: format!("the log has no event {seq}"),
+    })?;
     let body = facts.to_snapshot();
-    let path = store.path().join(SNAPSHOT_FILE);
-    let tmp = path.with_extension("snapshot.tmp");
-    write_file(
-        &tmp,
-        seq,
-        head.hash,
-        catalog_fingerprint(store.catalog()),
-        &body,
-    )?;
-    fs::rename(&tmp, &path)?;
-    tracing::debug!(seq, path = %path.display(), "wrote the facts snapshot");
+    let mut bytes = Vec::with_capacity(SNAPSHOT_HEADER + body.len());
+    bytes.extend_from_slice(SNAPSHOT_MAGIC);
+    bytes.extend_from_slice(&seq.to_le_bytes());
+    bytes.extend_from_slice(&head.hash.0);
+    bytes.extend_from_slice(&catalog_fingerprint(store.catalog()).0);
+    bytes.extend_from_slice(&body);
+    store.put_snapshot(&bytes)?;
+    tracing::debug!(seq, "wrote the facts snapshot");
     Ok(())
 }
 
-fn write_file(
-    path: &Path,
-    seq: u64,
-    hash: Hash,
-    catalog: Hash,
-    body: &[u8],
-) -> std::io::Result<()> {
-    let mut f = crate::private::create(path)?;
-    f.write_all(SNAPSHOT_MAGIC)?;
-    f.write_all(&seq.to_le_bytes())?;
-    f.write_all(&hash.0)?;
-    f.write_all(&catalog.0)?;
-    f.write_all(body)
+/// Verifies the log (every hash and link, see [`Store::verify`]) and then the figures:
+/// a snapshot of the fold that a fold would start from must give exactly the facts a
+/// fold of every event from scratch gives, so a snapshot edited in place (its checksum
+/// made good again) is named instead of changing every figure.
+pub fn verify(store: &Store) -> Result<Result<VerifyReport, VerifyFailure>, StoreError> {
+    let report = match store.verify()? {
+        Ok(report) => report,
+        failure => return Ok(failure),
+    };
+    let Some(mut from_snapshot) = read_snapshot(store) else {
+        return Ok(Ok(report));
+    };
+    let taken = from_snapshot.head_seq();
+    extend(store, &mut from_snapshot)?;
+    let mut from_scratch = Facts::default();
+    extend(store, &mut from_scratch)?;
+    if from_snapshot.to_snapshot() != from_scratch.to_snapshot() {
+        return Ok(Err(VerifyFailure {
+            seq: taken,
+            reason: format!(
+                "the fold's snapshot taken at seq {taken} does not give the facts of the events it covers: it was changed after it was written"
+            ),
+        }));
+    }
+    Ok(Ok(report))
 }
 
 /// Applies every durable event past `facts.head_seq()`, in seq order; how many. A long

@@ -257,9 +257,11 @@ async fn report_view(
 async fn verify(State(state): State<AppState>, _: CanRead) -> Result<Json<Value>, ApiError> {
     state
         .blocking(|s| {
-            Ok(Json(match s.verification()? {
-                Ok(r) => json!({ "ok": true, "count": r.count, "head_hash": r.head_hash }),
-                Err(f) => json!({ "ok": false, "seq": f.seq, "reason": f.reason }),
+            let verified = s.verification()?;
+            let at = verified.at.to_rfc3339();
+            Ok(Json(match verified.result {
+                Ok(r) => json!({ "ok": true, "count": r.count, "head_hash": r.head_hash, "verified_at": at }),
+                Err(f) => json!({ "ok": false, "seq": f.seq, "reason": f.reason, "verified_at": at }),
             }))
         })
         .await

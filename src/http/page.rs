@@ -346,7 +346,7 @@ fn render(
 
 /// The page's line on the log's verification.
 fn verification(s: &Inner) -> Result<Value, ApiError> {
-    Ok(match s.verification()? {
+    Ok(match s.verification()?.result {
         Ok(r) => json!({"ok": true, "text": format!("{} {}", r.count, r.head_hash)}),
         Err(f) => json!({"ok": false, "text": f.to_string()}),
     })

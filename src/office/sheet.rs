@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use super::{ImportOptions, OfficeError};
 use crate::{
     import::{self, Outcome, Progress, MAX_LISTED_ERRORS},
-    store::{IdHasher, ImportNote, Store, StoreError},
+    store::{ImportNote, Store, StoreError},
 };
 
 /// The template's first sheet, which explains how to fill in the others; imports skip it.
@@ -558,7 +558,7 @@ struct Reader<'a> {
     /// Good events read, handed over or not.
     events: usize,
     /// The occurrences of each row's content so far, for stable ids.
-    seen: HashMap<Hash, u32, IdHasher>,
+    seen: HashMap<Hash, u32, foldhash::fast::RandomState>,
     /// Rows read below the headers of sheets that name a kind.
     done: usize,
 }
@@ -672,7 +672,7 @@ impl<'a> Reader<'a> {
 /// One row as a validated event, or its cells' errors added to the sheet's.
 fn convert(
     catalog: &Catalog,
-    seen: &mut HashMap<Hash, u32, IdHasher>,
+    seen: &mut HashMap<Hash, u32, foldhash::fast::RandomState>,
     place: &Place,
     layout: &Layout,
     row: &Row,
@@ -749,7 +749,7 @@ fn convert(
 /// hash a first such row takes (count 0), which names the content as well as the
 /// content's own hash would: so most rows, the ones without a twin, take one hash.
 fn stable_id(
-    seen: &mut HashMap<Hash, u32, IdHasher>,
+    seen: &mut HashMap<Hash, u32, foldhash::fast::RandomState>,
     kind: &str,
     occurred: Option<&str>,
     data_json: &[u8],

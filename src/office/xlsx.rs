@@ -24,7 +24,6 @@ use super::{
     sheet::{Cell, Piece, Row},
     OfficeError, CFB_MAGIC, ZIP_MAGIC,
 };
-use crate::store::IdHasher;
 
 /// Reads every worksheet of a workbook (chart sheets left out) in the workbook's order,
 /// handing it to `send` a piece at a time: first the sheets and the rows each declares,
@@ -280,7 +279,7 @@ fn send_rows(
     };
     let mut rows = Rows::new(name, skip);
     // The sheet's shared strings, each made a text cell once (by where calamine keeps it).
-    let mut shared: HashMap<*const u8, Cell, IdHasher> = HashMap::default();
+    let mut shared: HashMap<*const u8, Cell, foldhash::fast::RandomState> = HashMap::default();
     while let Some(c) = cells.next_cell().map_err(unreadable)? {
         let value = match c.get_value() {
             DataRef::SharedString(s) => shared

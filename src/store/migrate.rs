@@ -1,82 +1,145 @@
-//! Stores made before the log file kept their events in sled trees; the first open of
-//! such a store moves them, checked link by link, into the log file.
-use std::{
-    collections::HashSet,
-    fs::File,
-    io::{BufWriter, Write},
-    path::Path,
+//! Stores made by earlier releases kept their events in a log file of their own
+//! (`events.log`); the first open of such a store moves them into sled, checked link by
+//! link, and keeps the old file aside once the move has verified.
+use std::path::Path;
+
+use events::{envelope::ChainCheck, Catalog};
+use sled::{transaction::ConflictableTransactionError, Transactional};
+
+use super::{
+    legacy::{Frames, Stop, FILE},
+    record,
+    trees::{self, Trees},
+    writer::CHUNK,
+    Head,
 };
 
-use events::{envelope::ChainCheck, Envelope};
+/// Where the old file is kept once its events are in sled.
+pub const MOVED: &str = "events.log.moved";
 
-use super::log::{push_frame, MAGIC};
-
-/// Events moved per frame.
-const CHUNK: usize = 10_000;
-
-/// Moves the events of an older store's `events` tree into a new log file at `path`,
-/// then drops the old trees. The file is written beside it and renamed into place once
-/// whole and on disk, so a move that is interrupted simply starts again. A store that
-/// has a log already, or no old events, is left alone.
-pub fn from_sled(db: &sled::Db, path: &Path) -> Result<(), String> {
-    let has_log = std::fs::metadata(path).is_ok_and(|m| m.len() > MAGIC.len() as u64);
-    let has_events = db
-        .tree_names()
-        .iter()
-        .any(|name| name.as_ref() == b"events");
-    if has_log || !has_events {
+/// Moves the events of `dir`'s old log file into sled's trees. sled's head is written
+/// only with the last events, so a move that is interrupted (a kill, a full disk) left
+/// no committed head: it starts again from the file, which is renamed aside only after
+/// the trees verify against it. A store without the file is left alone; one whose move
+/// committed but whose file was not yet put aside just has it put aside.
+pub fn from_log_file(trees: &Trees, catalog: &Catalog, dir: &Path) -> Result<(), String> {
+    let path = dir.join(FILE);
+    if !path.exists() {
+        if trees.format().map_err(|e| e.to_string())?.is_none() && !trees.events.is_empty() {
+            return Err("sled holds events in a format this release does not read (a store from before the log file); export it with the release that made it and import the export".into());
+        }
         return Ok(());
     }
-    let tree = db.open_tree("events").map_err(|e| e.to_string())?;
-    if tree.is_empty() {
-        return Ok(());
+    let committed = trees.head().map_err(|e| e.to_string())??;
+    if committed.seq == 0 {
+        clear(trees)?;
+        let head = copy(trees, catalog, &path)?;
+        check(trees, &head)?;
     }
-    let moving = path.with_extension("log.moving");
-    let io = |e: std::io::Error| format!("cannot write {}: {e}", moving.display());
-    let mut out = BufWriter::new(crate::private::create(&moving).map_err(io)?);
-    out.write_all(MAGIC).map_err(io)?;
-    let mut chain = ChainCheck::default();
-    let mut ids = HashSet::new();
-    let mut chunk: Vec<Envelope> = Vec::with_capacity(CHUNK);
-    for item in tree.iter() {
-        let (_, bytes) = item.map_err(|e| e.to_string())?;
-        let e: Envelope = serde_json::from_slice(&bytes)
-            .map_err(|err| format!("an event in the old sled tree cannot be decoded: {err}"))?;
-        chain
-            .check(&e)
-            .map_err(|err| format!("the old sled log does not verify: {err}"))?;
-        if !ids.insert(e.id) {
-            return Err(format!(
-                "seq {}: id {} appears twice in the old sled tree",
-                e.seq, e.id
-            ));
-        }
-        chunk.push(e);
-        if chunk.len() == CHUNK {
-            write_frame(&mut out, &chunk).map_err(io)?;
-            chunk.clear();
-        }
-    }
-    write_frame(&mut out, &chunk).map_err(io)?;
-    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    std::fs::rename(&moving, path).map_err(io)?;
-    if let Some(dir) = path.parent() {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-    }
+    std::fs::rename(&path, dir.join(MOVED))
+        .map_err(|e| format!("cannot put {} aside: {e}", path.display()))?;
     tracing::info!(
-        events = chain.head_seq(),
-        "moved the events from sled into the log file"
+        events = committed.seq.max(trees.head().ok().and_then(Result::ok).map_or(0, |h| h.seq)),
+        kept = %dir.join(MOVED).display(),
+        "moved the events from the old log file into sled; the old file is kept aside and may be deleted"
     );
-    for name in ["events", "ids", "corrections", "meta"] {
-        db.drop_tree(name).map_err(|e| e.to_string())?;
-    }
-    db.flush().map_err(|e| e.to_string())?;
     Ok(())
 }
 
-fn write_frame(out: &mut impl Write, envs: &[Envelope]) -> std::io::Result<()> {
-    let mut bytes = Vec::new();
-    push_frame(&mut bytes, envs);
-    out.write_all(&bytes)
+/// What an interrupted move left in the trees.
+fn clear(trees: &Trees) -> Result<(), String> {
+    for tree in [&trees.events, &trees.ids, &trees.corrections, &trees.meta] {
+        tree.clear().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Copies every record of the file into the trees, a chunk per transaction, checking
+/// the chain as it goes; the last transaction commits the head.
+fn copy(trees: &Trees, catalog: &Catalog, path: &Path) -> Result<Head, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let mut frames = Frames::new(file, len).map_err(|s| s.to_string())?;
+    let mut chain = ChainCheck::default();
+    let mut chunk: Vec<(u64, Vec<u8>, events::Envelope)> = Vec::with_capacity(CHUNK);
+    let mut head = Head::default();
+    loop {
+        let mut refused = None;
+        let next = frames.next_frame(|seq, _, bytes| {
+            let e = record::decode(bytes, seq, chain.head_hash())?;
+            chain.check(&e).map_err(|err| err.to_string())?;
+            head = Head {
+                seq,
+                hash: e.hash,
+                recorded_at: Some(e.recorded_at),
+            };
+            chunk.push((seq, bytes.to_vec(), e));
+            if chunk.len() == CHUNK {
+                if let Err(err) = write(trees, catalog, &chunk, None) {
+                    refused = Some(err.clone());
+                    return Err(err);
+                }
+                chunk.clear();
+            }
+            Ok(())
+        });
+        match next {
+            None => break,
+            Some(Ok(())) => {}
+            Some(Err(Stop::Record { seq, reason })) => {
+                return Err(refused.unwrap_or(format!(
+                    "the old log does not verify at seq {seq}: {reason}"
+                )))
+            }
+            Some(Err(stop)) => return Err(format!("the old log cannot be read: {stop}")),
+        }
+    }
+    write(trees, catalog, &chunk, Some(&head))?;
+    trees.db.flush().map_err(|e| e.to_string())?;
+    Ok(head)
+}
+
+fn write(
+    trees: &Trees,
+    catalog: &Catalog,
+    chunk: &[(u64, Vec<u8>, events::Envelope)],
+    head: Option<&Head>,
+) -> Result<(), String> {
+    (&trees.events, &trees.ids, &trees.corrections, &trees.meta)
+        .transaction(|(events, ids, corrections, meta)| {
+            for (seq, bytes, e) in chunk {
+                events.insert(&trees::seq_key(*seq), bytes.as_slice())?;
+                ids.insert(e.id.as_bytes(), &trees::seq_key(*seq))?;
+                if let Some((target, voids)) = super::correction_target(catalog, e) {
+                    corrections.insert(
+                        &trees::correction_key(target, *seq),
+                        &trees::correction_value(voids),
+                    )?;
+                }
+            }
+            if let Some(head) = head {
+                for (k, v) in trees::head_entries(head) {
+                    meta.insert(k, v)?;
+                }
+            }
+            Ok::<_, ConflictableTransactionError<()>>(())
+        })
+        .map_err(|e| format!("could not move the events into sled: {e:?}"))
+}
+
+/// The trees, walked again, end at the file's head.
+fn check(trees: &Trees, head: &Head) -> Result<(), String> {
+    let mut chain = ChainCheck::default();
+    for item in trees.events.iter() {
+        let (key, bytes) = item.map_err(|e| e.to_string())?;
+        let seq = trees::seq_of(&key).ok_or("a moved key is not a seq")?;
+        let e = record::decode(&bytes, seq, chain.head_hash())?;
+        chain
+            .check(&e)
+            .map_err(|err| format!("the moved events do not verify: {err}"))?;
+    }
+    if chain.head_seq() != head.seq || chain.head_hash() != head.hash {
+        return Err("the moved events do not end at the old log's head".into());
+    }
+    Ok(())
 }

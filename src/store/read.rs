@@ -1,16 +1,10 @@
 //! Reading the log: a filtered stream in seq order that never holds the whole log.
-use std::{
-    collections::VecDeque,
-    fs::File,
-    io::{BufReader, Read, Seek, SeekFrom},
-    sync::atomic::Ordering,
-};
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use events::{Envelope, Hash, GENESIS};
 
-use super::{record, Store, StoreError};
-
+use super::{record, trees, Store, StoreError};
 /// Which events a scan yields. Every bound is inclusive; `Default` yields everything.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -41,26 +35,19 @@ impl Filter {
     }
 }
 
-/// A stream of envelopes in seq order, up to the head that was durable when it began.
-/// It reads the log file front to back through its own buffered handle.
+/// A stream of envelopes in seq order, up to the head that was durable when it began,
+/// read from sled's `events` tree in key order.
 pub struct Scan {
     store: Store,
-    reader: Option<BufReader<File>>,
-    /// Where `reader` stands in the file.
-    pos: u64,
+    range: Option<sled::Iter>,
     next: u64,
     to: u64,
     /// The hash of the event before `next`, once known.
     prev: Option<Hash>,
-    /// Offsets of the seqs from `next` on, fetched from the index a stretch at a time.
-    offsets: VecDeque<u64>,
     filter: Filter,
     yielded: usize,
     failed: bool,
 }
-
-/// Offsets taken from the index at once (one lock per stretch, not per event).
-const STRETCH: u64 = 4096;
 
 impl Scan {
     pub(super) fn new(store: Store, filter: Filter) -> Self {
@@ -69,74 +56,37 @@ impl Scan {
         let next = filter.from_seq.unwrap_or(1).max(1);
         Scan {
             store,
-            reader: None,
-            pos: 0,
+            range: None,
             next,
             to,
             prev: None,
-            offsets: VecDeque::new(),
             filter,
             yielded: 0,
             failed: false,
         }
     }
 
-    fn offset(&mut self) -> Result<u64, StoreError> {
-        if self.offsets.is_empty() {
-            let index = self.store.index.read().expect("index lock poisoned");
-            let last = self.to.min(self.next + STRETCH - 1);
-            for seq in self.next..=last {
-                let at = index
-                    .offset(seq)
-                    .ok_or_else(|| self.store.damaged(format!("seq {seq} is missing")))?;
-                self.offsets.push_back(at);
-            }
-        }
-        Ok(self.offsets.pop_front().expect("fetched above"))
-    }
-
-    /// The next record's bytes, read where the index says it starts.
-    fn read(&mut self, at: u64) -> Result<Vec<u8>, StoreError> {
-        let reader = match &mut self.reader {
-            Some(r) => r,
-            None => {
-                let mut r = BufReader::with_capacity(1 << 18, self.store.log.reopen()?);
-                r.seek(SeekFrom::Start(at))?;
-                self.pos = at;
-                self.reader.insert(r)
-            }
-        };
-        if at != self.pos {
-            // Past a frame header: a short hop, inside the buffer.
-            reader.seek_relative(at as i64 - self.pos as i64)?;
-        }
-        let mut len = [0; 4];
-        reader.read_exact(&mut len)?;
-        let mut bytes = vec![0; u32::from_le_bytes(len) as usize];
-        reader.read_exact(&mut bytes)?;
-        self.pos = at + 4 + bytes.len() as u64;
-        Ok(bytes)
-    }
-
     fn step(&mut self) -> Result<Option<Envelope>, StoreError> {
         let seq = self.next;
-        let at = self.offset()?;
         let prev = match self.prev {
             Some(h) => h,
             None if seq == 1 => GENESIS,
-            None => {
-                let before = self
-                    .store
-                    .index
-                    .read()
-                    .expect("index lock poisoned")
-                    .offset(seq - 1);
-                let before = before
-                    .ok_or_else(|| self.store.damaged(format!("seq {} is missing", seq - 1)))?;
-                self.store.log.hash(before)?
-            }
+            None => record::hash(&self.store.record(seq - 1)?).map_err(|e| {
+                self.store
+                    .damaged(format!("seq {} cannot be decoded: {e}", seq - 1))
+            })?,
         };
-        let bytes = self.read(at)?;
+        let (from, to) = (trees::seq_key(seq), trees::seq_key(self.to));
+        let range = self
+            .range
+            .get_or_insert_with(|| self.store.trees.events.range(from..=to));
+        let (key, bytes) = match range.next() {
+            Some(item) => item?,
+            None => return Err(self.store.damaged(format!("seq {seq} is missing"))),
+        };
+        if trees::seq_of(&key) != Some(seq) {
+            return Err(self.store.damaged(format!("seq {seq} is missing")));
+        }
         self.next += 1;
         let damaged = |e: String| {
             self.store

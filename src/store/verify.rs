@@ -1,12 +1,9 @@
-//! Proving the log was not tampered with: every frame's checksum and every hash
+//! Proving the log was not tampered with: every event sled holds decoded and its hash
 //! recomputed, every link checked, the id index and the head compared with the events.
 use events::{envelope::ChainCheck, Hash};
 use serde::Serialize;
 
-use super::{
-    log::{Frames, Stop},
-    record, Store, StoreError,
-};
+use super::{record, trees, Store, StoreError};
 
 /// What a successful verification saw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,50 +25,46 @@ pub struct VerifyFailure {
 }
 
 impl Store {
-    /// Recomputes every hash and link of the log, reading the file itself (every
-    /// frame's checksum, every record), and checks the id index against it.
-    /// `Ok(Err(..))` means the log is readable but does not verify.
+    /// Recomputes every hash and link of the log, reading every event sled holds up to
+    /// the head, and checks the id index against it. `Ok(Err(..))` means the log is
+    /// readable but does not verify.
     pub fn verify(&self) -> Result<Result<VerifyReport, VerifyFailure>, StoreError> {
         // The head is read first so that appends landing during the walk are not
         // mistaken for a mismatch: the walk covers exactly what the head vouches for.
         let head = self.head()?;
         let mut chain = ChainCheck::default();
         let fail = |seq, reason: String| Ok(Err(VerifyFailure { seq, reason }));
-        let file = self.log.reopen()?;
-        let len = file.metadata()?.len();
-        let frames = match Frames::new(file, len) {
-            Ok(f) => f,
-            Err(stop) => return fail(1, stop.to_string()),
-        };
-        let mut frames = frames;
-        while chain.head_seq() < head.seq {
-            // The index is locked per record, never across a (possibly huge) frame.
-            let next = frames.next_frame(|seq, _, bytes| {
-                if seq > head.seq {
-                    // Appended during the walk: not vouched for by the head read first.
-                    return Ok(());
-                }
-                let e = record::decode(bytes, seq, chain.head_hash())
-                    .map_err(|reason| format!("cannot be decoded: {reason}"))?;
-                chain.check(&e).map_err(|err| match err {
+        let last = trees::seq_key(head.seq);
+        for item in self.trees.events.range(..=last) {
+            let (key, bytes) = item?;
+            let expected = chain.head_seq() + 1;
+            let Some(seq) = trees::seq_of(&key) else {
+                return fail(expected, "a key of the events tree is not a seq".into());
+            };
+            if seq != expected {
+                return fail(
+                    expected,
+                    format!("seq {expected} is missing (the next is {seq})"),
+                );
+            }
+            let e = match record::decode(&bytes, seq, chain.head_hash()) {
+                Ok(e) => e,
+                Err(reason) => return fail(seq, format!("cannot be decoded: {reason}")),
+            };
+            if let Err(err) = chain.check(&e) {
+                let reason = match err {
                     events::Error::Chain { reason, .. } => reason,
                     other => other.to_string(),
-                })?;
-                let indexed = self
-                    .index
-                    .read()
-                    .expect("index lock poisoned")
-                    .seq_of(&e.id);
-                if indexed != Some(seq) {
-                    return Err(format!("the id index does not point at id {}", e.id));
-                }
-                Ok(())
-            });
-            match next {
-                None => break,
-                Some(Ok(())) => {}
-                Some(Err(Stop::Record { seq, reason })) => return fail(seq, reason),
-                Some(Err(stop)) => return fail(chain.head_seq() + 1, stop.to_string()),
+                };
+                return fail(seq, reason);
+            }
+            let indexed = self
+                .trees
+                .ids
+                .get(e.id.as_bytes())?
+                .and_then(|v| trees::seq_of(&v));
+            if indexed != Some(seq) {
+                return fail(seq, format!("the id index does not point at id {}", e.id));
             }
         }
         if head.seq != chain.head_seq() || head.hash != chain.head_hash() {

@@ -1,22 +1,20 @@
 //! A store process killed with SIGKILL in the middle of a large import reopens,
-//! verifies, and holds either the whole import or none of it; a torn last frame, as a
-//! crash mid-write leaves it, is cut off at reopen unless its events were acknowledged.
+//! verifies, and holds either the whole import or none of it; events a batch wrote to
+//! sled past the committed head, as a crash mid-write leaves them, are dropped at
+//! reopen, and a store whose note says more was acknowledged is refused.
 use std::{
-    os::unix::{fs::FileExt, process::ExitStatusExt},
+    os::unix::process::ExitStatusExt,
     path::Path,
     process::{Child, Stdio},
     time::{Duration, Instant, SystemTime},
 };
 
-use annals::store::LOG_FILE;
+use annals::store::raw;
 use chrono::NaiveDate;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{
-    annals, frame_spans, frames_end, frames_of, meeting, open, open_damaged, run, TestStore,
-    HEADER_LEN,
-};
+use crate::helpers::{annals, meeting, open, open_damaged, run, TestStore};
 
 /// Events in the imported file: enough that the import takes a while in a debug
 /// build, few enough that twenty-odd runs stay well under a minute on two cores.
@@ -57,20 +55,14 @@ fn seeded_store(dir: &Path) {
     .ok();
 }
 
-/// Where the frames of the store's log file end, after the seeded event.
+/// The size of sled's data file after the seeded event.
 fn seeded_end(store: &Path) -> u64 {
-    frames_end(&std::fs::read(store.join(LOG_FILE)).unwrap()) as u64
+    std::fs::metadata(store.join("sled").join("db")).map_or(0, |m| m.len())
 }
 
-/// Whether a batch has begun reaching the log file at `end`, where its frames ended:
-/// the store may have written zeros ahead, so the file's length does not tell.
+/// Whether the import has begun writing to sled: its data file has grown.
 fn write_began(store: &Path, end: u64) -> bool {
-    let Ok(file) = std::fs::File::open(store.join(LOG_FILE)) else {
-        return false;
-    };
-    let mut header = [0; HEADER_LEN];
-    let read = file.read_at(&mut header, end).unwrap_or(0);
-    header[..read].iter().any(|b| *b != 0)
+    seeded_end(store) > end
 }
 
 fn start_import(store: &Path, file: &Path) -> Child {
@@ -130,12 +122,12 @@ impl Rng {
 /// How one killed run ended.
 #[derive(Default)]
 struct Tally {
-    /// Killed before the batch reached the log file; held none of it.
+    /// Killed before the batch reached sled's file; held none of it.
     before_write: u32,
-    /// Killed after the batch began reaching the log file, holding none of it: the
-    /// frame was torn and cut off at reopen.
+    /// Killed after the batch began reaching sled's file, holding none of it: what it
+    /// wrote past the committed head was dropped at reopen.
     mid_write: u32,
-    /// Killed after the batch began reaching the log file, before the process exited;
+    /// Killed after the batch began reaching sled's file, before the process exited;
     /// held all of it.
     after_write: u32,
     /// Finished before the kill; held all of it.
@@ -169,7 +161,7 @@ fn a_large_import_killed_at_any_moment_leaves_all_of_it_or_none() {
     for i in 0..KILLS {
         let store = tmp.path().join(format!("run-{i}"));
         seeded_store(&store);
-        // Where the log's frames end before the import: the magic and the seeded event's.
+        // How large sled's file is before the import.
         let seeded = seeded_end(&store);
         let mut child = start_import(&store, &file);
         let started = Instant::now();
@@ -178,9 +170,8 @@ fn a_large_import_killed_at_any_moment_leaves_all_of_it_or_none() {
             let slice = f64::from(i / 2) + rng.next_unit();
             std::thread::sleep(typical.mul_f64(slice / f64::from(KILLS / 2) * 1.05));
         } else {
-            // At the write: the batch is one write and one fdatasync, so kill as soon as
-            // it begins reaching the file, or a few milliseconds later, before the
-            // process exits.
+            // At the write: kill as soon as the batch begins reaching sled's file, or a
+            // few milliseconds later, before the process exits.
             while !write_began(&store, seeded) && child.try_wait().unwrap().is_none() {
                 std::thread::sleep(Duration::from_micros(100));
             }
@@ -228,8 +219,8 @@ fn a_large_import_killed_at_any_moment_leaves_all_of_it_or_none() {
     }
     println!(
         "crash test (seed {seed:#x}): {EVENTS} events, an uninterrupted import took {} ms; \
-         of {KILLS} runs, killed before the batch reached the log file: {} (held none of it), \
-         killed after it began reaching the log file: {} holding none of it (torn, cut off) \
+         of {KILLS} runs, killed before the batch reached sled: {} (held none of it), \
+         killed after it began reaching sled: {} holding none of it (dropped at reopen) \
          and {} holding all of it, finished before the kill: {}",
         typical.as_millis(),
         tally.before_write,
@@ -244,105 +235,63 @@ fn a_large_import_killed_at_any_moment_leaves_all_of_it_or_none() {
     assert!(tally.before_write > 0, "no kill landed before the write");
     assert!(
         tally.mid_write + tally.after_write > 0,
-        "no kill landed after the batch began reaching the log file"
+        "no kill landed after the batch began reaching sled"
     );
 }
 
-/// Writes `tail` where the closed store's log frames end (over any zeros written
-/// ahead), as a write in flight at a crash would, and sets its note of the head to `seen`.
-fn with_torn_tail(dir: &Path, clean: &[u8], tail: &[u8], seen: u64) -> Vec<u8> {
-    let end = frames_end(clean);
-    let mut bytes = clean.to_vec();
-    bytes.resize(bytes.len().max(end + tail.len()), 0);
-    bytes[end..end + tail.len()].copy_from_slice(tail);
-    std::fs::write(dir.join(LOG_FILE), &bytes).unwrap();
-    std::fs::write(dir.join("annals.seen"), seen.to_string()).unwrap();
-    bytes
-}
-
 #[test]
-fn a_torn_last_frame_is_cut_off_unless_its_events_were_acknowledged() {
+fn issue_14_events_written_past_the_committed_head_are_dropped_unless_acknowledged() {
     let s = TestStore::new();
     for day in ["2023-03-01", "2023-03-02", "2023-03-03"] {
         s.record(meeting(day));
     }
     let before = s.events();
     let dir = s.close();
-    let clean = std::fs::read(dir.path().join(LOG_FILE)).unwrap();
-    let end = frames_end(&clean);
-    // A whole valid frame of an event that would follow seq 3, and a copy of the last
-    // frame: the bytes a write in flight at a crash may have left.
+    // Two events that would follow seq 3, written to sled as a batch in flight would
+    // have left them: in the events tree, with their ids, but the head not moved on.
     let mut next = before[2].clone();
-    next.id = Uuid::now_v7();
-    next.seq = 4;
-    next.prev_hash = before[2].hash;
-    let whole = frames_of(&[next.sealed()]);
-    let last = clean[frame_spans(&clean).last().unwrap().clone()].to_vec();
-    let mut tails: Vec<(String, Vec<u8>)> = Vec::new();
-    for cut in [
-        1,
-        HEADER_LEN - 1,
-        HEADER_LEN,
-        HEADER_LEN + 4,
-        whole.len() / 2,
-        whole.len() - 1,
-    ] {
-        tails.push((
-            format!("a new frame cut at {cut} of {} bytes", whole.len()),
-            whole[..cut].to_vec(),
-        ));
+    let mut written = before.clone();
+    for seq in 4..=5 {
+        next.id = Uuid::now_v7();
+        next.seq = seq;
+        next.prev_hash = next.hash;
+        next = next.sealed();
+        written.push(next.clone());
     }
-    tails.push(("a new frame cut short, then zeros".into(), {
-        let mut t = whole[..HEADER_LEN + 10].to_vec();
-        t.resize(4096, 0);
-        t
-    }));
-    tails.push((
-        "a copy of the last frame, cut short".into(),
-        last[..last.len() - 3].to_vec(),
-    ));
-    tails.push(("4096 zeros".into(), vec![0; 4096]));
-
-    for (case, tail) in &tails {
-        // Never acknowledged: the note still says seq 3. Cut off, the rest intact.
-        with_torn_tail(dir.path(), &clean, tail, 3);
+    let with_tail = |dir: &Path| {
+        raw::write_events(dir, &before).unwrap();
+        for e in &written[3..] {
+            let mut record = Vec::new();
+            annals::store::raw::encode(e, &mut record);
+            raw::insert(dir, "events", &e.seq.to_be_bytes(), &record).unwrap();
+            raw::insert(dir, "ids", e.id.as_bytes(), &e.seq.to_be_bytes()).unwrap();
+        }
+    };
+    with_tail(dir.path());
+    assert_eq!(raw::read_events(dir.path()).unwrap().len(), 5);
+    {
         let store = open(dir.path());
-        assert_eq!(store.head_seq(), 3, "{case}");
-        let report = store
-            .verify()
-            .unwrap()
-            .unwrap_or_else(|f| panic!("{case}: {f}"));
-        assert_eq!(report.count, 3, "{case}");
+        assert_eq!(store.head_seq(), 3);
+        assert_eq!(store.verify().unwrap().unwrap().count, 3);
         let after: Vec<_> = store
             .scan(Default::default())
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(after, before, "{case}");
-        drop(store);
-        let now = std::fs::read(dir.path().join(LOG_FILE)).unwrap();
-        assert_eq!(now[..end], clean[..end], "{case}");
+        assert_eq!(after, before);
         assert!(
-            now[end..].iter().all(|b| *b == 0),
-            "{case}: the torn bytes were cut off"
-        );
-
-        // The note says seq 4 was acknowledged: it is lost, not torn.
-        let torn = with_torn_tail(dir.path(), &clean, tail, 4);
-        let message = open_damaged(dir.path());
-        assert!(
-            message.contains("after seq 3") || message.contains("holds 3 events"),
-            "{case}: {message}"
-        );
-        assert_eq!(
-            std::fs::read(dir.path().join(LOG_FILE)).unwrap(),
-            torn,
-            "{case}: a refused log is left as it was"
+            store.get(written[3].id).unwrap().is_none(),
+            "its id is gone too"
         );
     }
+    assert_eq!(
+        raw::read_events(dir.path()).unwrap(),
+        before,
+        "dropped from sled"
+    );
 
-    // The whole frame, unacknowledged (its answer lost at the crash), is kept.
-    with_torn_tail(dir.path(), &clean, &whole, 3);
-    let store = open(dir.path());
-    assert_eq!(store.head_seq(), 4);
-    assert_eq!(store.verify().unwrap().unwrap().count, 4);
+    // The note says seq 5 was acknowledged: then it is lost, not unfinished.
+    with_tail(dir.path());
+    std::fs::write(dir.path().join("annals.seen"), "5").unwrap();
+    let message = open_damaged(dir.path());
+    assert!(message.contains("has held at least 5"), "{message}");
 }

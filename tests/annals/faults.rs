@@ -1,13 +1,13 @@
-//! Issue 6, faults: a full disk, a read-only disk and a damaged log file each give a
+//! Issue 6, faults: a full disk, a read-only disk and a damaged sled folder each give a
 //! clear error, keep the acknowledged data intact, and never panic. The disks are small
 //! tmpfs mounts the test makes (it runs as root in CI); without permission to mount, the
 //! test fails and says so rather than passing unseen.
 use std::{path::Path, process::Command};
 
-use annals::store::{Batch, StoreError, LOG_FILE};
+use annals::store::{Batch, StoreError};
 use serde_json::json;
 
-use crate::helpers::{annals, frames_end, meeting, new_event, open, run, TestStore, AUTHOR};
+use crate::helpers::{annals, meeting, new_event, open, run, TestStore, AUTHOR};
 
 /// A tmpfs of `size` mounted on a fresh folder, unmounted when dropped.
 struct Tmpfs {
@@ -165,42 +165,65 @@ fn assert_damaged(dir: &Path, case: &str) {
 }
 
 #[test]
-fn a_damaged_log_file_says_the_store_is_damaged_and_how_to_restore() {
+fn a_damaged_sled_folder_says_the_store_is_damaged_and_how_to_restore() {
     let example = TestStore::with_example();
     let held = example.head_seq();
     let dir = example.close();
-    let log = dir.path().join(LOG_FILE);
-    let original = std::fs::read(&log).unwrap();
-    assert!(frames_end(&original) > 8 * 1024, "{} bytes", original.len());
+    let sled_dir = dir.path().join("sled");
+    let db = sled_dir.join("db");
+    let original = std::fs::read(&db).unwrap();
+    assert!(original.len() > 8 * 1024, "{} bytes", original.len());
+    let kept = tempfile::tempdir().unwrap();
+    let copy = |from: &Path, to: &Path| {
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    copy(&sled_dir, kept.path());
+    let restore = || {
+        std::fs::remove_dir_all(&sled_dir).unwrap();
+        copy(&kept.path().join("sled"), dir.path());
+    };
 
-    // The start of the file wiped, as a bad disk or a stray `dd` would leave it.
+    // The start of sled's file wiped, as a bad disk or a stray `dd` would leave it.
     let mut bytes = original.clone();
     bytes[..4096].fill(0);
-    std::fs::write(&log, &bytes).unwrap();
+    std::fs::write(&db, &bytes).unwrap();
     assert_damaged(dir.path(), "the start wiped");
+    restore();
 
-    // Garbage in the middle of its frames, with the rest of the log after it.
+    // Garbage through the middle of its file.
     let mut bytes = original.clone();
-    let middle = frames_end(&bytes) / 2;
-    for (i, b) in bytes[middle..middle + 100].iter_mut().enumerate() {
+    let middle = bytes.len() / 2;
+    for (i, b) in bytes[middle..middle + 4096].iter_mut().enumerate() {
         *b = (i as u8).wrapping_mul(37) ^ 0x5a;
     }
-    std::fs::write(&log, &bytes).unwrap();
+    std::fs::write(&db, &bytes).unwrap();
     assert_damaged(dir.path(), "garbage in the middle");
+    restore();
 
-    // The file emptied, or gone, while the store had held events: not an empty store.
-    std::fs::write(&log, b"").unwrap();
-    assert_damaged(dir.path(), "the log emptied");
-    std::fs::remove_file(&log).unwrap();
-    assert_damaged(dir.path(), "the log deleted");
+    // The file emptied, or sled's folder gone, while the store had held events: sled
+    // reopens those as empty without complaint; the store does not.
+    std::fs::write(&db, b"").unwrap();
+    assert_damaged(dir.path(), "sled's file emptied");
+    std::fs::remove_dir_all(&sled_dir).unwrap();
+    assert_damaged(dir.path(), "sled's folder deleted");
     let out = run(annals(dir.path()).arg("verify")).failed();
     assert!(
         out.stderr.contains(&format!("has held at least {held}")),
         "{}",
         out.stderr
     );
+    // And such a folder is never given the demo data.
+    let out = run(annals(dir.path()).arg("demo")).failed();
+    assert!(out.stderr.contains("is damaged"), "{}", out.stderr);
 
-    // The untouched file back: the store opens and verifies.
-    std::fs::write(&log, &original).unwrap();
+    // The untouched folder back: the store opens and verifies.
+    std::fs::remove_dir_all(&sled_dir).ok();
+    copy(&kept.path().join("sled"), dir.path());
     assert_eq!(open(dir.path()).verify().unwrap().unwrap().count, held);
 }

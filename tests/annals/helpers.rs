@@ -1,7 +1,6 @@
 //! Shared helpers: temporary stores, drafts, the `annals` binary, and direct access to
 //! the log file for tampering.
 use std::{
-    ops::Range,
     path::Path,
     process::{Command, ExitStatus},
     sync::{Arc, Once},
@@ -9,9 +8,7 @@ use std::{
 
 use annals::{
     import::{self, ImportError, Outcome},
-    store::{
-        read_log_file, write_log_file, Batch, Filter, Options, Receipt, Store, StoreError, LOG_FILE,
-    },
+    store::{raw, Batch, Filter, Options, Receipt, Store, StoreError},
 };
 use events::{Catalog, Draft, Envelope, NewEvent};
 use serde_json::{json, Value};
@@ -38,19 +35,10 @@ fn init_tracing() {
     });
 }
 
-/// Checks a closed store's folder after a refused import: its log holds exactly `events`
-/// events and nothing was cut off and kept aside as a torn write.
+/// Checks a closed store's folder after a refused import: sled holds exactly `events`
+/// events, none of the refused import's left behind.
 pub fn assert_log_holds_only(dir: &Path, events: usize) {
-    let log = dir.join(annals::store::LOG_FILE);
-    assert_eq!(annals::store::read_log_file(&log).unwrap().len(), events);
-    assert!(
-        !std::fs::read_dir(dir).unwrap().any(|e| e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .contains("torn")),
-        "a refused import leaves no torn write behind"
-    );
+    assert_eq!(raw::read_events(dir).unwrap().len(), events);
 }
 
 /// Opens the store in `dir` with the embedded catalog and default options.
@@ -269,59 +257,14 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
-/// Reads the closed store's log file directly, as an attacker or a bad disk would, lets
-/// `f` edit its events, and writes the file back whole with valid checksums (one frame
-/// per event, each at the envelope's own `seq`). `annals.seen` is left as it was; a
-/// forger who also rewrites it uses [`forge_seen`].
+/// Reads the closed store's events straight from sled, as an attacker with the files
+/// would, lets `f` edit them, and writes them back through sled's own API (ids,
+/// corrections and the committed head made to match). `annals.seen` is left as it was;
+/// a forger who also rewrites it uses [`forge_seen`].
 pub fn tamper(dir: &Path, f: impl FnOnce(&mut Vec<Envelope>)) {
-    let path = dir.join(LOG_FILE);
-    let mut events = read_log_file(&path).expect("the closed store's log reads");
+    let mut events = raw::read_events(dir).expect("the closed store's events read");
     f(&mut events);
-    write_log_file(&path, &events).expect("the log is rewritten");
-}
-
-/// The length of the log file's magic (`ANNALS1\n`) and of a frame's header (u32 payload
-/// length, u32 CRC-32 of everything after it, u64 first seq, u32 record count).
-pub const MAGIC_LEN: usize = 8;
-/// See [`MAGIC_LEN`].
-pub const HEADER_LEN: usize = 20;
-
-/// Where each frame of a log file's bytes lies, header and payload, read as the format
-/// lays them out (not through the store's own reader). The store may have written zeros
-/// ahead past its last frame; they are not a frame.
-pub fn frame_spans(log: &[u8]) -> Vec<Range<usize>> {
-    let mut spans = Vec::new();
-    let mut at = MAGIC_LEN;
-    while at + HEADER_LEN <= log.len() && log[at..at + HEADER_LEN].iter().any(|b| *b != 0) {
-        let len = u32::from_le_bytes(log[at..at + 4].try_into().expect("4 bytes")) as usize;
-        spans.push(at..at + HEADER_LEN + len);
-        at += HEADER_LEN + len;
-    }
-    assert!(
-        log[at..].iter().all(|b| *b == 0),
-        "only zeros follow the last frame"
-    );
-    spans
-}
-
-/// Where the last frame of a log file's bytes ends.
-pub fn frames_end(log: &[u8]) -> usize {
-    frame_spans(log).last().map_or(MAGIC_LEN, |span| span.end)
-}
-
-/// The bytes of one frame per envelope, checksums and all, as the store writes them.
-pub fn frames_of(events: &[Envelope]) -> Vec<u8> {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let path = dir.path().join(LOG_FILE);
-    write_log_file(&path, events).expect("the frames are written");
-    std::fs::read(&path).expect("the frames read back")[MAGIC_LEN..].to_vec()
-}
-
-/// Recomputes the checksum of the frame at `span` of a log's bytes, as a forger who
-/// changed its bytes would.
-pub fn fix_checksum(log: &mut [u8], span: Range<usize>) {
-    let crc = crc32fast::hash(&log[span.start + 8..span.end]);
-    log[span.start + 4..span.start + 8].copy_from_slice(&crc.to_le_bytes());
+    raw::write_events(dir, &events).expect("the events are rewritten");
 }
 
 /// Opens a store that must be refused as damaged, and returns what it said.

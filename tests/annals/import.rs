@@ -553,53 +553,32 @@ fn issue_5_a_streamed_import_writes_every_event_and_its_import_record() {
     assert_eq!(s.head_seq(), 20_001);
 }
 
-/// A frame's length is 32 bits, so one write of the log holds at most about 4 GiB: a
-/// bigger import is refused whole with a clear reason (it used to be a panic in the
-/// writer thread, which closed the store). The limit is lowered here to show it.
+/// Issue 14: an import larger than one sled transaction (its events go to sled a chunk
+/// at a time while it is staged) that the store refuses at its last event leaves
+/// nothing behind, in the open store or in sled's files, and the store goes on.
 #[test]
-fn issue_5_an_import_too_large_for_one_write_is_refused_whole_and_the_store_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let options = annals::store::Options {
-        max_group_bytes: 50_000,
-        ..annals::store::Options::default()
-    };
-    let store = annals::store::Store::open(dir.path(), catalog(), options).unwrap();
-    let lines: Vec<Value> = (0..1_000)
+fn issue_14_an_import_of_many_chunks_refused_at_its_end_leaves_nothing() {
+    let s = TestStore::new();
+    let mut lines: Vec<Value> = (0..3_000)
         .map(|i| meeting(&format!("2023-03-{:02}", 1 + i % 28)))
         .collect();
-    let refused = annals::import::import(
-        &store,
-        &jsonl(&lines),
-        "big.jsonl",
-        AUTHOR,
-        annals::import::Trust::Operator,
-        false,
-        &mut |_, _| {},
-    );
-    match refused {
-        Err(ImportError::Store(e)) => {
-            let text = e.to_string();
-            assert!(
-                text.contains("too large") && text.contains("split"),
-                "{text}"
+    lines.push(void(Uuid::from_u128(77)));
+    match s.import(&jsonl(&lines)) {
+        Err(ImportError::Lines(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(
+                (errors[0].line, errors[0].field.as_str()),
+                (3_001, "data.target")
             );
         }
-        other => panic!("expected the import to be refused as too large, got {other:?}"),
+        other => panic!("expected the last line refused, got {other:?}"),
     }
-    assert_eq!(store.head_seq(), 0, "nothing of it was written");
-    // A file under the limit goes in, and the log verifies.
-    let outcome = annals::import::import(
-        &store,
-        &jsonl(&lines[..50]),
-        "small.jsonl",
-        AUTHOR,
-        annals::import::Trust::Operator,
-        false,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    assert_eq!(s.head_seq(), 0, "nothing of it was written");
+    let outcome = s.import(&jsonl(&lines[..50])).unwrap();
     assert_eq!(outcome.added, 50);
-    assert_eq!(store.verify().unwrap().unwrap().count, 51);
+    assert_eq!(s.store.verify().unwrap().unwrap().count, 51);
+    let dir = s.close();
+    crate::helpers::assert_log_holds_only(dir.path(), 51);
 }
 
 /// A restored export is not held to a draft's limit on the author's length; the stored

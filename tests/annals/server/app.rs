@@ -199,11 +199,6 @@ impl TestApp {
         }
     }
 
-    /// The store's folder.
-    pub fn dir(&self) -> &Path {
-        self.dir.as_ref().expect("the folder").path()
-    }
-
     /// `GET path`.
     pub async fn get(&self, path: &str, who: Who) -> Response {
         self.request(reqwest::Method::GET, path, who)

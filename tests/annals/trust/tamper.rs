@@ -1,22 +1,20 @@
-//! Issue 6, tampering with the log file (`events.log`) of a closed store. What the store
-//! refuses at open (a changed byte under its frame's checksum, frames spliced in, swapped
-//! or out of order), what `verify` catches (a byte changed with its checksum fixed, two
-//! events swapped and re-hashed, a forged event inserted in the middle), and what only a
-//! seal noted elsewhere catches (a truncated tail with the store's note rewritten, a
-//! history re-hashed from some point on), through the library and through `annals seal`
-//! / `annals verify --against`. A changed payload and a removed event are in `store.rs`.
+//! Issues 6 and 14, tampering with a closed store's sled trees through sled's own API,
+//! as someone holding the files would. What `verify` catches (a stored byte changed,
+//! records swapped, two events swapped and re-hashed, a forged event inserted in the
+//! middle or put in another's place, a key that is not a seq), what the store refuses
+//! at open (a sled folder replaced by an older copy), and what only a seal noted
+//! elsewhere catches (a truncated tail with the store's note rewritten, a history
+//! re-hashed from some point on), through the library and through `annals seal` /
+//! `annals verify --against`. A changed payload and a removed event are in `store.rs`.
 use std::path::Path;
 
-use annals::store::{Seal, LOG_FILE};
+use annals::store::{raw, Seal};
 use events::{Envelope, GENESIS};
 use serde_json::json;
 use tempfile::TempDir;
 use uuid::Uuid;
 
-use crate::helpers::{
-    annals, fix_checksum, forge_seen, frame_spans, frames_of, meeting, open, open_damaged, run,
-    tamper, TestStore, HEADER_LEN,
-};
+use crate::helpers::{annals, forge_seen, meeting, open, open_damaged, run, tamper, TestStore};
 
 /// A closed store of six meetings (attendees 10, 20, …, 60) that verifies, with its
 /// events and its seal.
@@ -57,22 +55,11 @@ fn failure_of(dir: &Path) -> annals::store::VerifyFailure {
         .expect_err("the log must not verify")
 }
 
-/// The log file's bytes.
-fn log_bytes(dir: &Path) -> Vec<u8> {
-    std::fs::read(dir.join(LOG_FILE)).expect("the log file reads")
-}
-
-fn write_log_bytes(dir: &Path, bytes: &[u8]) {
-    std::fs::write(dir.join(LOG_FILE), bytes).expect("the log file is written");
-}
-
-/// Whether a refusal names `seq` as where the log goes bad: that seq, or the log
-/// breaking off after the one before it.
-fn names_the_break_at(message: &str, seq: u64) -> bool {
-    [format!("seq {seq} "), format!("seq {seq}:")]
-        .iter()
-        .any(|s| message.contains(s.as_str()))
-        || message.contains(&format!("breaks off after seq {}", seq - 1))
+/// The stored record of `seq`.
+fn record(dir: &Path, seq: u64) -> Vec<u8> {
+    raw::record_bytes(dir, seq)
+        .unwrap()
+        .expect("the record is there")
 }
 
 /// Where `needle` first occurs in `haystack`.
@@ -81,33 +68,14 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 #[test]
-fn a_changed_byte_is_refused_at_open_and_with_its_checksum_fixed_is_named_by_verify() {
+fn issue_14_a_changed_stored_byte_is_named_by_verify() {
     let (dir, _, _) = six_meetings();
-    let original = log_bytes(dir.path());
-    let third = frame_spans(&original)[2].clone();
-    // One byte of seq 3's payload: attendees 30 becomes 31.
-    let at = third.start
-        + find(&original[third.clone()], b"\"attendees\":30").expect("seq 3's data is stored")
+    let mut bytes = record(dir.path(), 3);
+    // One byte of seq 3's data: attendees 30 becomes 31.
+    let at = find(&bytes, b"\"attendees\":30").expect("seq 3's data is stored")
         + b"\"attendees\":3".len();
-    let mut bytes = original.clone();
     bytes[at] = b'1';
-
-    // As a bad disk or a careless hand would leave it: the frame's checksum fails.
-    write_log_bytes(dir.path(), &bytes);
-    let message = open_damaged(dir.path());
-    assert!(
-        names_the_break_at(&message, 3) && message.contains("fails its checksum"),
-        "{message}"
-    );
-    assert_eq!(
-        log_bytes(dir.path()),
-        bytes,
-        "a refused log is left as it was"
-    );
-
-    // With the checksum recomputed the store opens; the event's hash still tells.
-    fix_checksum(&mut bytes, third);
-    write_log_bytes(dir.path(), &bytes);
+    raw::set_record_bytes(dir.path(), 3, &bytes).unwrap();
     let failure = failure_of(dir.path());
     assert_eq!(failure.seq, 3, "{failure}");
     assert!(
@@ -117,56 +85,63 @@ fn a_changed_byte_is_refused_at_open_and_with_its_checksum_fixed_is_named_by_ver
 }
 
 #[test]
-fn any_byte_of_a_frame_in_the_middle_changed_is_refused_at_open_naming_its_seq() {
-    // Each byte of seq 3's frame header and its record's length in turn, then every
-    // seventh byte of the record (all under the same checksum): a bad frame with more
-    // of the log after it is damage, never a torn write to cut off, and never a panic.
+fn issue_14_any_byte_of_a_record_changed_is_named_never_a_panic() {
+    // Every byte of seq 3's fixed fields, then every seventh byte of the rest.
     let (dir, _, _) = six_meetings();
-    let original = log_bytes(dir.path());
-    let third = frame_spans(&original)[2].clone();
-    let fields = third.start..third.start + HEADER_LEN + 4;
-    for at in fields.clone().chain((fields.end..third.end).step_by(7)) {
-        // Both the lowest and the highest bit, so a length grows past the file's end.
+    let original = record(dir.path(), 3);
+    for at in (0..60).chain((60..original.len()).step_by(7)) {
         let mut bytes = original.clone();
         bytes[at] ^= 0x81;
-        write_log_bytes(dir.path(), &bytes);
-        let message = open_damaged(dir.path());
-        assert!(names_the_break_at(&message, 3), "byte {at}: {message}");
-        assert_eq!(
-            log_bytes(dir.path()),
-            bytes,
-            "byte {at}: a refused log is left as it was"
-        );
+        raw::set_record_bytes(dir.path(), 3, &bytes).unwrap();
+        let failure = failure_of(dir.path());
+        assert_eq!(failure.seq, 3, "byte {at}: {failure}");
     }
 }
 
 #[test]
-fn a_garbled_frame_length_in_the_middle_is_damage_even_without_the_note_of_the_head() {
-    // The note beside the log (`annals.seen`) lags up to a second, is not synced and
-    // may be missing (a folder copied without it). A frame in the middle whose length
-    // now runs past the end of the file still has whole frames after it: it is not a
-    // torn write, and seqs 3–6 must not be cut off as one.
+fn issue_14_records_swapped_under_their_keys_are_named_at_the_first() {
     let (dir, _, _) = six_meetings();
-    let original = log_bytes(dir.path());
-    let third = frame_spans(&original)[2].clone();
-    let mut bytes = original.clone();
-    bytes[third.start + 3] ^= 0x40;
-    write_log_bytes(dir.path(), &bytes);
-    std::fs::remove_file(dir.path().join("annals.seen")).expect("the note is there");
-    let message = open_damaged(dir.path());
-    assert!(names_the_break_at(&message, 3), "{message}");
-    assert_eq!(log_bytes(dir.path()), bytes, "nothing was cut off");
+    let (second, fourth) = (record(dir.path(), 2), record(dir.path(), 4));
+    raw::set_record_bytes(dir.path(), 2, &fourth).unwrap();
+    raw::set_record_bytes(dir.path(), 4, &second).unwrap();
+    let failure = failure_of(dir.path());
+    assert_eq!(failure.seq, 2, "{failure}");
 }
 
 #[test]
-fn two_events_swapped_as_stored_are_refused_at_open_naming_the_first() {
-    let (dir, _, _) = six_meetings();
-    tamper(dir.path(), |events| events.swap(1, 3));
+fn issue_14_a_sled_folder_replaced_by_an_older_copy_is_refused() {
+    let s = TestStore::new();
+    for n in 1..=4 {
+        s.record(meeting(&format!("2023-03-0{n}")));
+    }
+    let dir = s.close();
+    let older = tempfile::tempdir().unwrap();
+    let cp = |from: &Path, to: &Path| {
+        let ok = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(from)
+            .arg(to)
+            .status();
+        assert!(ok.unwrap().success());
+    };
+    cp(&dir.path().join("sled"), older.path());
+    {
+        let store = open(dir.path());
+        let more = (5..=6).map(|n| crate::helpers::new_event(meeting(&format!("2023-03-0{n}"))));
+        for e in more {
+            store
+                .append(annals::store::Batch {
+                    events: vec![e],
+                    author: crate::helpers::AUTHOR.into(),
+                    ..Default::default()
+                })
+                .unwrap();
+        }
+    }
+    std::fs::remove_dir_all(dir.path().join("sled")).unwrap();
+    cp(&older.path().join("sled"), dir.path());
     let message = open_damaged(dir.path());
-    assert!(
-        message.contains("seq 2:") && message.contains("starts at seq 4"),
-        "{message}"
-    );
+    assert!(message.contains("has held at least 6"), "{message}");
 }
 
 #[test]
@@ -215,44 +190,33 @@ fn a_forged_event_inserted_in_the_middle_breaks_the_chain_right_after_it() {
 }
 
 #[test]
-fn a_forged_frame_spliced_in_between_two_frames_is_refused_naming_the_seq() {
-    // A whole valid frame (checksum, seq 3, a hash chained onto seq 2) put between the
-    // frames of seq 2 and seq 3: it reads as seq 3, and the real seq 3 no longer follows.
+fn a_forged_event_put_in_another_s_place_breaks_the_chain_right_after_it() {
+    // A valid record (seq 3, a hash chained onto seq 2) put in place of the real seq 3:
+    // it verifies itself, and the real seq 4 no longer follows.
     let (dir, events, _) = six_meetings();
-    let original = log_bytes(dir.path());
-    let after_second = frame_spans(&original)[1].end;
-    let mut bytes = original[..after_second].to_vec();
-    bytes.extend(frames_of(&[forged(3, &events[1])]));
-    bytes.extend(&original[after_second..]);
-    write_log_bytes(dir.path(), &bytes);
-    let message = open_damaged(dir.path());
-    assert!(
-        message.contains("seq 4:") && message.contains("starts at seq 3"),
-        "{message}"
-    );
+    let fake = forged(3, &events[1]);
+    tamper(dir.path(), |stored| stored[2] = fake.clone());
+    assert_eq!(raw::record_hash(&record(dir.path(), 3)).unwrap(), fake.hash);
+    let failure = failure_of(dir.path());
+    assert_eq!(failure.seq, 4, "{failure}");
 }
 
 /// Regression, issue 6 (first seen as a key shorter than a seq in the old sled tree,
-/// which made `verify` panic): a few stray bytes in front of the first frame, shorter
-/// than a frame header, are named as damage at seq 1, not a panic and not a torn tail.
+/// which made `verify` panic): a key in the events tree that is not a seq is named as
+/// damage when it sorts among the events, and dropped at open with anything else past
+/// the committed head when it sorts after them (only a batch that never finished
+/// writes there); never a panic.
 #[test]
-fn issue_6_stray_bytes_before_the_first_frame_are_named_not_a_panic() {
+fn issue_6_a_key_that_is_not_a_seq_is_named_not_a_panic() {
     let (dir, _, _) = six_meetings();
-    let original = log_bytes(dir.path());
-    let first = frame_spans(&original)[0].start;
-    for stray in [&[0u8, 0, 0][..], &[0xff; 3], &[7; HEADER_LEN - 1]] {
-        let mut bytes = original[..first].to_vec();
-        bytes.extend(stray);
-        bytes.extend(&original[first..]);
-        write_log_bytes(dir.path(), &bytes);
-        let message = open_damaged(dir.path());
-        assert!(names_the_break_at(&message, 1), "{stray:?}: {message}");
-        assert_eq!(
-            log_bytes(dir.path()),
-            bytes,
-            "{stray:?}: nothing was cut off"
-        );
-    }
+    raw::insert(dir.path(), "events", &[0, 0, 0], b"junk").unwrap();
+    let failure = failure_of(dir.path());
+    assert!(failure.reason.contains("not a seq"), "{failure}");
+
+    let (dir, _, _) = six_meetings();
+    raw::insert(dir.path(), "events", &[0xff; 3], b"junk").unwrap();
+    assert_eq!(open(dir.path()).verify().unwrap().unwrap().count, 6);
+    assert_eq!(raw::read_events(dir.path()).unwrap().len(), 6, "dropped");
 }
 
 #[test]
