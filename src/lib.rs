@@ -1,9 +1,9 @@
-//! Annals: an append-only activity log for a county Party School, kept in a hash-chained
-//! log file (sled holds the tokens), with every figure rebuilt from the log on demand.
+//! Annals: an append-only activity log for a county Party School, kept as a hash-chained
+//! log of events in sled, with every figure rebuilt from the log on demand.
 //!
 //! # Layout
-//! - [`store`]: the store: atomic, durable, idempotent appends through one writer
-//!   thread (group commit, streamed imports), streaming reads, and `verify`.
+//! - [`store`]: the store in sled: atomic, durable, idempotent appends through one
+//!   writer thread (group commit), streaming reads, and `verify`.
 //! - [`import`]: the JSONL file format: import (all or nothing), export and file checks.
 //! - [`office`]: spreadsheets in (xlsx, CSV) through the same import; the report as
 //!   Word and the figures as Excel out.

@@ -472,7 +472,17 @@ impl Store {
     /// Keeps the fold's snapshot beside the events, replacing the last one. Refused
     /// (nothing written) while the disk is short of its reserve.
     pub fn put_snapshot(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        let needed = DEFAULT_MIN_FREE_BYTES + 2 * bytes.len() as u64;
+        self.check_reserve(2 * bytes.len() as u64)?;
+        self.trees.snapshot.insert(trees::SNAPSHOT_KEY, bytes)?;
+        self.trees.snapshot.flush()?;
+        Ok(())
+    }
+
+    /// Refuses a write of about `bytes` outside the writer (the snapshot, a token)
+    /// unless the disk keeps the store's reserve after it: sled does not recover well
+    /// from running out of space mid-write.
+    fn check_reserve(&self, bytes: u64) -> Result<(), StoreError> {
+        let needed = DEFAULT_MIN_FREE_BYTES + bytes;
         let available = fs2::available_space(&self.path)?;
         if available < needed {
             return Err(StoreError::DiskFull {
@@ -481,8 +491,6 @@ impl Store {
                 needed,
             });
         }
-        self.trees.snapshot.insert(trees::SNAPSHOT_KEY, bytes)?;
-        self.trees.snapshot.flush()?;
         Ok(())
     }
 

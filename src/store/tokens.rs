@@ -7,6 +7,9 @@ use uuid::Uuid;
 
 use super::{Store, StoreError};
 
+/// What writing one token record may take in sled, counted against the disk's reserve.
+const TOKEN_BYTES: u64 = 64 * 1024;
+
 /// The longest a token can be made to last: ten years.
 pub const MAX_TOKEN_DAYS: u32 = 3653;
 
@@ -127,6 +130,7 @@ impl Store {
         {
             return Err(TokenError::Exists(name.to_owned()));
         }
+        self.check_reserve(TOKEN_BYTES)?;
         // Two v4 UUIDs carry 244 random bits from the operating system.
         let token = format!("ann_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
         let info = TokenInfo {
@@ -161,6 +165,7 @@ impl Store {
             .into_iter()
             .find(|(_, t)| t.name == name && t.is_live(now))
             .ok_or_else(|| TokenError::Unknown(name.to_owned()))?;
+        self.check_reserve(TOKEN_BYTES)?;
         info.revoked_at = Some(now);
         self.trees
             .tokens

@@ -91,6 +91,17 @@ fn a_full_disk_refuses_the_append_clearly_and_keeps_what_was_acknowledged() {
         message.contains("is full") && message.contains("nothing was written"),
         "{message}"
     );
+    // Issue 14: the snapshot of the fold and a token change are refused the same way.
+    let facts = annals::views::fold_with(&store, annals::views::Snapshots::Off).unwrap();
+    let snapshot = annals::views::write_snapshot(&store, &facts).unwrap_err();
+    assert!(
+        matches!(snapshot, StoreError::DiskFull { .. }),
+        "{snapshot:?}"
+    );
+    let token = store
+        .create_token("办公室", annals::store::Role::Recorder)
+        .unwrap_err();
+    assert!(token.to_string().contains("is full"), "{token}");
     // Reads still work on the same store where they can.
     let seen = store
         .scan(Default::default())
@@ -112,6 +123,17 @@ fn a_full_disk_refuses_the_append_clearly_and_keeps_what_was_acknowledged() {
         );
     }
     assert!(store.verify().unwrap().is_ok());
+    // With room again, everything that was refused goes through, with no step by hand.
+    store
+        .create_token("办公室", annals::store::Role::Recorder)
+        .unwrap();
+    store
+        .append(Batch {
+            events: vec![new_event(meeting("2023-03-02"))],
+            author: AUTHOR.into(),
+            ..Batch::default()
+        })
+        .unwrap();
     println!(
         "full disk: {} events acknowledged before: {message}",
         acknowledged.len()
