@@ -584,6 +584,7 @@ fn write_seen(dir: &Path, seq: u64) {
         .and_then(|mut f| f.write_all(seq.to_string().as_bytes()))
         .and_then(|()| std::fs::rename(&tmp, dir.join(SEEN_FILE)));
     if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
         // Only a check is lost, never data: the events themselves are already flushed.
         tracing::warn!(error = %e, "could not note the head seq beside the store");
     }

@@ -838,3 +838,33 @@ fn issue_14_a_move_killed_part_way_starts_again_and_completes() {
     assert!(message.contains("seq 5"), "{message}");
     assert!(broken.path().join(annals::store::LOG_FILE).exists());
 }
+
+/// Issue 14: no event is kept anywhere but sled: an export of the store is exactly what
+/// sled's `events` tree holds, one key per event, and the folder has no other log.
+#[test]
+fn issue_14_an_export_is_exactly_what_sleds_events_tree_holds() {
+    let s = TestStore::with_example();
+    let exported = s.export();
+    let dir = s.close();
+    let in_sled = annals::store::raw::read_events(dir.path()).unwrap();
+    let lines: Vec<events::Envelope> = exported
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines, in_sled);
+    assert_eq!(
+        in_sled.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=in_sled.len() as u64).collect::<Vec<_>>()
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| ["sled", "annals.lock", "annals.seen"].contains(&n.as_str())),
+        "{names:?}"
+    );
+}
