@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use events::{envelope::ChainCheck, Catalog};
-use sled::{transaction::ConflictableTransactionError, Transactional};
 
 use super::{
     legacy::{Frames, Stop, FILE},
@@ -105,26 +104,17 @@ fn write(
     chunk: &[(u64, Vec<u8>, events::Envelope)],
     head: Option<&Head>,
 ) -> Result<(), String> {
-    (&trees.events, &trees.ids, &trees.corrections, &trees.meta)
-        .transaction(|(events, ids, corrections, meta)| {
-            for (seq, bytes, e) in chunk {
-                events.insert(&trees::seq_key(*seq), bytes.as_slice())?;
-                ids.insert(e.id.as_bytes(), &trees::seq_key(*seq))?;
-                if let Some((target, voids)) = super::correction_target(catalog, e) {
-                    corrections.insert(
-                        &trees::correction_key(target, *seq),
-                        &trees::correction_value(voids),
-                    )?;
-                }
-            }
-            if let Some(head) = head {
-                for (k, v) in trees::head_entries(head) {
-                    meta.insert(k, v)?;
-                }
-            }
-            Ok::<_, ConflictableTransactionError<()>>(())
+    let entries: Vec<trees::Entry<'_>> = chunk
+        .iter()
+        .map(|(seq, bytes, e)| trees::Entry {
+            seq: *seq,
+            id: e.id,
+            record: bytes,
+            target: super::correction_target(catalog, e),
         })
-        .map_err(|e| format!("could not move the events into sled: {e:?}"))
+        .collect();
+    trees::write(trees, &entries, head)
+        .map_err(|e| format!("could not move the events into sled: {e}"))
 }
 
 /// The trees, walked again, end at the file's head.

@@ -52,25 +52,25 @@ pub fn write_events(dir: &Path, envelopes: &[Envelope]) -> Result<(), String> {
             tree.clear().map_err(|e| e.to_string())?;
         }
         let catalog = events::Catalog::embedded();
-        for e in envelopes {
-            let mut bytes = Vec::new();
-            record::encode_envelope(e, &mut bytes);
-            let key = trees::seq_key(e.seq);
-            trees.events.insert(key, bytes).map_err(|e| e.to_string())?;
-            trees
-                .ids
-                .insert(e.id.as_bytes(), &key)
-                .map_err(|e| e.to_string())?;
-            if let Some((target, voids)) = super::correction_target(&catalog, e) {
-                trees
-                    .corrections
-                    .insert(
-                        trees::correction_key(target, e.seq),
-                        &trees::correction_value(voids),
-                    )
-                    .map_err(|e| e.to_string())?;
-            }
-        }
+        let records: Vec<Vec<u8>> = envelopes
+            .iter()
+            .map(|e| {
+                let mut bytes = Vec::new();
+                record::encode_envelope(e, &mut bytes);
+                bytes
+            })
+            .collect();
+        let entries: Vec<trees::Entry<'_>> = envelopes
+            .iter()
+            .zip(&records)
+            .map(|(e, record)| trees::Entry {
+                seq: e.seq,
+                id: e.id,
+                record,
+                target: super::correction_target(&catalog, e),
+            })
+            .collect();
+        trees::write(trees, &entries, None).map_err(|e| e.to_string())?;
         let head = envelopes.last().map_or(Head::default(), |e| Head {
             seq: e.seq,
             hash: e.hash,

@@ -67,6 +67,44 @@ impl Trees {
     }
 }
 
+/// One event as the trees keep it.
+pub struct Entry<'a> {
+    /// Its seq.
+    pub seq: u64,
+    /// Its id.
+    pub id: Uuid,
+    /// Its compact record.
+    pub record: &'a [u8],
+    /// The event it corrects, and whether it voids it.
+    pub target: Option<(Uuid, bool)>,
+}
+
+/// Writes `entries` in one transaction over the trees they touch, and marks `head`
+/// committed in the same transaction when it is given.
+pub fn write(trees: &Trees, entries: &[Entry<'_>], head: Option<&Head>) -> sled::Result<()> {
+    use sled::{transaction::ConflictableTransactionError, Transactional};
+    (&trees.events, &trees.ids, &trees.corrections, &trees.meta)
+        .transaction(|(events, ids, corrections, meta)| {
+            for e in entries {
+                events.insert(&seq_key(e.seq), e.record)?;
+                ids.insert(e.id.as_bytes(), &seq_key(e.seq))?;
+                if let Some((target, voids)) = e.target {
+                    corrections.insert(&correction_key(target, e.seq), &correction_value(voids))?;
+                }
+            }
+            if let Some(head) = head {
+                for (k, v) in head_entries(head) {
+                    meta.insert(k, v)?;
+                }
+            }
+            Ok::<_, ConflictableTransactionError<std::convert::Infallible>>(())
+        })
+        .map_err(|e| match e {
+            sled::transaction::TransactionError::Storage(e) => e,
+            sled::transaction::TransactionError::Abort(never) => match never {},
+        })
+}
+
 /// The `meta` entries that mark `head` as committed, in this layout.
 pub fn head_entries(head: &Head) -> [(&'static [u8], Vec<u8>); 2] {
     let mut v = Vec::with_capacity(48);

@@ -21,7 +21,6 @@ use events::{
     Catalog, Envelope, FieldError, Hash, NewEvent, Occurred, Unsealed, GENESIS,
 };
 use serde_json::json;
-use sled::{transaction::ConflictableTransactionError, Transactional};
 use uuid::Uuid;
 
 use super::{
@@ -230,33 +229,17 @@ impl Writer {
     /// Writes the staged chunk in one transaction over the trees it touches, with the
     /// head marked committed when `head` is given.
     fn write_chunk(&mut self, head: Option<Head>) -> Result<(), StoreError> {
-        let t = &self.trees;
-        let chunk = &self.chunk;
-        (&t.events, &t.ids, &t.corrections, &t.meta)
-            .transaction(|(events, ids, corrections, meta)| {
-                for s in chunk {
-                    events.insert(&trees::seq_key(s.seq), s.record.as_slice())?;
-                    ids.insert(s.id.as_bytes(), &trees::seq_key(s.seq))?;
-                    if let Some((target, voids)) = s.target {
-                        corrections.insert(
-                            &trees::correction_key(target, s.seq),
-                            &trees::correction_value(voids),
-                        )?;
-                    }
-                }
-                if let Some(head) = &head {
-                    for (k, v) in trees::head_entries(head) {
-                        meta.insert(k, v)?;
-                    }
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
+        let entries: Vec<trees::Entry<'_>> = self
+            .chunk
+            .iter()
+            .map(|s| trees::Entry {
+                seq: s.seq,
+                id: s.id,
+                record: &s.record,
+                target: s.target,
             })
-            .map_err(|e| match e {
-                sled::transaction::TransactionError::Storage(e) => StoreError::Io(e),
-                sled::transaction::TransactionError::Abort(()) => {
-                    StoreError::Io(sled::Error::Unsupported("a transaction aborted".into()))
-                }
-            })?;
+            .collect();
+        trees::write(&self.trees, &entries, head.as_ref())?;
         if let Some(last) = self.chunk.last() {
             self.written = last.seq;
         }
