@@ -6,12 +6,8 @@ use std::{future::Future, ops::Deref, sync::Arc, time::Duration};
 
 use axum::{extract::DefaultBodyLimit, http::Request, Router};
 use chrono::FixedOffset;
-use events::Envelope;
 use projections::{metric::Metrics, report::Templates};
-use tokio::{
-    net::TcpListener,
-    sync::{broadcast, watch},
-};
+use tokio::{net::TcpListener, sync::watch};
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -104,8 +100,6 @@ pub struct Inner {
     pub config: Config,
     /// The browsers signed in to the page.
     pub sessions: session::Sessions,
-    /// Newly appended events, for the stream.
-    pub appended: broadcast::Sender<Arc<Vec<Envelope>>>,
     /// Whether the store holds the demo dataset (said on the page).
     pub demo: bool,
     /// The last verification and the head it covered.
@@ -130,7 +124,6 @@ impl AppState {
         config: Config,
         demo: bool,
     ) -> Self {
-        let (appended, _) = broadcast::channel(256);
         let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
         AppState(Arc::new(Inner {
             streams,
@@ -140,7 +133,6 @@ impl AppState {
             cache: Cache::default(),
             sessions: session::Sessions::new(config.session_ttl, config.max_sessions),
             config,
-            appended,
             demo,
             verified: std::sync::Mutex::new(None),
             closing: watch::Sender::new(false),

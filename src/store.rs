@@ -218,6 +218,8 @@ pub struct Store {
     catalog: Arc<Catalog>,
     /// The highest seq that is on disk; readers never see past it.
     durable: Arc<AtomicU64>,
+    /// The same, published to subscribers as each group commits.
+    published: tokio::sync::watch::Receiver<u64>,
     writer: Arc<WriterHandle>,
     path: PathBuf,
     _lock: Arc<File>,
@@ -325,6 +327,7 @@ impl Store {
         crate::private::restrict(dir).map_err(open_err)?;
         let data_file = File::open(dir.join(SLED_DIR).join("db")).map_err(open_err)?;
         let durable = Arc::new(AtomicU64::new(head.seq));
+        let (publish, published) = tokio::sync::watch::channel(head.seq);
         let (tx, rx) = mpsc::channel();
         let writer = writer::Writer::new(
             trees.clone(),
@@ -335,6 +338,7 @@ impl Store {
             dir.to_owned(),
             options.min_free_bytes,
             data_file,
+            publish,
         );
         let thread = thread::Builder::new()
             .name("annals-writer".into())
@@ -344,6 +348,7 @@ impl Store {
             trees,
             catalog,
             durable,
+            published,
             writer: Arc::new(WriterHandle {
                 sender: Mutex::new(Some(tx)),
                 thread: Some(thread),
@@ -416,6 +421,13 @@ impl Store {
             .events
             .get(trees::seq_key(seq))?
             .ok_or_else(|| self.damaged(format!("seq {seq} is missing")))
+    }
+
+    /// The head seq as each group of appends commits: the store publishes what it
+    /// committed, and a subscriber reads the events up to it from the log at its own
+    /// pace, so a slow one falls behind without missing any.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.published.clone()
     }
 
     /// The event with that seq, if it is durable.

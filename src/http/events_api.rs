@@ -1,6 +1,5 @@
 //! `/api/events`: record events (one or a batch, idempotent by id) and read the log
 //! with filters and a seq cursor; `/api/tokens` for admins.
-use std::sync::Arc;
 
 use axum::{
     extract::{
@@ -129,26 +128,17 @@ async fn append(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(body) = body?;
     let author = who.0.name;
-    let (receipts, fresh) = state
+    let receipts = state
         .blocking(move |s| {
             let batch = parse_batch(body, &author, s.config.batch_limit, s.store.catalog())?;
-            let receipts = s.store.append(batch)?;
-            let mut fresh = Vec::new();
-            for r in receipts.iter().filter(|r| !r.existing) {
-                fresh.extend(s.store.get_seq(r.seq)?);
-            }
-            Ok((receipts, fresh))
+            Ok(s.store.append(batch)?)
         })
         .await?;
-    let status = if fresh.is_empty() {
+    let status = if receipts.iter().all(|r| r.existing) {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    if !fresh.is_empty() {
-        // Nobody listening is fine.
-        let _ = state.appended.send(Arc::new(fresh));
-    }
     Ok((status, Json(json!({ "receipts": receipts }))))
 }
 

@@ -2,7 +2,6 @@
 //! file as the body (its `Content-Type` says which) and imports it all or nothing;
 //! `GET /api/metrics.xlsx` answers the figures as a workbook. The report as a Word
 //! document is `GET /api/report?format=docx` (see `figures.rs`), answered by [`docx`].
-use std::sync::Arc;
 
 use axum::{
     body::Bytes,
@@ -16,7 +15,6 @@ use axum::{
     Json, Router,
 };
 use chrono::Utc;
-use events::Envelope;
 use projections::{period::Bucket, report::Seal};
 use serde::Deserialize;
 
@@ -28,7 +26,6 @@ use super::{
 use crate::{
     import::{ImportError, Outcome, MAX_LISTED_ERRORS},
     office::{self, Format, ImportOptions, OfficeError},
-    store::Filter,
 };
 
 /// The routes of this resource.
@@ -60,15 +57,14 @@ async fn import(
     let body = body.map_err(body_error)?;
     let format = format_of(&headers, &body)?;
     let author = who.0.name;
-    let (outcome, fresh) = state
+    let outcome = state
         .blocking(move |s| import_body(s, format, &body, &params, &author))
         .await?;
-    if fresh.is_empty() {
-        return Ok((StatusCode::OK, Json(outcome)));
-    }
-    // Nobody listening is fine.
-    let _ = state.appended.send(Arc::new(fresh));
-    Ok((StatusCode::CREATED, Json(outcome)))
+    let status = match outcome.written {
+        Some(_) => StatusCode::CREATED,
+        None => StatusCode::OK,
+    };
+    Ok((status, Json(outcome)))
 }
 
 /// The format the request's `Content-Type` names, or 415 listing the ones accepted.
@@ -85,14 +81,14 @@ fn format_of(headers: &HeaderMap, body: &[u8]) -> Result<Format, ApiError> {
     })
 }
 
-/// Imports the body and reads back what it wrote, for the event stream.
+/// Imports the body, all or nothing.
 fn import_body(
     s: &Inner,
     format: Format,
     body: &[u8],
     params: &ImportParams,
     author: &str,
-) -> Result<(Outcome, Vec<Envelope>), ApiError> {
+) -> Result<Outcome, ApiError> {
     let options = ImportOptions {
         name: params.name.as_deref().unwrap_or(default_name(format)),
         author,
@@ -101,19 +97,13 @@ fn import_body(
         dry_run: params.dry_run,
         max_events: Some(s.config.batch_limit),
     };
-    let outcome = office::import_as(&s.store, format, body, options, &mut |_, _| {})?;
-    let fresh = match outcome.written {
-        Some([from, to]) => s
-            .store
-            .scan(Filter {
-                from_seq: Some(from),
-                to_seq: Some(to),
-                ..Filter::default()
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        None => Vec::new(),
-    };
-    Ok((outcome, fresh))
+    Ok(office::import_as(
+        &s.store,
+        format,
+        body,
+        options,
+        &mut |_, _| {},
+    )?)
 }
 
 fn default_name(format: Format) -> &'static str {

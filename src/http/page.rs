@@ -464,11 +464,6 @@ fn record_in(
     };
     match appended {
         Ok(receipts) => {
-            let fresh: Vec<_> = receipts
-                .iter()
-                .filter_map(|r| s.store.get_seq(r.seq).ok().flatten())
-                .collect();
-            let _ = s.appended.send(std::sync::Arc::new(fresh));
             let seq = receipts.first().map_or(0, |r| r.seq);
             // Back to the same language; only known kinds and languages reach the URL.
             let lang = match lang

@@ -90,6 +90,8 @@ pub(super) struct Writer {
     seen_at: Option<Instant>,
     /// sled's data file, synced after each flush.
     pub data_file: File,
+    /// Where each committed head is published.
+    publish: tokio::sync::watch::Sender<u64>,
     /// Set when a failed write could not be taken back: every later batch is refused
     /// until the store is reopened (which drops what was not committed).
     broken: bool,
@@ -106,6 +108,7 @@ impl Writer {
         dir: PathBuf,
         min_free_bytes: u64,
         data_file: File,
+        publish: tokio::sync::watch::Sender<u64>,
     ) -> Self {
         Writer {
             trees,
@@ -122,6 +125,7 @@ impl Writer {
             min_free_bytes,
             seen_at: None,
             data_file,
+            publish,
             broken: false,
         }
     }
@@ -159,6 +163,11 @@ impl Writer {
             match self.commit() {
                 Ok(()) => {
                     self.durable.store(self.committed.seq, Ordering::Release);
+                    self.publish.send_if_modified(|head| {
+                        let moved = *head != self.committed.seq;
+                        *head = self.committed.seq;
+                        moved
+                    });
                     self.note_seen(false);
                     for (result, reply) in results {
                         let _ = reply.send(result);

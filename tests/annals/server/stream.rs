@@ -121,3 +121,111 @@ async fn a_listener_on_the_stream_does_not_hold_up_shutdown() {
     .await;
     assert!(end.is_ok(), "the stream was closed by the shutdown");
 }
+
+/// Issue 15: the stream is a catch-up subscription. A client cut off fifty times at
+/// random moments while events are being appended, reconnecting each time with the
+/// last id it saw (`Last-Event-ID`, or `?after=` every other time), receives the log
+/// whole: every event once, in order, chained as stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_15_a_client_cut_off_fifty_times_receives_the_log_whole() {
+    let app = spawn_app().await;
+    let (client, url, token) = (
+        app.client.clone(),
+        app.url("/api/events"),
+        app.recorder.clone(),
+    );
+    let writer = tokio::spawn(async move {
+        for i in 0..120u64 {
+            let body = serde_json::json!([
+                class(&format!("2023-CU-{i}"), 1, "2023-07-03"),
+                class(&format!("2023-CU-{i}"), 2, "2023-07-04"),
+            ]);
+            let resp = client
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::CREATED);
+            tokio::time::sleep(Duration::from_millis(8)).await;
+        }
+    });
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ u64::from(std::process::id());
+    let mut random = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let mut received: Vec<events::Envelope> = Vec::new();
+    let mut cuts = 0;
+    let target = app.head_at_start + 240;
+    while received.len() as u64 != target || cuts < 50 {
+        let last = received.last().map_or(0, |e| e.seq);
+        let mut req = app
+            .client
+            .get(app.url(&format!(
+                "/api/stream{}",
+                if cuts % 2 == 1 {
+                    format!("?after={last}")
+                } else {
+                    String::new()
+                }
+            )))
+            .bearer_auth(&app.reader);
+        if cuts % 2 == 0 {
+            req = req.header("last-event-id", last.to_string());
+        }
+        let mut resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        // Read for a random while (or to the end, after the fiftieth cut), then hang up.
+        let read_for = if cuts < 50 {
+            Duration::from_millis(1 + random(40))
+        } else {
+            Duration::from_secs(10)
+        };
+        let deadline = tokio::time::Instant::now() + read_for;
+        let mut buffer = String::new();
+        while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await {
+            buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                if block
+                    .lines()
+                    .any(|l| l.trim() == "event: event" || l.trim() == "event:event")
+                {
+                    let data: String = block
+                        .lines()
+                        .filter_map(|l| l.strip_prefix("data:"))
+                        .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                        .collect();
+                    received.push(serde_json::from_str(&data).unwrap());
+                }
+            }
+            if received.len() as u64 == target && cuts >= 50 {
+                break;
+            }
+        }
+        drop(resp);
+        cuts += 1;
+        assert!(
+            cuts < 500,
+            "the stream stopped delivering at {}",
+            received.len()
+        );
+    }
+    writer.await.unwrap();
+    assert!(cuts >= 50, "cut off {cuts} times");
+    let mut chain = events::envelope::ChainCheck::default();
+    for e in &received {
+        chain
+            .check(e)
+            .unwrap_or_else(|err| panic!("seq {}: {err}", e.seq));
+    }
+    let verified = app.get_json("/api/verify", Who::Reader).await;
+    assert_eq!(
+        verified["head_hash"],
+        serde_json::json!(chain.head_hash().to_string())
+    );
+}
