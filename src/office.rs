@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use crate::{
-    import::{self, ImportError, Outcome, Progress},
+    import::{self, ImportError, Outcome, Problems, Progress},
     store::{Store, StoreError},
 };
 
@@ -51,8 +51,8 @@ pub enum OfficeError {
     Encrypted,
     /// Cells, headers or sheets were refused; nothing was imported. Handling: show
     /// every listed cell to the person who filled in the file.
-    #[error("{} problem(s) found; nothing was imported:\n{}", .0.len(), sheet::list(.0))]
-    Cells(Vec<CellError>),
+    #[error("{} problem(s) found; nothing was imported:\n{}", .0.total(), .0)]
+    Cells(Problems<CellError>),
     /// More rows than one request may append. Handling: split the file, or import it
     /// with the command line.
     #[error("the file holds {rows} events; one request may append at most {limit}")]

@@ -62,6 +62,15 @@ pub enum ApiError {
     /// 422: well-formed but invalid; every failing field is listed.
     #[error("{} field(s) are not valid", .0.len())]
     Invalid(Vec<FieldProblem>),
+    /// 422: an imported file was refused; its first problems are listed, and the detail
+    /// says how many were found in all.
+    #[error("{total} problem(s) found; nothing was imported{}", unlisted(*.total, .errors))]
+    Refused {
+        /// Every problem found, listed or not.
+        total: usize,
+        /// The first of them.
+        errors: Vec<FieldProblem>,
+    },
     /// 507: the disk is full; nothing was written.
     #[error("{0}")]
     InsufficientStorage(String),
@@ -94,7 +103,7 @@ impl IntoResponse for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "不支持的内容类型 Unsupported media type",
             ),
-            ApiError::Invalid(_) => (
+            ApiError::Invalid(_) | ApiError::Refused { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "校验未通过 Validation failed",
             ),
@@ -120,7 +129,9 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let errors: &[FieldProblem] = match &self {
-            ApiError::Invalid(e) | ApiError::Conflict { errors: e, .. } => e,
+            ApiError::Invalid(e)
+            | ApiError::Conflict { errors: e, .. }
+            | ApiError::Refused { errors: e, .. } => e,
             ApiError::BadRequest { field, reason } => &[FieldProblem {
                 index: None,
                 field: field.clone(),
@@ -142,6 +153,14 @@ impl IntoResponse for ApiError {
             json,
         )
             .into_response()
+    }
+}
+
+/// How many of a refused file's problems are not listed, when some are not.
+fn unlisted(total: usize, listed: &[FieldProblem]) -> String {
+    match total.saturating_sub(listed.len()) {
+        0 => String::new(),
+        more => format!(" (the first {} are listed, and {more} more)", listed.len()),
     }
 }
 
