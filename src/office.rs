@@ -214,15 +214,8 @@ pub fn import_as(
             )?)
         }
         Format::Csv => {
-            let pieces = csv::read(bytes, &csv::sheet_name(options.name))?;
-            let read = |send: &mut dyn FnMut(sheet::Piece) -> bool| {
-                for piece in pieces {
-                    if !send(piece) {
-                        break;
-                    }
-                }
-                Ok(())
-            };
+            let name = csv::sheet_name(options.name);
+            let read = |send: &mut dyn FnMut(sheet::Piece) -> bool| csv::read(bytes, &name, send);
             sheet::import(store, read, bytes, options, progress)
         }
         Format::Xlsx => {

@@ -425,7 +425,7 @@ const MAX_WIDTH: usize = 64;
 
 /// Excel's last column, XFD (0-based); a file that names a cell past it is damaged, and
 /// its row would take memory for every column up to it.
-const LAST_COLUMN: u32 = 16_383;
+pub const LAST_COLUMN: u32 = 16_383;
 
 /// Tells files that are not workbooks, old `.xls` files and other zips apart before
 /// calamine is asked, which would only call them malformed.
