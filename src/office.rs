@@ -13,6 +13,8 @@
 //! - [`docx`]: the report as a Word document in the layout of Chinese official reports.
 use std::path::Path;
 
+use events::error::excerpt;
+
 use crate::{
     import::{self, ImportError, Outcome, Problems, Progress},
     store::{Store, StoreError},
@@ -53,6 +55,22 @@ pub enum OfficeError {
     /// every listed cell to the person who filled in the file.
     #[error("{} problem(s) found; nothing was imported:\n{}", .0.total(), .0)]
     Cells(Problems<CellError>),
+    /// The workbook holds more inside than a workbook may: a part unpacks to more than
+    /// the limit, or would take more memory to read than a file may (a zip bomb, or a
+    /// file made to exhaust the server). Handling: show the message; nothing was read
+    /// past the part it names.
+    #[error(
+        "the file cannot be read safely: {} {reason}; nothing was imported. A register \
+         saved by Excel or WPS is far smaller: open it there, save it again (or split it) \
+         and import that",
+        excerpt(.part)
+    )]
+    OverLimit {
+        /// The part, as the zip names it.
+        part: String,
+        /// What is over which limit.
+        reason: String,
+    },
     /// More rows than one request may append. Handling: split the file, or import it
     /// with the command line.
     #[error("the file holds {rows} events; one request may append at most {limit}")]

@@ -169,7 +169,9 @@ impl From<OfficeError> for ApiError {
                     reason: unreadable.to_string(),
                 }])
             }
-            too_many @ OfficeError::TooMany { .. } => ApiError::TooLarge(too_many.to_string()),
+            too_large @ (OfficeError::TooMany { .. } | OfficeError::OverLimit { .. }) => {
+                ApiError::TooLarge(too_large.to_string())
+            }
             write @ OfficeError::Write { .. } => ApiError::Internal(write.into()),
         }
     }

@@ -8,6 +8,7 @@
 //! XML (`package`, `scan`), several times faster than a general XML reader; anything that
 //! scan does not know is read by calamine, from where the scan stopped. Both give the
 //! same cells, which a test holds them to.
+mod limits;
 mod package;
 mod scan;
 #[cfg(test)]
@@ -32,6 +33,7 @@ use crate::store::IdHasher;
 /// when `send` says the reader is gone.
 pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), OfficeError> {
     check(bytes)?;
+    limits::check(bytes)?;
     let mut sent = Sent::default();
     let quick = read_quickly(bytes, &mut |piece| {
         sent.note(&piece);
@@ -214,7 +216,9 @@ fn read_with_calamine(
     send: &mut dyn FnMut(Piece) -> bool,
     sent: &Sent,
 ) -> Result<(), OfficeError> {
+    limits::check_for_calamine(bytes)?;
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
+    limits::check_sheets(book.sheets_metadata().len())?;
     let names: Vec<String> = book
         .sheets_metadata()
         .iter()
