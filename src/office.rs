@@ -55,10 +55,10 @@ pub enum OfficeError {
     /// every listed cell to the person who filled in the file.
     #[error("{} problem(s) found; nothing was imported:\n{}", .0.total(), .0)]
     Cells(Problems<CellError>),
-    /// The workbook holds more inside than a workbook may: a part unpacks to more than
-    /// the limit, or would take more memory to read than a file may (a zip bomb, or a
-    /// file made to exhaust the server). Handling: show the message; nothing was read
-    /// past the part it names.
+    /// The file holds more than an import reads: a workbook's part unpacks to more than
+    /// the limit or would take more memory to read than a file may (a zip bomb, or a
+    /// file made to exhaust the server), or its sheets hold more cells or text than an
+    /// import checks. Handling: show the message; nothing was read past what it names.
     #[error(
         "the file cannot be read safely: {} {reason}; nothing was imported. A register \
          saved by Excel or WPS is far smaller: open it there, save it again (or split it) \
@@ -66,7 +66,7 @@ pub enum OfficeError {
         excerpt(.part)
     )]
     OverLimit {
-        /// The part, as the zip names it.
+        /// The part, as the zip names it (or the sheets).
         part: String,
         /// What is over which limit.
         reason: String,

@@ -542,6 +542,15 @@ fn accepted(kind: &KindDef) -> String {
     )
 }
 
+/// The most cells an import reads, the empty ones before a filled one in its row
+/// included, and the most bytes of text in them, a text used by many cells counted each
+/// time. Each cell is checked, so a file of a few kilobytes naming a long text in every
+/// cell of a million rows, or a cell far to the right in each, would keep a thread busy
+/// for minutes (issue 13); a register of a million rows of twenty cells is far below
+/// both.
+const MAX_CELLS: usize = 100_000_000;
+const MAX_TEXT: usize = 1 << 30;
+
 /// Reads a file's sheets into validated events, listing every refused cell.
 struct Reader<'a> {
     catalog: &'a Catalog,
@@ -559,6 +568,9 @@ struct Reader<'a> {
     seen: HashMap<Hash, u32, IdHasher>,
     /// Rows read below the headers of sheets that name a kind.
     done: usize,
+    /// Cells and bytes of text read (see [`MAX_CELLS`]).
+    cells: usize,
+    text: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -582,6 +594,20 @@ impl<'a> Reader<'a> {
         let mut all = std::mem::take(&mut self.errors);
         all.append(std::mem::take(&mut self.row_errors));
         all
+    }
+
+    /// Counts a row's cells and text; false when the file holds more than an import reads.
+    fn within_limits(&mut self, row: &Row) -> bool {
+        self.cells += row.cells.len();
+        self.text += row
+            .cells
+            .iter()
+            .map(|c| match c {
+                Cell::Text(s) => s.len(),
+                _ => 0,
+            })
+            .sum::<usize>();
+        self.cells <= MAX_CELLS && self.text <= MAX_TEXT
     }
 
     /// Reads one row of the current sheet; returns its event and row when it is one and
@@ -798,6 +824,8 @@ pub fn import(
         events: 0,
         seen: HashMap::default(),
         done: 0,
+        cells: 0,
+        text: 0,
     };
     let limit = options.max_events.unwrap_or(usize::MAX);
     let written = import::stream(store, options.author, options.dry_run, |feed| {
@@ -819,12 +847,20 @@ pub fn import(
                 }
                 Piece::Rows(rows) => {
                     for row in rows {
+                        if !reader.within_limits(&row) {
+                            feed.abandon();
+                            return false;
+                        }
                         let before = reader.done;
                         let event = reader.row(row);
                         if reader.done > before && reader.done.is_multiple_of(1000) {
                             progress(reader.done, total.max(reader.done));
                         }
-                        if !reader.is_clean() || reader.events > limit {
+                        if reader.events > limit {
+                            feed.abandon();
+                            break;
+                        }
+                        if !reader.is_clean() {
                             feed.abandon();
                         } else if let Some((event, at)) = event {
                             feed.push(event);
@@ -838,10 +874,31 @@ pub fn import(
                     }
                 }
             }
-            true
+            // Past the limit the file is refused whatever else is in it: the rest is
+            // not read.
+            reader.events <= limit
         })?;
         reader.end_sheet();
         progress(reader.done, reader.done);
+        if reader.cells > MAX_CELLS {
+            return Err(OfficeError::OverLimit {
+                part: "its sheets".into(),
+                reason: format!(
+                    "hold more than {MAX_CELLS} cells (the empty ones before a filled one \
+                     in its row counted), more than an import reads"
+                ),
+            });
+        }
+        if reader.text > MAX_TEXT {
+            return Err(OfficeError::OverLimit {
+                part: "its sheets".into(),
+                reason: format!(
+                    "hold more than {} MiB of text in their cells (a text used in many \
+                     cells counted each time), more than an import reads",
+                    MAX_TEXT >> 20
+                ),
+            });
+        }
         if reader.events > limit {
             return Err(OfficeError::TooMany {
                 rows: reader.events,
