@@ -136,6 +136,10 @@ pub struct ServeArgs {
     /// The most connections served at once; the next is answered 503.
     #[arg(long, env = "ANNALS_MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
+    /// The most imports read at once; the next waits its turn (each may take up to
+    /// 256 MB while it is read).
+    #[arg(long, env = "ANNALS_IMPORTS_AT_ONCE", default_value_t = 1)]
+    pub imports_at_once: usize,
 }
 
 /// What to do with tokens.

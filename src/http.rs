@@ -49,6 +49,9 @@ pub struct Config {
     pub body_timeout: Duration,
     /// The most connections served at once; the next is answered 503.
     pub max_connections: usize,
+    /// The most imports read at once; the next waits its turn. Each may take as much
+    /// memory as its limits allow, so a crowd of them must not add up.
+    pub imports_at_once: usize,
 }
 
 impl Default for Config {
@@ -62,6 +65,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 512,
+            imports_at_once: 1,
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct Inner {
     pub demo: bool,
     /// The last verification: the head seq it covered and its one-line result.
     pub verified: std::sync::Mutex<Option<(u64, Result<String, String>)>>,
+    /// Turns to read an import (see [`Config::imports_at_once`]).
+    pub imports: tokio::sync::Semaphore,
     /// Becomes true when the server starts shutting down, so that streams that would
     /// otherwise never end (`/api/stream`) end and graceful shutdown can finish.
     pub closing: watch::Sender<bool>,
@@ -103,6 +109,7 @@ impl AppState {
         demo: bool,
     ) -> Self {
         let (appended, _) = broadcast::channel(256);
+        let imports = tokio::sync::Semaphore::new(config.imports_at_once.max(1));
         AppState(Arc::new(Inner {
             store,
             metrics,
@@ -112,6 +119,7 @@ impl AppState {
             appended,
             demo,
             verified: std::sync::Mutex::new(None),
+            imports,
             closing: watch::Sender::new(false),
         }))
     }

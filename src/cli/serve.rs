@@ -36,6 +36,7 @@ impl Ctx<'_> {
             header_timeout: std::time::Duration::from_secs(args.header_timeout),
             body_timeout: std::time::Duration::from_secs(args.body_timeout),
             max_connections: args.max_connections,
+            imports_at_once: args.imports_at_once,
         };
         let state = AppState::new(store, metrics, templates, config, demo);
         let runtime = tokio::runtime::Builder::new_multi_thread()

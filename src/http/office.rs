@@ -60,6 +60,8 @@ async fn import(
     let body = body.map_err(body_error)?;
     let format = format_of(&headers, &body)?;
     let author = who.0.name;
+    let turn = state.imports.acquire().await;
+    let _turn = turn.map_err(|e| ApiError::Internal(e.into()))?;
     let (outcome, fresh) = state
         .blocking(move |s| import_body(s, format, &body, &params, &author))
         .await?;
