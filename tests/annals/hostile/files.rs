@@ -263,6 +263,36 @@ pub fn styles(len: usize, xfs: u64) -> Vec<u8> {
         .bytes()
 }
 
+/// The most the quick reader may hold at once, as far as a file can make it: `count`
+/// shared strings of `len` letters each, kept while a sheet is read whose second row
+/// is one text of `text` letters that the reader holds as it looks for the row's end.
+pub fn most_held(count: u64, len: usize, text: u64) -> Vec<u8> {
+    let sst = Repeat {
+        head: format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{}"#,
+            CLASS_HEADERS
+                .map(|h| format!("<si><t>{h}</t></si>"))
+                .join("")
+        ),
+        unit: format!("<si><t>{}</t></si>", "a".repeat(len)),
+        times: count,
+        tail: "</sst>".into(),
+    };
+    let sheet = Repeat {
+        head: format!(
+            r#"{SHEET_HEAD}{}<row r="2"><c t="inlineStr"><is><t>"#,
+            header_row()
+        ),
+        unit: "a".into(),
+        times: text,
+        tail: format!("</t></is></c></row>{SHEET_TAIL}"),
+    };
+    Book::new(&["举办培训班"])
+        .repeat("xl/sharedStrings.xml", sst, None)
+        .repeat("xl/worksheets/sheet1.xml", sheet, None)
+        .bytes()
+}
+
 /// A register whose shared strings part holds `count` one-letter strings.
 pub fn many_strings(count: u64) -> Vec<u8> {
     let sst = Repeat {
