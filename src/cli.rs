@@ -154,6 +154,10 @@ pub struct ServeArgs {
     /// loses its oldest one.
     #[arg(long, env = "ANNALS_MAX_SESSIONS", default_value_t = 10_000)]
     pub max_sessions: usize,
+    /// The most imports read at once; the next waits its turn (each may take up to
+    /// 256 MB while it is read).
+    #[arg(long, env = "ANNALS_IMPORTS_AT_ONCE", default_value_t = 1)]
+    pub imports_at_once: usize,
 }
 
 /// What to do with tokens.

@@ -65,6 +65,9 @@ pub struct Config {
     pub session_ttl: Duration,
     /// The most sign-ins held at once (each a few dozen bytes).
     pub max_sessions: usize,
+    /// The most imports read at once; the next waits its turn. Each may take as much
+    /// memory as its limits allow, so a crowd of them must not add up.
+    pub imports_at_once: usize,
 }
 
 impl Default for Config {
@@ -82,6 +85,7 @@ impl Default for Config {
             secure_cookies: false,
             session_ttl: Duration::from_secs(12 * 3600),
             max_sessions: 10_000,
+            imports_at_once: 1,
         }
     }
 }
@@ -106,6 +110,8 @@ pub struct Inner {
     verified: std::sync::Mutex<Option<(Head, Verified)>>,
     /// One permit per open event stream.
     pub streams: Arc<tokio::sync::Semaphore>,
+    /// Turns to read an import (see [`Config::imports_at_once`]).
+    pub imports: tokio::sync::Semaphore,
     /// Becomes true when the server starts shutting down, so that streams that would
     /// otherwise never end (`/api/stream`) end and graceful shutdown can finish.
     pub closing: watch::Sender<bool>,
@@ -125,6 +131,7 @@ impl AppState {
         demo: bool,
     ) -> Self {
         let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
+        let imports = tokio::sync::Semaphore::new(config.imports_at_once.max(1));
         AppState(Arc::new(Inner {
             streams,
             store,
@@ -135,6 +142,7 @@ impl AppState {
             config,
             demo,
             verified: std::sync::Mutex::new(None),
+            imports,
             closing: watch::Sender::new(false),
         }))
     }

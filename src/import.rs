@@ -7,8 +7,13 @@ use serde::Serialize;
 
 use crate::store::{Batch, Filter, ImportNote, Receipt, Store, StoreError};
 
-/// At most this many line errors are listed; the rest are counted.
-pub const MAX_LISTED_ERRORS: usize = 100;
+mod problems;
+
+pub use problems::{Problems, MAX_LISTED_ERRORS};
+
+/// The most characters of a parser's message a line's error repeats: serde's messages
+/// quote what they could not read, which may be most of a line.
+const MESSAGE_CHARS: usize = 200;
 
 /// One bad line of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,23 +37,11 @@ impl fmt::Display for LineError {
 pub enum ImportError {
     /// Lines failed validation, the chain check or the store's checks. Handling: fix
     /// each listed line and import again; nothing was written.
-    #[error("{} line(s) refused; nothing was imported:\n{}", .0.len(), list(.0))]
-    Lines(Vec<LineError>),
+    #[error("{} line(s) refused; nothing was imported:\n{}", .0.total(), .0)]
+    Lines(Problems<LineError>),
     /// The store failed. Handling: as for the store error.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-fn list(errors: &[LineError]) -> String {
-    let mut out: Vec<String> = errors
-        .iter()
-        .take(MAX_LISTED_ERRORS)
-        .map(ToString::to_string)
-        .collect();
-    if errors.len() > MAX_LISTED_ERRORS {
-        out.push(format!("… and {} more", errors.len() - MAX_LISTED_ERRORS));
-    }
-    out.join("\n")
 }
 
 /// How an import was applied.
@@ -159,7 +152,7 @@ pub fn import(
     // Not a copy of this log: every line becomes a new event of this log.
     let mut events = Vec::with_capacity(count);
     let mut kept_numbers = Vec::with_capacity(count);
-    let mut errors = Vec::new();
+    let mut errors = Problems::new();
     for (line, n) in lines.into_iter().zip(&numbers) {
         match new_event(store.catalog(), line, *n, trust, author) {
             Ok(Some(ev)) => {
@@ -167,7 +160,7 @@ pub fn import(
                 kept_numbers.push(*n);
             }
             Ok(None) => {}
-            Err(mut e) => errors.append(&mut e),
+            Err(e) => errors.extend(e),
         }
     }
     if !errors.is_empty() {
@@ -293,7 +286,7 @@ fn import_streaming(
     let catalog = store.catalog();
     let mut numbers = Vec::new();
     let written = stream(store, author, false, |feed| {
-        let mut errors = Vec::new();
+        let mut errors = Problems::new();
         let mut count = 0;
         for (n, raw) in event_lines(bytes, progress) {
             count += 1;
@@ -302,8 +295,8 @@ fn import_streaming(
             {
                 Ok(Some(ev)) => ev,
                 Ok(None) => continue,
-                Err(mut e) => {
-                    errors.append(&mut e);
+                Err(e) => {
+                    errors.extend(e);
                     feed.abandon();
                     continue;
                 }
@@ -340,11 +333,14 @@ pub fn verify_file(catalog: &Catalog, bytes: &[u8]) -> Result<(u64, Hash), Impor
         match line {
             Line::Envelope(e) => envs.push(e),
             Line::Draft(_) => {
-                return Err(ImportError::Lines(vec![LineError {
-                    line: *n,
-                    field: "hash".into(),
-                    reason: "is missing: this is a draft, not an exported event".into(),
-                }]))
+                return Err(ImportError::Lines(
+                    vec![LineError {
+                        line: *n,
+                        field: "hash".into(),
+                        reason: "is missing: this is a draft, not an exported event".into(),
+                    }]
+                    .into(),
+                ))
             }
         }
     }
@@ -404,14 +400,14 @@ fn parse(
 ) -> Result<(Vec<Line>, Vec<usize>), ImportError> {
     let mut lines = Vec::new();
     let mut numbers = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors = Problems::new();
     for (n, raw) in event_lines(bytes, progress) {
         match parse_line(catalog, n, raw) {
             Ok(line) => {
                 lines.push(line);
                 numbers.push(n);
             }
-            Err(mut e) => errors.append(&mut e),
+            Err(e) => errors.extend(e),
         }
     }
     if lines.is_empty() && errors.is_empty() {
@@ -451,14 +447,14 @@ fn parse_line(catalog: &Catalog, n: usize, raw: &[u8]) -> Result<Line, Vec<LineE
                 .map_err(|e| field_errors(n, e));
         }
     }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| err("line", format!("is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| err("line", format!("is not valid JSON: {}", message(&e))))?;
     if !value.is_object() {
         return Err(err("line", "must be a JSON object".into()));
     }
     if value.get("hash").is_some() {
         let e: Envelope = serde_json::from_value(value)
-            .map_err(|e| err("envelope", format!("is malformed: {e}")))?;
+            .map_err(|e| err("envelope", format!("is malformed: {}", message(&e))))?;
         let kind = catalog
             .require_kind(&e.kind)
             .map_err(|fe| err(&fe.field, fe.reason))?;
@@ -468,12 +464,18 @@ fn parse_line(catalog: &Catalog, n: usize, raw: &[u8]) -> Result<Line, Vec<LineE
         }
         Ok(Line::Envelope(e))
     } else {
-        let draft: Draft =
-            serde_json::from_value(value).map_err(|e| err("line", format!("is malformed: {e}")))?;
+        let draft: Draft = serde_json::from_value(value)
+            .map_err(|e| err("line", format!("is malformed: {}", message(&e))))?;
         NewEvent::parse(catalog, draft)
             .map(Line::Draft)
             .map_err(|e| field_errors(n, e))
     }
+}
+
+/// A parser's message about a line, cut short: serde quotes the value it could not
+/// read, whole.
+fn message(e: &serde_json::Error) -> String {
+    events::error::cut(&e.to_string(), MESSAGE_CHARS).into_owned()
 }
 
 fn field_errors(line: usize, e: events::Error) -> Vec<LineError> {
@@ -495,11 +497,14 @@ fn field_errors(line: usize, e: events::Error) -> Vec<LineError> {
 }
 
 fn chain_error(line: usize, e: events::Error) -> ImportError {
-    ImportError::Lines(vec![LineError {
-        line,
-        field: "hash".into(),
-        reason: e.to_string(),
-    }])
+    ImportError::Lines(
+        vec![LineError {
+            line,
+            field: "hash".into(),
+            reason: e.to_string(),
+        }]
+        .into(),
+    )
 }
 
 /// The file's chain must hold within itself, from wherever it starts.

@@ -13,8 +13,10 @@
 //! - [`docx`]: the report as a Word document in the layout of Chinese official reports.
 use std::path::Path;
 
+use events::error::excerpt;
+
 use crate::{
-    import::{self, ImportError, Outcome, Progress},
+    import::{self, ImportError, Outcome, Problems, Progress},
     store::{Store, StoreError},
 };
 
@@ -51,8 +53,24 @@ pub enum OfficeError {
     Encrypted,
     /// Cells, headers or sheets were refused; nothing was imported. Handling: show
     /// every listed cell to the person who filled in the file.
-    #[error("{} problem(s) found; nothing was imported:\n{}", .0.len(), sheet::list(.0))]
-    Cells(Vec<CellError>),
+    #[error("{} problem(s) found; nothing was imported:\n{}", .0.total(), .0)]
+    Cells(Problems<CellError>),
+    /// The file holds more than an import reads: a workbook's part unpacks to more than
+    /// the limit or would take more memory to read than a file may (a zip bomb, or a
+    /// file made to exhaust the server), or its sheets hold more cells or text than an
+    /// import checks. Handling: show the message; nothing was read past what it names.
+    #[error(
+        "the file cannot be read safely: {} {reason}; nothing was imported. A register \
+         saved by Excel or WPS is far smaller: open it there, save it again (or split it) \
+         and import that",
+        excerpt(.part)
+    )]
+    OverLimit {
+        /// The part, as the zip names it (or the sheets).
+        part: String,
+        /// What is over which limit.
+        reason: String,
+    },
     /// More rows than one request may append. Handling: split the file, or import it
     /// with the command line.
     #[error("the file holds {rows} events; one request may append at most {limit}")]
@@ -218,15 +236,8 @@ pub fn import_as(
             )?)
         }
         Format::Csv => {
-            let pieces = csv::read(bytes, &csv::sheet_name(options.name))?;
-            let read = |send: &mut dyn FnMut(sheet::Piece) -> bool| {
-                for piece in pieces {
-                    if !send(piece) {
-                        break;
-                    }
-                }
-                Ok(())
-            };
+            let name = csv::sheet_name(options.name);
+            let read = |send: &mut dyn FnMut(sheet::Piece) -> bool| csv::read(bytes, &name, send);
             sheet::import(store, read, bytes, options, progress)
         }
         Format::Xlsx => {

@@ -6,7 +6,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{canonical, error::Error, occurred::parse_date, text, FieldError};
+use crate::{
+    canonical,
+    error::{excerpt, Error},
+    occurred::parse_date,
+    text, FieldError,
+};
 
 mod normalise;
 
@@ -206,7 +211,7 @@ impl KindDef {
             if self.field(key).is_none() {
                 let known: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
                 errors.push(FieldError::new(
-                    format!("data.{key}"),
+                    format!("data.{}", excerpt(key)),
                     format!(
                         "is not a field of {}; its fields are: {}",
                         self.name,
@@ -307,7 +312,11 @@ impl FieldDef {
                 if self.values.iter().any(|e| e.value == s) {
                     Ok(())
                 } else {
-                    Err(format!("'{s}' is not one of: {}", self.enum_choices()))
+                    Err(format!(
+                        "'{}' is not one of: {}",
+                        excerpt(s),
+                        self.enum_choices()
+                    ))
                 }
             }
             FieldType::List | FieldType::People => {
@@ -403,18 +412,18 @@ impl FieldDef {
             FieldType::Integer => t
                 .parse::<u64>()
                 .map(Value::from)
-                .map_err(|_| format!("must be a whole number ≥ 0, not '{t}'")),
+                .map_err(|_| format!("must be a whole number ≥ 0, not '{}'", excerpt(t))),
             FieldType::Boolean => match t.to_lowercase().as_str() {
                 "true" | "yes" | "y" | "1" | "是" => Ok(Value::Bool(true)),
                 "false" | "no" | "n" | "0" | "否" => Ok(Value::Bool(false)),
-                _ => Err(format!("must be yes or no (是/否), not '{t}'")),
+                _ => Err(format!("must be yes or no (是/否), not '{}'", excerpt(t))),
             },
             FieldType::Enum => self
                 .values
                 .iter()
                 .find(|e| e.value == t || e.label_zh == t || e.label_en.eq_ignore_ascii_case(t))
                 .map(|e| Value::String(e.value.clone()))
-                .ok_or_else(|| format!("'{t}' is not one of: {}", self.enum_choices())),
+                .ok_or_else(|| format!("'{}' is not one of: {}", excerpt(t), self.enum_choices())),
             FieldType::List | FieldType::People => Ok(Value::Array(
                 t.split([',', '，', '、', ';', '；'])
                     .map(str::trim)
@@ -437,7 +446,7 @@ fn describe(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("text '{}'", s.chars().take(40).collect::<String>()),
+        Value::String(s) => format!("text '{}'", excerpt(s)),
         Value::Array(_) => "a list".into(),
         Value::Object(_) => "an object".into(),
     }
@@ -518,7 +527,11 @@ impl Catalog {
             let known: Vec<&str> = self.kinds.keys().map(String::as_str).collect();
             FieldError::new(
                 "kind",
-                format!("unknown kind '{name}'; known kinds: {}", known.join(", ")),
+                format!(
+                    "unknown kind '{}'; known kinds: {}",
+                    excerpt(name),
+                    known.join(", ")
+                ),
             )
         })
     }

@@ -8,7 +8,13 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{canonical, catalog::Catalog, draft::NewEvent, error::Error, occurred::Occurred};
+use crate::{
+    canonical,
+    catalog::Catalog,
+    draft::NewEvent,
+    error::{excerpt, Error},
+    occurred::Occurred,
+};
 
 /// A SHA-256 digest, written as 64 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,7 +39,7 @@ impl FromStr for Hash {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("'{s}' is not 64 hex digits");
+        let bad = || format!("'{}' is not 64 hex digits", excerpt(s));
         if s.len() != 64 || !s.is_ascii() {
             return Err(bad());
         }
@@ -139,7 +145,10 @@ mod micros {
         DateTime::parse_from_rfc3339(&s)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|_| {
-                serde::de::Error::custom(format!("recorded_at '{s}' is not an RFC 3339 moment"))
+                serde::de::Error::custom(format!(
+                    "recorded_at '{}' is not an RFC 3339 moment",
+                    crate::error::excerpt(&s)
+                ))
             })
     }
 }

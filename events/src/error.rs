@@ -1,5 +1,29 @@
-//! The error type of the `events` crate.
-use std::fmt;
+//! The error type of the `events` crate, and how its messages quote values.
+use std::{borrow::Cow, fmt};
+
+/// The most characters of a value an error message quotes.
+pub const EXCERPT_CHARS: usize = 40;
+
+/// A value as an error message quotes it: its first [`EXCERPT_CHARS`] characters, and
+/// `…` when there is more. A spreadsheet cell may hold 30 000 characters, and a
+/// message quoting it whole for each cell it fills took gigabytes (issue 13).
+///
+/// ```
+/// use events::error::excerpt;
+/// assert_eq!(excerpt("2023-06-28"), "2023-06-28");
+/// assert_eq!(excerpt(&"x".repeat(41)), format!("{}…", "x".repeat(40)));
+/// ```
+pub fn excerpt(value: &str) -> Cow<'_, str> {
+    cut(value, EXCERPT_CHARS)
+}
+
+/// `text` cut after `chars` characters, `…` marking the cut.
+pub fn cut(text: &str, chars: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(chars) {
+        None => Cow::Borrowed(text),
+        Some((at, _)) => Cow::Owned(format!("{}…", &text[..at])),
+    }
+}
 
 /// One failing field of an event, named so a person can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

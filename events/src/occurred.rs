@@ -4,6 +4,8 @@ use std::{fmt, str::FromStr};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::error::excerpt;
+
 /// The school's UTC offset unless a deployment configures another: Asia/Shanghai,
 /// which keeps +08:00 all year.
 pub const DEFAULT_UTC_OFFSET_SECONDS: i32 = 8 * 3600;
@@ -48,14 +50,14 @@ impl Occurred {
 
 /// Parses `YYYY-MM-DD`, refusing impossible days and years outside 1900–2100.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    let invalid = || format!("'{s}' is not a real date in the form YYYY-MM-DD");
+    let invalid = || format!("'{}' is not a real date in the form YYYY-MM-DD", excerpt(s));
     let d = match iso_day(s.trim().as_bytes()) {
         // The form every tool here writes, read without chrono's format parser.
         Some((y, m, d)) => NaiveDate::from_ymd_opt(y, m, d).ok_or_else(invalid)?,
         None => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| invalid())?,
     };
     if !(1900..=2100).contains(&d.year()) {
-        return Err(format!("'{s}' is outside the years 1900–2100"));
+        return Err(format!("'{}' is outside the years 1900–2100", excerpt(s)));
     }
     Ok(d)
 }

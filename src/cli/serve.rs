@@ -35,6 +35,7 @@ impl Ctx<'_> {
             secure_cookies: args.secure_cookies,
             session_ttl: std::time::Duration::from_secs(u64::from(args.session_hours) * 3600),
             max_sessions: args.max_sessions,
+            imports_at_once: args.imports_at_once,
         };
         let state = AppState::new(store, metrics, templates, config, demo);
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -68,6 +68,15 @@ pub enum ApiError {
     /// 503: too many of something at once (event streams); try again later.
     #[error("{0}")]
     Busy(String),
+    /// 422: an imported file was refused; its first problems are listed, and the detail
+    /// says how many were found in all.
+    #[error("{total} problem(s) found; nothing was imported{}", unlisted(*.total, .errors))]
+    Refused {
+        /// Every problem found, listed or not.
+        total: usize,
+        /// The first of them.
+        errors: Vec<FieldProblem>,
+    },
     /// 507: the disk is full; nothing was written.
     #[error("{0}")]
     InsufficientStorage(String),
@@ -100,7 +109,7 @@ impl IntoResponse for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "不支持的内容类型 Unsupported media type",
             ),
-            ApiError::Invalid(_) => (
+            ApiError::Invalid(_) | ApiError::Refused { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "校验未通过 Validation failed",
             ),
@@ -131,7 +140,9 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let errors: &[FieldProblem] = match &self {
-            ApiError::Invalid(e) | ApiError::Conflict { errors: e, .. } => e,
+            ApiError::Invalid(e)
+            | ApiError::Conflict { errors: e, .. }
+            | ApiError::Refused { errors: e, .. } => e,
             ApiError::BadRequest { field, reason } => &[FieldProblem {
                 index: None,
                 field: field.clone(),
@@ -153,6 +164,14 @@ impl IntoResponse for ApiError {
             json,
         )
             .into_response()
+    }
+}
+
+/// How many of a refused file's problems are not listed, when some are not.
+fn unlisted(total: usize, listed: &[FieldProblem]) -> String {
+    match total.saturating_sub(listed.len()) {
+        0 => String::new(),
+        more => format!(" (the first {} are listed, and {more} more)", listed.len()),
     }
 }
 

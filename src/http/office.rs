@@ -24,7 +24,7 @@ use super::{
     ApiError, AppState, Inner,
 };
 use crate::{
-    import::{ImportError, Outcome, MAX_LISTED_ERRORS},
+    import::{ImportError, Outcome, Problems},
     office::{self, Format, ImportOptions, OfficeError},
 };
 
@@ -57,6 +57,8 @@ async fn import(
     let body = body.map_err(body_error)?;
     let format = format_of(&headers, &body)?;
     let author = who.0.name;
+    let turn = state.imports.acquire().await;
+    let _turn = turn.map_err(|e| ApiError::Internal(e.into()))?;
     let outcome = state
         .blocking(move |s| import_body(s, format, &body, &params, &author))
         .await?;
@@ -125,32 +127,34 @@ fn body_error(r: BytesRejection) -> ApiError {
     }
 }
 
-/// Each listed problem named as the command line names it: the place in the file and
-/// the field, then the reason.
-fn listed(problems: impl Iterator<Item = (String, String)>) -> Vec<FieldProblem> {
-    problems
-        .take(MAX_LISTED_ERRORS)
-        .map(|(field, reason)| FieldProblem {
-            index: None,
-            field,
-            reason,
+/// A refused file's problems, each named as the command line names it (the place in
+/// the file and the field, then the reason); the first hundred are listed, and all
+/// are counted.
+fn refused<T>(problems: Problems<T>, named: impl Fn(T) -> (String, String)) -> ApiError {
+    let total = problems.total();
+    let errors = problems
+        .into_iter()
+        .map(|p| {
+            let (field, reason) = named(p);
+            FieldProblem {
+                index: None,
+                field,
+                reason,
+            }
         })
-        .collect()
+        .collect();
+    ApiError::Refused { total, errors }
 }
 
 impl From<OfficeError> for ApiError {
     fn from(e: OfficeError) -> Self {
         match e {
-            OfficeError::Cells(cells) => ApiError::Invalid(listed(
-                cells
-                    .into_iter()
-                    .map(|c| (format!("{}: {}", c.at, c.field), c.reason)),
-            )),
-            OfficeError::Jsonl(ImportError::Lines(lines)) => ApiError::Invalid(listed(
-                lines
-                    .into_iter()
-                    .map(|l| (format!("{}: {}", l.line, l.field), l.reason)),
-            )),
+            OfficeError::Cells(cells) => {
+                refused(cells, |c| (format!("{}: {}", c.at, c.field), c.reason))
+            }
+            OfficeError::Jsonl(ImportError::Lines(lines)) => {
+                refused(lines, |l| (format!("{}: {}", l.line, l.field), l.reason))
+            }
             OfficeError::Jsonl(ImportError::Store(e)) | OfficeError::Store(e) => e.into(),
             unreadable @ (OfficeError::Unreadable(_) | OfficeError::Encrypted) => {
                 ApiError::Invalid(vec![FieldProblem {
@@ -159,7 +163,9 @@ impl From<OfficeError> for ApiError {
                     reason: unreadable.to_string(),
                 }])
             }
-            too_many @ OfficeError::TooMany { .. } => ApiError::TooLarge(too_many.to_string()),
+            too_large @ (OfficeError::TooMany { .. } | OfficeError::OverLimit { .. }) => {
+                ApiError::TooLarge(too_large.to_string())
+            }
             write @ OfficeError::Write { .. } => ApiError::Internal(write.into()),
         }
     }

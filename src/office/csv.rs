@@ -5,8 +5,13 @@ use std::path::Path;
 
 use super::{
     sheet::{Cell, Piece, Row},
+    xlsx::LAST_COLUMN,
     OfficeError,
 };
+
+/// Rows handed over at a time: a large file is checked as it is read, never held
+/// whole as cells (each takes several times the bytes it is written in).
+const ROWS_AT_A_TIME: usize = 1024;
 
 /// The sheet name a CSV file's name gives: its name without folder or extension.
 pub fn sheet_name(file_name: &str) -> String {
@@ -16,8 +21,14 @@ pub fn sheet_name(file_name: &str) -> String {
     )
 }
 
-/// The CSV as one sheet of text cells named `name`, the first record being the header.
-pub fn read(bytes: &[u8], name: &str) -> Result<Vec<Piece>, OfficeError> {
+/// Reads the CSV as one sheet of text cells named `name`, the first record being the
+/// header, handing it to `send` a piece at a time; stops early when `send` says the
+/// reader is gone.
+pub fn read(
+    bytes: &[u8],
+    name: &str,
+    send: &mut dyn FnMut(Piece) -> bool,
+) -> Result<(), OfficeError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(OfficeError::Unreadable(format!(
@@ -26,20 +37,39 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Vec<Piece>, OfficeError> {
             e.valid_up_to() + 1
         )));
     }
+    // For progress only: a quoted cell may hold line ends too.
+    let lines = memchr::memchr_iter(b'\n', bytes).count() + usize::from(!bytes.ends_with(b"\n"));
+    let plan = vec![(name.to_owned(), u32::try_from(lines).unwrap_or(u32::MAX))];
+    if !send(Piece::Sheets(plan)) || !send(Piece::Sheet(name.to_owned())) {
+        return Ok(());
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(ROWS_AT_A_TIME);
     for (at, record) in (0..).zip(reader.records()) {
         let record = record
             .map_err(|e| OfficeError::Unreadable(format!("the CSV file cannot be read: {e}")))?;
+        // A line of commas alone would otherwise make a row of millions of cells.
+        if record.len() > LAST_COLUMN as usize + 1 {
+            return Err(OfficeError::Unreadable(format!(
+                "line {} of the CSV file has {} cells, more than the {} columns a sheet \
+                 has; save the sheet again as \"CSV UTF-8 (逗号分隔)\" from Excel or WPS",
+                u64::from(at) + 1,
+                record.len(),
+                LAST_COLUMN + 1
+            )));
+        }
         let cells = record.iter().map(Cell::text).collect();
         rows.push(Row { at, cells });
+        if rows.len() == ROWS_AT_A_TIME {
+            let full = std::mem::replace(&mut rows, Vec::with_capacity(ROWS_AT_A_TIME));
+            if !send(Piece::Rows(full)) {
+                return Ok(());
+            }
+        }
     }
-    Ok(vec![
-        Piece::Sheets(vec![(name.to_owned(), rows.len() as u32)]),
-        Piece::Sheet(name.to_owned()),
-        Piece::Rows(rows),
-    ])
+    send(Piece::Rows(rows));
+    Ok(())
 }

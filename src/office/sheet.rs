@@ -13,6 +13,7 @@ use std::{
 use chrono::{Datelike, NaiveDate};
 use events::{
     catalog::{FieldDef, FieldType, KindDef},
+    error::excerpt,
     Catalog, Draft, Hash, NewEvent,
 };
 use serde::Serialize;
@@ -20,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::{ImportOptions, OfficeError};
 use crate::{
-    import::{self, Outcome, Progress, MAX_LISTED_ERRORS},
+    import::{self, Outcome, Problems, Progress},
     store::{ImportNote, Store, StoreError},
 };
 
@@ -107,19 +108,6 @@ impl fmt::Display for CellError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}: {}", self.at, self.field, self.reason)
     }
-}
-
-/// The first [`MAX_LISTED_ERRORS`] errors, one a line, and how many more there are.
-pub fn list(errors: &[CellError]) -> String {
-    let mut out: Vec<String> = errors
-        .iter()
-        .take(MAX_LISTED_ERRORS)
-        .map(ToString::to_string)
-        .collect();
-    if errors.len() > MAX_LISTED_ERRORS {
-        out.push(format!("… and {} more", errors.len() - MAX_LISTED_ERRORS));
-    }
-    out.join("\n")
 }
 
 /// A column's letters: 0 → `A`, 27 → `AB`.
@@ -246,10 +234,17 @@ impl Layout<'_> {
 
 /// Where things are in one sheet, for naming cells.
 struct Place<'a> {
-    sheet: &'a str,
+    /// The sheet's name as messages quote it.
+    sheet: Cow<'a, str>,
 }
 
-impl Place<'_> {
+impl<'a> Place<'a> {
+    fn new(sheet: &'a str) -> Place<'a> {
+        Place {
+            sheet: excerpt(sheet),
+        }
+    }
+
     fn cell(&self, row: u32, col: usize) -> String {
         format!(
             "{}!{}{}",
@@ -264,10 +259,12 @@ impl Place<'_> {
         format!("{}!{n}:{n}", self.sheet)
     }
 
+    /// A cell's, row's or sheet's error; `field` is quoted, as it may be a header cell's
+    /// text.
     fn error(&self, at: String, field: &str, reason: impl Into<String>) -> CellError {
         CellError {
             at,
-            field: field.to_owned(),
+            field: excerpt(field).into_owned(),
             reason: reason.into(),
         }
     }
@@ -399,7 +396,7 @@ struct SheetState<'k> {
     /// The header's columns, when the header row is good.
     layout: Option<Layout<'k>>,
     /// The sheet as a whole refused: merged cells, or a sheet of no kind.
-    whole: Vec<CellError>,
+    whole: Problems<CellError>,
     /// Header cells refused, by column.
     columns: Vec<(usize, CellError)>,
     /// Columns that have values but no header.
@@ -407,7 +404,7 @@ struct SheetState<'k> {
     /// Required columns the header lacks.
     missing: Vec<CellError>,
     /// Cells and rows refused.
-    rows: Vec<CellError>,
+    rows: Problems<CellError>,
 }
 
 impl<'k> SheetState<'k> {
@@ -417,11 +414,11 @@ impl<'k> SheetState<'k> {
             name,
             header: None,
             layout: None,
-            whole: Vec::new(),
+            whole: Problems::new(),
             columns: Vec::new(),
             unheaded: BTreeSet::new(),
             missing: Vec::new(),
-            rows: Vec::new(),
+            rows: Problems::new(),
         }
     }
 
@@ -435,7 +432,7 @@ impl<'k> SheetState<'k> {
 
     /// Reads the header row into the sheet's layout, refusing what it cannot map.
     fn header(&mut self, kind: &'k KindDef, header: Row) {
-        let place = Place { sheet: &self.name };
+        let place = Place::new(&self.name);
         let mut columns: Vec<(usize, String, Column)> = Vec::new();
         for (i, cell) in header.cells.iter().enumerate() {
             let text = text_of(cell);
@@ -454,8 +451,9 @@ impl<'k> SheetState<'k> {
             });
             if let Some((j, other, _)) = clash {
                 let reason = format!(
-                    "repeats column {} ({other}); keep one of them",
-                    column_name(*j as u32)
+                    "repeats column {} ({}); keep one of them",
+                    column_name(*j as u32),
+                    excerpt(other)
                 );
                 self.columns.push((i, place.error(at, &text, reason)));
                 continue;
@@ -487,7 +485,7 @@ impl<'k> SheetState<'k> {
     /// Refuses the sheet's merged regions that reach the table.
     fn merged(&mut self, regions: &[[u32; 4]]) {
         let Some(header) = &self.header else { return };
-        let place = Place { sheet: &self.name };
+        let place = Place::new(&self.name);
         for m in regions.iter().filter(|m| m[2] >= header.at) {
             let text = header
                 .cells
@@ -498,7 +496,7 @@ impl<'k> SheetState<'k> {
             self.whole.push(place.error(
                 format!(
                     "{}!{}{}:{}{}",
-                    self.name,
+                    place.sheet,
                     column_name(m[1]),
                     u64::from(m[0]) + 1,
                     column_name(m[3]),
@@ -513,8 +511,8 @@ impl<'k> SheetState<'k> {
     /// Takes the sheet's errors in reading order: first what is wrong with the sheet
     /// itself (as a whole, its header cells by column, the columns it lacks), then its
     /// rows' (only when the sheet itself is good).
-    fn take_errors(&mut self) -> (Vec<CellError>, Vec<CellError>) {
-        let place = Place { sheet: &self.name };
+    fn take_errors(&mut self) -> (Problems<CellError>, Problems<CellError>) {
+        let place = Place::new(&self.name);
         let mut columns = std::mem::take(&mut self.columns);
         if let (Some(kind), Some(header)) = (self.kind, &self.header) {
             for &i in &self.unheaded {
@@ -526,10 +524,10 @@ impl<'k> SheetState<'k> {
         columns.sort_by_key(|(i, _)| *i);
         let mut out = std::mem::take(&mut self.whole);
         out.extend(columns.into_iter().map(|(_, e)| e));
-        out.append(&mut self.missing);
+        out.extend(self.missing.drain(..));
         let mut rows = std::mem::take(&mut self.rows);
         if !out.is_empty() {
-            rows.clear();
+            rows = Problems::new();
         }
         (out, rows)
     }
@@ -544,15 +542,24 @@ fn accepted(kind: &KindDef) -> String {
     )
 }
 
+/// The most cells an import reads, the empty ones before a filled one in its row
+/// included, and the most bytes of text in them, a text used by many cells counted each
+/// time. Each cell is checked, so a file of a few kilobytes naming a long text in every
+/// cell of a million rows, or a cell far to the right in each, would keep a thread busy
+/// for minutes (issue 13); a register of a million rows of twenty cells is far below
+/// both.
+const MAX_CELLS: usize = 100_000_000;
+const MAX_TEXT: usize = 1 << 30;
+
 /// Reads a file's sheets into validated events, listing every refused cell.
 struct Reader<'a> {
     catalog: &'a Catalog,
     /// Every sheet read so far; the last is the one being read.
     sheets: Vec<SheetState<'a>>,
     /// What is wrong with the sheets read to the end, as sheets (listed first)...
-    errors: Vec<CellError>,
+    errors: Problems<CellError>,
     /// ...and in their rows.
-    row_errors: Vec<CellError>,
+    row_errors: Problems<CellError>,
     /// For each event handed to the store: its sheet and row.
     origins: Vec<(usize, u32)>,
     /// Good events read, handed over or not.
@@ -561,6 +568,9 @@ struct Reader<'a> {
     seen: HashMap<Hash, u32, foldhash::fast::RandomState>,
     /// Rows read below the headers of sheets that name a kind.
     done: usize,
+    /// Cells and bytes of text read (see [`MAX_CELLS`]).
+    cells: usize,
+    text: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -573,17 +583,31 @@ impl<'a> Reader<'a> {
     /// Ends the sheet being read, keeping its errors.
     fn end_sheet(&mut self) {
         if let Some(last) = self.sheets.last_mut() {
-            let (mut sheet, mut rows) = last.take_errors();
-            self.errors.append(&mut sheet);
-            self.row_errors.append(&mut rows);
+            let (sheet, rows) = last.take_errors();
+            self.errors.append(sheet);
+            self.row_errors.append(rows);
         }
     }
 
     /// Every error, those of sheets first.
-    fn take_errors(&mut self) -> Vec<CellError> {
+    fn take_errors(&mut self) -> Problems<CellError> {
         let mut all = std::mem::take(&mut self.errors);
-        all.append(&mut self.row_errors);
+        all.append(std::mem::take(&mut self.row_errors));
         all
+    }
+
+    /// Counts a row's cells and text; false when the file holds more than an import reads.
+    fn within_limits(&mut self, row: &Row) -> bool {
+        self.cells += row.cells.len();
+        self.text += row
+            .cells
+            .iter()
+            .map(|c| match c {
+                Cell::Text(s) => s.len(),
+                _ => 0,
+            })
+            .sum::<usize>();
+        self.cells <= MAX_CELLS && self.text <= MAX_TEXT
     }
 
     /// Reads one row of the current sheet; returns its event and row when it is one and
@@ -594,12 +618,12 @@ impl<'a> Reader<'a> {
         let Some(kind) = state.kind else {
             if has_data && state.name != INSTRUCTIONS && state.whole.is_empty() {
                 let names: Vec<String> = recordable(self.catalog).map(sheet_title).collect();
+                let name = excerpt(&state.name);
                 state.whole.push(CellError {
-                    at: format!("{}!A1", state.name),
+                    at: format!("{name}!A1"),
                     field: "sheet".into(),
                     reason: format!(
-                        "'{}' is not a kind of event; name each sheet after its kind: {} (or the kind's English label or name)",
-                        state.name,
+                        "'{name}' is not a kind of event; name each sheet after its kind: {} (or the kind's English label or name)",
                         names.join(", ")
                     ),
                 });
@@ -625,17 +649,21 @@ impl<'a> Reader<'a> {
         let SheetState {
             name, layout, rows, ..
         } = state;
-        let place = Place { sheet: name };
-        let event = convert(
-            self.catalog,
-            &mut self.seen,
-            &place,
-            layout.as_ref()?,
-            &row,
-            rows,
-        )?;
+        let place = Place::new(name);
+        let (event, occurred) = convert(self.catalog, &place, layout.as_ref()?, &row, rows)?;
         self.events += 1;
-        Some((event, row.at))
+        // A refused file's events are never written, so they need no ids (and the table
+        // of the ids made would grow with every good row of a refused file).
+        if !self.is_clean() {
+            return None;
+        }
+        let id = stable_id(
+            &mut self.seen,
+            event.kind(),
+            occurred.as_deref(),
+            event.data_json(),
+        );
+        Some((event.with_id(id), row.at))
     }
 
     /// Names the cells of the events the store refused.
@@ -654,7 +682,7 @@ impl<'a> Reader<'a> {
                     };
                 };
                 let state = &self.sheets[s];
-                let place = Place { sheet: &state.name };
+                let place = Place::new(&state.name);
                 match state
                     .layout
                     .as_ref()
@@ -669,15 +697,15 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// One row as a validated event, or its cells' errors added to the sheet's.
+/// One row as a validated event (without its id) and the day or days it names as
+/// written, or its cells' errors added to the sheet's.
 fn convert(
     catalog: &Catalog,
-    seen: &mut HashMap<Hash, u32, foldhash::fast::RandomState>,
     place: &Place,
     layout: &Layout,
     row: &Row,
-    errors: &mut Vec<CellError>,
-) -> Option<NewEvent> {
+    errors: &mut Problems<CellError>,
+) -> Option<(NewEvent, Option<String>)> {
     let empty = Cell::Empty;
     let mut data = Map::new();
     let (mut day, mut start, mut end) = (None, None, None);
@@ -719,10 +747,7 @@ fn convert(
         ..Draft::default()
     };
     match NewEvent::parse(catalog, draft) {
-        Ok(ev) if failed.is_empty() => {
-            let id = stable_id(seen, ev.kind(), occurred_text.as_deref(), ev.data_json());
-            return Some(ev.with_id(id));
-        }
+        Ok(ev) if failed.is_empty() => return Some((ev, occurred_text)),
         Ok(_) => {}
         Err(events::Error::Invalid(list)) => {
             for e in list {
@@ -793,12 +818,14 @@ pub fn import(
     let mut reader = Reader {
         catalog,
         sheets: Vec::new(),
-        errors: Vec::new(),
-        row_errors: Vec::new(),
+        errors: Problems::new(),
+        row_errors: Problems::new(),
         origins: Vec::new(),
         events: 0,
         seen: HashMap::default(),
         done: 0,
+        cells: 0,
+        text: 0,
     };
     let limit = options.max_events.unwrap_or(usize::MAX);
     let written = import::stream(store, options.author, options.dry_run, |feed| {
@@ -820,12 +847,20 @@ pub fn import(
                 }
                 Piece::Rows(rows) => {
                     for row in rows {
+                        if !reader.within_limits(&row) {
+                            feed.abandon();
+                            return false;
+                        }
                         let before = reader.done;
                         let event = reader.row(row);
                         if reader.done > before && reader.done.is_multiple_of(1000) {
                             progress(reader.done, total.max(reader.done));
                         }
-                        if !reader.is_clean() || reader.events > limit {
+                        if reader.events > limit {
+                            feed.abandon();
+                            break;
+                        }
+                        if !reader.is_clean() {
                             feed.abandon();
                         } else if let Some((event, at)) = event {
                             feed.push(event);
@@ -839,10 +874,31 @@ pub fn import(
                     }
                 }
             }
-            true
+            // Past the limit the file is refused whatever else is in it: the rest is
+            // not read.
+            reader.events <= limit
         })?;
         reader.end_sheet();
         progress(reader.done, reader.done);
+        if reader.cells > MAX_CELLS {
+            return Err(OfficeError::OverLimit {
+                part: "its sheets".into(),
+                reason: format!(
+                    "hold more than {MAX_CELLS} cells (the empty ones before a filled one \
+                     in its row counted), more than an import reads"
+                ),
+            });
+        }
+        if reader.text > MAX_TEXT {
+            return Err(OfficeError::OverLimit {
+                part: "its sheets".into(),
+                reason: format!(
+                    "hold more than {} MiB of text in their cells (a text used in many \
+                     cells counted each time), more than an import reads",
+                    MAX_TEXT >> 20
+                ),
+            });
+        }
         if reader.events > limit {
             return Err(OfficeError::TooMany {
                 rows: reader.events,

@@ -8,6 +8,7 @@
 //! XML (`package`, `scan`), several times faster than a general XML reader; anything that
 //! scan does not know is read by calamine, from where the scan stopped. Both give the
 //! same cells, which a test holds them to.
+mod limits;
 mod package;
 mod scan;
 #[cfg(test)]
@@ -31,6 +32,7 @@ use super::{
 /// when `send` says the reader is gone.
 pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), OfficeError> {
     check(bytes)?;
+    limits::check(bytes)?;
     let mut sent = Sent::default();
     let quick = read_quickly(bytes, &mut |piece| {
         sent.note(&piece);
@@ -213,7 +215,9 @@ fn read_with_calamine(
     send: &mut dyn FnMut(Piece) -> bool,
     sent: &Sent,
 ) -> Result<(), OfficeError> {
+    limits::check_for_calamine(bytes)?;
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
+    limits::check_sheets(book.sheets_metadata().len())?;
     let names: Vec<String> = book
         .sheets_metadata()
         .iter()
@@ -424,7 +428,7 @@ const MAX_WIDTH: usize = 64;
 
 /// Excel's last column, XFD (0-based); a file that names a cell past it is damaged, and
 /// its row would take memory for every column up to it.
-const LAST_COLUMN: u32 = 16_383;
+pub const LAST_COLUMN: u32 = 16_383;
 
 /// Tells files that are not workbooks, old `.xls` files and other zips apart before
 /// calamine is asked, which would only call them malformed.

@@ -91,6 +91,21 @@ fn a_full_disk_refuses_the_append_clearly_and_keeps_what_was_acknowledged() {
         message.contains("is full") && message.contains("nothing was written"),
         "{message}"
     );
+    // Single events go on until even one would breach the reserve.
+    for i in 0..10_000 {
+        let one = Batch {
+            events: vec![new_event(padded_meeting(1_000_000 + i))],
+            author: AUTHOR.into(),
+            ..Batch::default()
+        };
+        match store.append(one) {
+            Ok(receipts) => acknowledged.extend(receipts.into_iter().map(|r| (r.seq, r.id))),
+            Err(e) => {
+                assert!(matches!(e, StoreError::DiskFull { .. }), "{e:?}");
+                break;
+            }
+        }
+    }
     // Issue 14: the snapshot of the fold and a token change are refused the same way.
     let facts = annals::views::fold_with(&store, annals::views::Snapshots::Off).unwrap();
     let snapshot = annals::views::write_snapshot(&store, &facts).unwrap_err();

@@ -565,7 +565,8 @@ fn issue_14_an_import_of_many_chunks_refused_at_its_end_leaves_nothing() {
     lines.push(void(Uuid::from_u128(77)));
     match s.import(&jsonl(&lines)) {
         Err(ImportError::Lines(errors)) => {
-            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors.total(), 1, "{errors:?}");
+            let errors = errors.listed();
             assert_eq!(
                 (errors[0].line, errors[0].field.as_str()),
                 (3_001, "data.target")

@@ -9,6 +9,7 @@ use std::{
 use zip::ZipArchive;
 
 use super::{
+    limits::{MAX_NUMBER_FORMATS, MAX_RELATIONSHIPS, MAX_SHARED_STRINGS, MAX_SHEETS},
     scan::HELD_AT_MOST,
     xml::{self, next_tag, rich_text, Unsupported},
     Format,
@@ -198,6 +199,10 @@ type Relations = HashMap<Vec<u8>, (String, Vec<u8>)>;
 fn relationships(xml: &[u8]) -> Result<Relations, Unsupported> {
     let mut rels = HashMap::new();
     each_relationship(xml, |tag| {
+        // More are left to calamine, and its limits.
+        if rels.len() == MAX_RELATIONSHIPS {
+            return Err(Unsupported);
+        }
         if let Some(id) = tag.attr(b"Id") {
             let target = std::str::from_utf8(tag.attr(b"Target").unwrap_or_default())
                 .map_err(|_| Unsupported)?;
@@ -236,6 +241,8 @@ fn sheets(xml: &[u8], rels: &Relations, dir: &str) -> Result<Sheets, Unsupported
         }
         match tag.name {
             b"definedName" => in_defined_name = !tag.empty,
+            // More are left to calamine, and its limits.
+            b"sheet" if names.len() == MAX_SHEETS => return Err(Unsupported),
             b"sheet" => {
                 let mut name = None;
                 let mut id = None;
@@ -284,6 +291,10 @@ fn shared_strings(xml: &[u8]) -> Result<Vec<Cell>, Unsupported> {
     while let Some(tag) = next_inside(xml, at, b"sst")? {
         at = tag.end;
         if !tag.close && tag.name == b"si" {
+            // More are left to calamine, and its limits.
+            if strings.len() == MAX_SHARED_STRINGS {
+                return Err(Unsupported);
+            }
             text.clear();
             if !tag.empty {
                 at = rich_text(xml, at, tag.qualified, &mut text)?;
@@ -310,6 +321,10 @@ fn formats(xml: &[u8]) -> Result<Vec<Format>, Unsupported> {
             (b"xf", false) if in_xf => return Err(Unsupported),
             (b"xf", true) => in_xf = false,
             (b"numFmts", close) => in_num_fmts = !close && !tag.empty,
+            // More are left to calamine, and its limits.
+            (b"numFmt", false) if in_num_fmts && custom.len() == MAX_NUMBER_FORMATS => {
+                return Err(Unsupported)
+            }
             (b"numFmt", false) if in_num_fmts => {
                 if let (Some(id), Some(code)) = (tag.attr(b"numFmtId"), tag.attr(b"formatCode")) {
                     custom.insert(id.to_vec(), Format::of_code(&decoded(code)?));

@@ -273,7 +273,7 @@ fn issue_13_a_continuation_with_a_bad_void_writes_nothing() {
     );
     match s.import(&lines(&[bad])) {
         Err(ImportError::Lines(lines)) => {
-            assert_eq!(lines[0].field, "data.target", "{lines:?}")
+            assert_eq!(lines.listed()[0].field, "data.target", "{lines:?}")
         }
         other => panic!("expected a refused line, got {other:?}"),
     }
