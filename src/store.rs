@@ -315,7 +315,7 @@ impl Store {
             .map_err(|e| damaged(&e))?;
         // A batch that was being written when the process stopped left events past the
         // committed head: they were never acknowledged.
-        writer::remove_after(&trees, &catalog, head.seq)?;
+        trees::remove_after(&trees, &catalog, head.seq)?;
         check_head(&trees, &head).map_err(|e| damaged(&e))?;
         if let Some(held) = read_seen(dir).filter(|held| *held > head.seq) {
             return Err(damaged(&format!(

@@ -9,7 +9,7 @@ use events::{canonical, Envelope, Hash, GENESIS};
 use super::{
     legacy, record,
     trees::{self, Trees},
-    writer, Head, SLED_DIR,
+    Head, SLED_DIR,
 };
 
 /// Runs `f` on the trees of the closed store in `dir`, then closes sled and waits (up to
@@ -76,7 +76,7 @@ pub fn write_events(dir: &Path, envelopes: &[Envelope]) -> Result<(), String> {
             hash: e.hash,
             recorded_at: Some(e.recorded_at),
         });
-        writer::write_head(trees, &head).map_err(|e| e.to_string())
+        trees::write_head(trees, &head).map_err(|e| e.to_string())
     })
 }
 

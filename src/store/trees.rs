@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 use events::{Hash, GENESIS};
 use uuid::Uuid;
 
-use super::Head;
+use events::Catalog;
+
+use super::{record, Head, StoreError};
 
 /// The version of this layout, kept in `meta`.
 pub const FORMAT: u32 = 3;
@@ -165,6 +167,53 @@ pub fn correction_value(voids: bool) -> [u8; 1] {
 /// A `corrections` entry read back: the correction's seq and whether it voids.
 pub fn correction_entry(key: &[u8], value: &[u8]) -> Option<(u64, bool)> {
     Some((seq_of(key.get(16..24)?)?, value.first() == Some(&1)))
+}
+
+/// Marks `head` committed in `meta`.
+pub fn write_head(trees: &Trees, head: &Head) -> Result<(), StoreError> {
+    for (k, v) in head_entries(head) {
+        trees.meta.insert(k, v)?;
+    }
+    Ok(())
+}
+
+/// Removes every event past `seq` from sled, with its id and correction entries: what a
+/// batch that never committed left behind.
+pub fn remove_after(trees: &Trees, catalog: &Catalog, seq: u64) -> Result<(), StoreError> {
+    let mut batch = (
+        sled::Batch::default(),
+        sled::Batch::default(),
+        sled::Batch::default(),
+    );
+    let mut count = 0;
+    for item in trees.events.range(seq_key(seq + 1)..) {
+        let (key, bytes) = item?;
+        batch.0.remove(key.clone());
+        if let Ok(id) = record::id(&bytes) {
+            batch.1.remove(id.as_bytes());
+        }
+        if let (Some(at), Some((target, _))) = (seq_of(&key), super::correction_of(catalog, &bytes))
+        {
+            batch.2.remove(&correction_key(target, at));
+        }
+        count += 1;
+        if count % super::writer::CHUNK == 0 {
+            apply(trees, std::mem::take(&mut batch))?;
+        }
+    }
+    apply(trees, batch)
+}
+
+fn apply(
+    trees: &Trees,
+    (events, ids, corrections): (sled::Batch, sled::Batch, sled::Batch),
+) -> Result<(), StoreError> {
+    // Ids and corrections go first: an event whose entries are gone is still found and
+    // removed by a later pass, never the other way round.
+    trees.ids.apply_batch(ids)?;
+    trees.corrections.apply_batch(corrections)?;
+    trees.events.apply_batch(events)?;
+    Ok(())
 }
 
 #[cfg(test)]

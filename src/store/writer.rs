@@ -223,7 +223,7 @@ impl Writer {
         let committed = self.committed;
         let undone = self
             .remove_after(committed.seq)
-            .and_then(|()| write_head(&self.trees, &committed));
+            .and_then(|()| trees::write_head(&self.trees, &committed));
         if let Err(e) = undone {
             tracing::error!(error = %e, "could not take the failed write back; reopen the store");
             self.broken = true;
@@ -260,7 +260,7 @@ impl Writer {
 
     /// Removes every event past `seq` from sled (with its id and correction entries).
     fn remove_after(&self, seq: u64) -> Result<(), StoreError> {
-        remove_after(&self.trees, &self.catalog, seq)
+        trees::remove_after(&self.trees, &self.catalog, seq)
     }
 
     /// Refreshes `annals.seen` when it is a second old, or `now`.
@@ -650,52 +650,4 @@ impl Writer {
         }
         Ok(())
     }
-}
-
-/// Marks `head` committed in `meta`.
-pub(super) fn write_head(trees: &Trees, head: &Head) -> Result<(), StoreError> {
-    for (k, v) in trees::head_entries(head) {
-        trees.meta.insert(k, v)?;
-    }
-    Ok(())
-}
-
-/// Removes every event past `seq` from sled, with its id and correction entries: what a
-/// batch that never committed left behind.
-pub(super) fn remove_after(trees: &Trees, catalog: &Catalog, seq: u64) -> Result<(), StoreError> {
-    let mut batch = (
-        sled::Batch::default(),
-        sled::Batch::default(),
-        sled::Batch::default(),
-    );
-    let mut count = 0;
-    for item in trees.events.range(trees::seq_key(seq + 1)..) {
-        let (key, bytes) = item?;
-        batch.0.remove(key.clone());
-        if let Ok(id) = record::id(&bytes) {
-            batch.1.remove(id.as_bytes());
-        }
-        if let (Some(at), Some((target, _))) =
-            (trees::seq_of(&key), super::correction_of(catalog, &bytes))
-        {
-            batch.2.remove(&trees::correction_key(target, at));
-        }
-        count += 1;
-        if count % CHUNK == 0 {
-            apply(trees, std::mem::take(&mut batch))?;
-        }
-    }
-    apply(trees, batch)
-}
-
-fn apply(
-    trees: &Trees,
-    (events, ids, corrections): (sled::Batch, sled::Batch, sled::Batch),
-) -> Result<(), StoreError> {
-    // Ids and corrections go first: an event whose entries are gone is still found and
-    // removed by a later pass, never the other way round.
-    trees.ids.apply_batch(ids)?;
-    trees.corrections.apply_batch(corrections)?;
-    trees.events.apply_batch(events)?;
-    Ok(())
 }
