@@ -495,7 +495,7 @@ impl Store {
     /// from running out of space mid-write.
     fn check_reserve(&self, bytes: u64) -> Result<(), StoreError> {
         let needed = DEFAULT_MIN_FREE_BYTES + bytes;
-        let available = fs2::available_space(&self.path)?;
+        let available = fs4::available_space(&self.path)?;
         if available < needed {
             return Err(StoreError::DiskFull {
                 path: self.path.clone(),

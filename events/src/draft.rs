@@ -243,35 +243,10 @@ impl NewEvent {
     }
 }
 
-/// A new UUIDv7: the time in milliseconds, then random bits from a generator each
-/// thread seeds once from the OS. The uuid crate asks the OS for every id (a system
-/// call per event, a twentieth of an import's time); ids need only be unique, and 74
-/// random bits per millisecond are. Unlike the uuid crate's, ids made in the same
-/// millisecond are not in the order they were made: nothing orders events by id (the
-/// log's seq does).
+/// A new UUIDv7. uuid's `fast-rng` draws its random bits from a generator seeded once
+/// per thread, not from the operating system for every id.
 fn fresh_id() -> Uuid {
-    use std::hash::{BuildHasher, Hasher};
-    thread_local! {
-        static STATE: std::cell::Cell<u64> =
-            std::cell::Cell::new(std::hash::RandomState::new().build_hasher().finish());
-    }
-    // SplitMix64: each call moves the state on and mixes it into 64 good bits.
-    let next = || {
-        STATE.with(|s| {
-            let x = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-            s.set(x);
-            let x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            let x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            x ^ (x >> 31)
-        })
-    };
-    let mut random = [0u8; 10];
-    random[..8].copy_from_slice(&next().to_le_bytes());
-    random[8..].copy_from_slice(&next().to_le_bytes()[..2]);
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
+    Uuid::now_v7()
 }
 
 #[cfg(test)]

@@ -39,14 +39,9 @@ impl FromStr for Hash {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("'{}' is not 64 hex digits", excerpt(s));
-        if s.len() != 64 || !s.is_ascii() {
-            return Err(bad());
-        }
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-        }
+        const_hex::decode_to_slice(s, &mut out)
+            .map_err(|_| format!("'{}' is not 64 hex digits", excerpt(s)))?;
         Ok(Hash(out))
     }
 }
@@ -69,12 +64,8 @@ impl Hash {
     /// The 64 lowercase hex digits, without formatting machinery: hashing a log
     /// writes two per event.
     pub fn hex(&self) -> [u8; 64] {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 64];
-        for (i, b) in self.0.iter().enumerate() {
-            out[2 * i] = DIGITS[usize::from(b >> 4)];
-            out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
-        }
+        const_hex::encode_to_slice(self.0, &mut out).expect("64 digits for 32 bytes");
         out
     }
 

@@ -32,7 +32,12 @@ pub mod timeline;
 
 pub use error::{Error, SnapshotError};
 
-include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+/// The metric files embedded at build time, so adding a metric is adding a file.
+static EMBEDDED_METRICS: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/metrics");
+/// The report templates embedded at build time.
+static EMBEDDED_TEMPLATES: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 #[cfg(test)]
 mod tests;

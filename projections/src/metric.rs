@@ -388,7 +388,10 @@ pub struct Metrics {
 impl Metrics {
     /// The metrics embedded in the binary, checked against the catalog.
     pub fn embedded(catalog: &Catalog) -> Result<Self, Error> {
-        Self::from_files(EMBEDDED_METRICS.iter().copied(), catalog)
+        Self::from_files(
+            events::catalog::embedded_files(&EMBEDDED_METRICS, ".toml"),
+            catalog,
+        )
     }
 
     /// Loads `(file name, TOML)` pairs, refusing any definition that names an unknown

@@ -244,9 +244,9 @@ impl Templates {
     /// The templates embedded in the binary.
     pub fn embedded() -> Result<Self, Error> {
         Self::from_files(
-            EMBEDDED_TEMPLATES
-                .iter()
-                .map(|(n, t)| (n.to_string(), t.to_string())),
+            events::catalog::embedded_files(&EMBEDDED_TEMPLATES, ".j2")
+                .into_iter()
+                .map(|(n, t)| (n.to_owned(), t.to_owned())),
         )
     }
 

@@ -640,7 +640,7 @@ impl Writer {
     fn check_space(&self, events: usize) -> Result<(), StoreError> {
         let staged = (self.head.seq - self.committed.seq) as usize;
         let needed = self.min_free_bytes + (staged + events) as u64 * BYTES_PER_EVENT;
-        let available = fs2::available_space(&self.dir)?;
+        let available = fs4::available_space(&self.dir)?;
         if available < needed {
             return Err(StoreError::DiskFull {
                 path: self.dir.clone(),
