@@ -214,6 +214,7 @@ pub fn write_snapshot(store: &Store, facts: &Facts) -> Result<(), StoreError> {
     bytes.extend_from_slice(&catalog_fingerprint(store.catalog()).0);
     bytes.extend_from_slice(&body);
     store.put_snapshot(&bytes)?;
+    proven().remove(store.path());
     tracing::debug!(seq, "wrote the facts snapshot");
     Ok(())
 }
@@ -231,6 +232,13 @@ pub fn verify(store: &Store) -> Result<Result<VerifyReport, VerifyFailure>, Stor
         return Ok(Ok(report));
     };
     let taken = from_snapshot.head_seq();
+    // While this process holds the store, only its own folds write the snapshot, so one
+    // already proven need not be folded again at every new head (the page verifies at
+    // each one); a snapshot written since, or a new process, proves it once more.
+    let key = store.path().to_owned();
+    if proven().get(&key) == Some(&taken) {
+        return Ok(Ok(report));
+    }
     extend(store, &mut from_snapshot)?;
     let mut from_scratch = Facts::default();
     extend(store, &mut from_scratch)?;
@@ -242,7 +250,18 @@ pub fn verify(store: &Store) -> Result<Result<VerifyReport, VerifyFailure>, Stor
             ),
         }));
     }
+    proven().insert(key, taken);
     Ok(Ok(report))
+}
+
+/// The snapshots `verify` has proven in this process: the store's folder and the seq
+/// the snapshot was taken at.
+fn proven() -> std::sync::MutexGuard<'static, HashMap<std::path::PathBuf, u64>> {
+    static PROVEN: std::sync::LazyLock<Mutex<HashMap<std::path::PathBuf, u64>>> =
+        std::sync::LazyLock::new(Mutex::default);
+    PROVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Applies every durable event past `facts.head_seq()`, in seq order; how many. A long

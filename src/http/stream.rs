@@ -106,7 +106,7 @@ impl Follow {
             }
             self.heads.changed().await.ok()?;
         };
-        let (from, to) = (self.sent + 1, head.min(self.sent + PAGE));
+        let (from, to) = (self.sent + 1, head.min(self.sent.saturating_add(PAGE)));
         let page = self
             .state
             .blocking(move |s| {
