@@ -36,6 +36,8 @@ impl Ctx<'_> {
             session_ttl: std::time::Duration::from_secs(u64::from(args.session_hours) * 3600),
             max_sessions: args.max_sessions,
         };
+        let schedule = args.push.options(&self.cli.store)?;
+        let pushing = store.clone();
         let state = AppState::new(store, metrics, templates, config, demo);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -50,6 +52,11 @@ impl Ctx<'_> {
                 self.t("服务已启动：", "Serving on"),
                 listener.local_addr()?
             );
+            if let Some((opts, every)) = schedule {
+                // Ends with the runtime when the server stops; a piece cut off is
+                // resumed by the next push.
+                tokio::spawn(crate::hub::push::keep_pushing(pushing, opts, every));
+            }
             http::serve(listener, state, http::shutdown_signal())
                 .await
                 .context("the server failed")
