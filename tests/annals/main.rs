@@ -11,6 +11,7 @@ mod crash;
 mod faults;
 mod figures;
 mod helpers;
+mod hub;
 mod import;
 mod office;
 mod server;

@@ -1,0 +1,8 @@
+//! The hub (issue 16): schools push to a hub on a throw-away PostgreSQL (`pg`), which
+//! verifies every chain, keeps forks in quarantine, signs receipts and shows every
+//! school's figures side by side. Run with `cargo test --test annals hub::`.
+mod app;
+mod figures;
+mod forks;
+mod pg;
+mod push;
