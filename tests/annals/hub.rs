@@ -2,6 +2,8 @@
 //! verifies every chain, keeps forks in quarantine, signs receipts and shows every
 //! school's figures side by side. Run with `cargo test --test annals hub::`.
 mod app;
+mod cli;
+mod crash;
 mod figures;
 mod forks;
 mod pg;
