@@ -16,11 +16,13 @@
 //! - [`ingest`]: one piece checked and stored in one transaction; forks quarantined.
 //! - [`figures`]: each school's fold from PostgreSQL, progress side by side, reports.
 //! - [`http`]: the hub's server: the push routes, the read API and the Chinese page.
+//! - [`forward`]: a city's hub handing its schools' logs on to the province's.
 //! - [`push`]: the school's side: push a store to a hub, write and read bundles.
 use events::Hash;
 
 pub mod db;
 pub mod figures;
+pub mod forward;
 pub mod http;
 pub mod ingest;
 pub mod protocol;

@@ -56,6 +56,19 @@ pub enum HubAction {
     },
     /// Print the hub's public key, for schools to check their receipts against.
     Key,
+    /// Forward every school's log to the hub above (a city's to its province), with
+    /// this hub's own token there; receipts go to `--receipts`.
+    Forward {
+        #[command(flatten)]
+        to: super::push::PushArgs,
+        /// The file the province's receipts are appended to.
+        #[arg(
+            long,
+            env = "ANNALS_HUB_RECEIPTS",
+            default_value = "annals-hub.receipts.jsonl"
+        )]
+        receipts: PathBuf,
+    },
 }
 
 /// What to do with schools.
@@ -169,6 +182,10 @@ impl Ctx<'_> {
                 self.print_token(&json!({"reader": name, "token": token}), &token)?;
             }
             HubAction::Key => println!("{}", schema::key(&client).await?.public_hex()),
+            HubAction::Forward { to, receipts } => {
+                drop(client);
+                return self.hub_forward(&pool, to, receipts).await;
+            }
             HubAction::Import { file, piece } => {
                 return self.hub_import(client, file, *piece).await
             }
@@ -233,6 +250,36 @@ impl Ctx<'_> {
             }
         }
         Ok(ExitCode::SUCCESS)
+    }
+
+    async fn hub_forward(
+        &self,
+        pool: &deadpool_postgres::Pool,
+        to: &super::push::PushArgs,
+        receipts: &std::path::Path,
+    ) -> anyhow::Result<ExitCode> {
+        let mut opts = to.options()?;
+        opts.receipts = Some(receipts.to_owned());
+        let done = hub::forward::forward(pool, &opts).await?;
+        if self.cli.json {
+            self.print_json(&done)?;
+        }
+        for f in done.iter().filter(|_| !self.cli.json) {
+            match &f.stopped {
+                None => println!("{:<16} +{:<6} seq {}", f.school, f.added, f.head_seq),
+                Some(why) => println!(
+                    "{:<16} {}: {why}",
+                    f.school,
+                    self.t("未转报", "not forwarded")
+                ),
+            }
+        }
+        let all_went = done.iter().all(|f| f.stopped.is_none());
+        Ok(if all_went {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(3)
+        })
     }
 
     async fn hub_serve(

@@ -65,6 +65,20 @@ pub struct BundleArgs {
     pub out: PathBuf,
 }
 
+impl PushArgs {
+    /// The options these switches ask for (no receipts file: the caller names it).
+    pub fn options(&self) -> anyhow::Result<PushOptions> {
+        Ok(PushOptions {
+            to: self.to.clone(),
+            token: self.token.clone(),
+            piece: self.piece,
+            hub_key: self.hub_key.as_deref().map(public_key).transpose()?,
+            receipts: None,
+            timeout: Duration::from_secs(self.timeout),
+        })
+    }
+}
+
 impl ScheduleArgs {
     /// The push these switches ask for, if any.
     pub fn options(
@@ -92,14 +106,8 @@ impl ScheduleArgs {
 impl Ctx<'_> {
     pub(super) fn push(&self, args: &PushArgs) -> anyhow::Result<ExitCode> {
         let store = self.open()?;
-        let opts = PushOptions {
-            to: args.to.clone(),
-            token: args.token.clone(),
-            piece: args.piece,
-            hub_key: args.hub_key.as_deref().map(public_key).transpose()?,
-            receipts: Some(push::receipts_file(&self.cli.store)),
-            timeout: Duration::from_secs(args.timeout),
-        };
+        let mut opts = args.options()?;
+        opts.receipts = Some(push::receipts_file(&self.cli.store));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

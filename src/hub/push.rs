@@ -96,20 +96,47 @@ pub enum PushError {
     /// Reading the school's own store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A receipt does not verify, or the key is not one.
+    /// The hub's library refused: a receipt that does not verify, a key that is not
+    /// one, or (when a city forwards) its own database.
     #[error(transparent)]
-    Key(#[from] HubError),
+    Hub(#[from] HubError),
     /// The receipts file could not be written.
     #[error("could not keep the receipt: {0}")]
     Receipts(std::io::Error),
 }
 
-struct Hub<'a> {
+/// A hub as a client talks to it: the push routes with a token.
+pub(crate) struct Hub<'a> {
     http: reqwest::Client,
     opts: &'a PushOptions,
 }
 
-impl Hub<'_> {
+impl<'a> Hub<'a> {
+    /// A client for the hub `opts` names.
+    pub(crate) fn new(opts: &'a PushOptions) -> Result<Self, PushError> {
+        let http = reqwest::Client::builder()
+            .timeout(opts.timeout)
+            .build()
+            .map_err(|source| PushError::Http {
+                to: opts.to.clone(),
+                source,
+            })?;
+        Ok(Hub { http, opts })
+    }
+
+    /// The key receipts must verify with: the one given, or the one the hub serves.
+    pub(crate) async fn key(&self) -> Result<VerifyingKey, PushError> {
+        match self.opts.hub_key {
+            Some(k) => Ok(k),
+            None => {
+                let served: serde_json::Value = self.get(routes::KEY).await?;
+                Ok(public_key(
+                    served["public_key"].as_str().unwrap_or_default(),
+                )?)
+            }
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.opts.to.trim_end_matches('/'))
     }
@@ -146,7 +173,7 @@ impl Hub<'_> {
         })
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, PushError> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, PushError> {
         let resp = self
             .http
             .get(self.url(path))
@@ -157,7 +184,7 @@ impl Hub<'_> {
         self.answer(resp).await
     }
 
-    async fn send(&self, school: &str, piece: &Piece) -> Result<PushAnswer, PushError> {
+    pub(crate) async fn send(&self, school: &str, piece: &Piece) -> Result<PushAnswer, PushError> {
         let resp = self
             .http
             .post(self.url(&routes::push(school)))
@@ -206,22 +233,9 @@ pub async fn push(
     opts: &PushOptions,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<Pushed, PushError> {
-    let http = reqwest::Client::builder()
-        .timeout(opts.timeout)
-        .build()
-        .map_err(|source| PushError::Http {
-            to: opts.to.clone(),
-            source,
-        })?;
-    let hub = Hub { http, opts };
+    let hub = Hub::new(opts)?;
     let me: WhoAmI = hub.get(routes::WHOAMI).await?;
-    let key = match opts.hub_key {
-        Some(k) => k,
-        None => {
-            let served: serde_json::Value = hub.get(routes::KEY).await?;
-            public_key(served["public_key"].as_str().unwrap_or_default())?
-        }
-    };
+    let key = hub.key().await?;
     let head: HeadAnswer = hub.get(&routes::head(&me.school)).await?;
     let own = store.head()?;
     match hash_at(store, head.head_seq).await? {
@@ -308,7 +322,7 @@ async fn witness(
 }
 
 /// Appends a receipt to the receipts file, readable by its owner only.
-fn keep(opts: &PushOptions, receipt: &Receipt) -> Result<(), PushError> {
+pub(crate) fn keep(opts: &PushOptions, receipt: &Receipt) -> Result<(), PushError> {
     let Some(path) = &opts.receipts else {
         return Ok(());
     };

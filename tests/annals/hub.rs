@@ -6,5 +6,6 @@ mod cli;
 mod crash;
 mod figures;
 mod forks;
+mod forward;
 mod pg;
 mod push;

@@ -1,6 +1,7 @@
 //! Who calls the hub: a token as `Authorization: Bearer …`, or as the password of HTTP
 //! Basic (what a browser sends after asking, so the page needs no script or cookie).
-//! A school's token may only push for that school; a reader's token reads its region.
+//! A school's token may only push for that school (or, for a city at a province's hub,
+//! the schools under it); a reader's token reads its region.
 use axum::{
     extract::FromRequestParts,
     http::{header, request::Parts},
@@ -74,16 +75,25 @@ impl FromRequestParts<HubState> for Reader {
 }
 
 impl Authed {
-    /// The school this caller pushes for, if it is that school.
-    pub fn school(&self, school: &str) -> Result<(), HubApiError> {
-        match &self.0 {
-            Caller::School(own) if own == school => Ok(()),
-            Caller::School(own) => Err(HubApiError::Forbidden(format!(
-                "this token pushes for {own}, not for {school}"
-            ))),
-            Caller::Reader { .. } => Err(HubApiError::Forbidden(
-                "a reader's token cannot push".into(),
-            )),
+    /// Whether this caller may push for `school`: its own school's token may, and so
+    /// may the token of a school it reports through (a city forwarding its counties'
+    /// logs to the province); nobody else.
+    pub async fn may_push(&self, state: &HubState, school: &str) -> Result<(), HubApiError> {
+        let own = match &self.0 {
+            Caller::School(own) if own == school => return Ok(()),
+            Caller::School(own) => own,
+            Caller::Reader { .. } => {
+                return Err(HubApiError::Forbidden(
+                    "a reader's token cannot push".into(),
+                ))
+            }
+        };
+        let all = schools::list(&state.pool.get().await?).await?;
+        if schools::in_region(&all, school, own) {
+            return Ok(());
         }
+        Err(HubApiError::Forbidden(format!(
+            "this token pushes for {own} (and the schools under it), not for {school}"
+        )))
     }
 }

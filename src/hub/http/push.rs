@@ -45,7 +45,7 @@ async fn head(
     who: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<HeadAnswer>, HubApiError> {
-    who.school(&id)?;
+    who.may_push(&s, &id).await?;
     let client = s.pool.get().await?;
     let (_, head_seq, head_hash) = schools::head(&client, &id).await?;
     Ok(Json(HeadAnswer {
@@ -62,7 +62,7 @@ async fn push(
     Path(id): Path<String>,
     piece: Result<Json<Piece>, JsonRejection>,
 ) -> Result<Json<PushAnswer>, HubApiError> {
-    who.school(&id)?;
+    who.may_push(&s, &id).await?;
     let Json(piece) = piece.map_err(|e| HubApiError::BadRequest {
         field: "body",
         reason: e.body_text(),
