@@ -29,7 +29,7 @@ async fn killing_the_hub_mid_push_loses_nothing_acknowledged() {
         .unwrap();
     let school = TestStore::new();
     school
-        .import(&synth::generate(3_000, synth::SEED).jsonl())
+        .import(&synth::generate(1_500, synth::SEED).jsonl())
         .unwrap();
     let head = school.head_seq();
     let tmp = tempfile::tempdir().unwrap();
@@ -38,7 +38,7 @@ async fn killing_the_hub_mid_push_loses_nothing_acknowledged() {
     let opts = hub::push::PushOptions {
         to: format!("http://127.0.0.1:{port}"),
         token,
-        piece: 25,
+        piece: 20,
         hub_key: None,
         receipts: Some(receipts.clone()),
         timeout: Duration::from_secs(30),
@@ -54,7 +54,7 @@ async fn killing_the_hub_mid_push_loses_nothing_acknowledged() {
             pushing.await.unwrap().expect("the last push finishes");
         } else {
             // Let a few pieces through, then kill the hub while it stores the next.
-            tokio::time::sleep(Duration::from_millis(40 + 13 * round as u64)).await;
+            tokio::time::sleep(Duration::from_millis(30 + 7 * round as u64)).await;
             server.kill().unwrap();
             cut += usize::from(pushing.await.unwrap().is_err());
         }
