@@ -31,7 +31,7 @@ struct Checked {
 /// Checks `piece` and stores what is new for `school`; a repeat of what the hub holds
 /// is acknowledged and writes nothing. Errors say which seq and why; a fork has been
 /// put in quarantine before it is returned.
-#[tracing::instrument(skip_all, fields(school, events = piece.events.len()))]
+#[tracing::instrument(skip_all, fields(school = %school, events = piece.events.len()))]
 pub async fn ingest(
     client: &mut deadpool_postgres::Client,
     key: &HubKey,

@@ -10,6 +10,11 @@ use axum::{
 use chrono::{Datelike, Utc};
 use serde::Deserialize;
 
+use projections::{
+    period::{Lang, Query as Query2},
+    report::Report,
+};
+
 use super::{auth::Reader, error::HubApiError, HubState};
 use crate::hub::{
     figures::{self, Ask, Overview, SchoolLine},
@@ -167,72 +172,112 @@ async fn report(
     Path(id): Path<String>,
     Query(rq): Query<ReportQuery>,
 ) -> Result<Response, HubApiError> {
-    let (shown, _) = visible(&s, &reader).await?;
+    let (q, lang, markdown) = rq.parse(&s)?;
+    let report = school_report(&s, &reader, &id, q, lang).await?.1;
+    if !markdown {
+        return Ok(Json(report).into_response());
+    }
+    let text = s
+        .templates
+        .markdown(&report)
+        .map_err(|e| anyhow::anyhow!("the report template failed: {e}"))?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}
+
+impl ReportQuery {
+    /// The query, the language, and whether Markdown (not JSON) is asked for.
+    fn parse(&self, s: &HubState) -> Result<(Query2, Lang, bool), HubApiError> {
+        let q = Query2::parse(
+            self.period.as_deref(),
+            self.on.as_deref(),
+            self.known_at.as_deref(),
+            Utc::now(),
+            s.config.offset.local_minus_utc(),
+        )
+        .map_err(bad)?;
+        let lang =
+            self.lang
+                .as_deref()
+                .unwrap_or("zh")
+                .parse()
+                .map_err(|_| HubApiError::BadRequest {
+                    field: "lang",
+                    reason: "use zh or en".into(),
+                })?;
+        let markdown = match self.format.as_deref() {
+            None | Some("json") => false,
+            Some("md") => true,
+            Some(other) => {
+                return Err(HubApiError::BadRequest {
+                    field: "format",
+                    reason: format!("'{other}' is not md or json"),
+                })
+            }
+        };
+        Ok((q, lang, markdown))
+    }
+}
+
+/// A school of the caller's region and its report as the hub holds it, sealed with the
+/// head of the fold it was computed from.
+pub async fn school_report(
+    s: &HubState,
+    reader: &Reader,
+    id: &str,
+    q: Query2,
+    lang: Lang,
+) -> Result<(School, Report), HubApiError> {
+    let (shown, _) = visible(s, reader).await?;
     let school = shown
         .into_iter()
         .find(|x| x.id == id)
         .ok_or_else(|| HubApiError::NotFound(format!("no school '{id}' in your region")))?;
-    let q = projections::period::Query::parse(
-        rq.period.as_deref(),
-        rq.on.as_deref(),
-        rq.known_at.as_deref(),
-        Utc::now(),
-        s.config.offset.local_minus_utc(),
-    )
-    .map_err(bad)?;
-    let lang: projections::period::Lang =
-        rq.lang
-            .as_deref()
-            .unwrap_or("zh")
-            .parse()
-            .map_err(|_| HubApiError::BadRequest {
-                field: "lang",
-                reason: "use zh or en".into(),
-            })?;
-    let markdown = match rq.format.as_deref() {
-        None | Some("json") => false,
-        Some("md") => true,
-        Some(other) => {
-            return Err(HubApiError::BadRequest {
-                field: "format",
-                reason: format!("'{other}' is not md or json"),
-            })
-        }
-    };
-    let fold = s
-        .folds
-        .facts(&s.pool.get().await?, &school.id, school.head_seq)
-        .await?;
+    let client = s.pool.get().await?;
+    let fold = s.folds.facts(&client, id, school.head_seq).await?;
     let state = s.clone();
-    tokio::task::spawn_blocking(move || {
+    let mut report = tokio::task::spawn_blocking(move || {
         let facts = fold.read().expect("fold lock poisoned");
         let seal = projections::report::Seal {
             seq: facts.head_seq(),
-            hash: school.head_hash.to_string(),
+            hash: String::new(),
         };
-        let report = projections::report::build(
+        let offset = state.config.offset;
+        projections::report::build(
             &facts,
             &state.metrics,
             &q,
             lang,
             Some(seal),
             Utc::now(),
-            state.config.offset,
-        );
-        if markdown {
-            let text = state
-                .templates
-                .markdown(&report)
-                .map_err(|e| anyhow::anyhow!("the report template failed: {e}"))?;
-            Ok((
-                [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
-                text,
-            )
-                .into_response())
-        } else {
-            Ok(Json(report).into_response())
-        }
+            offset,
+        )
     })
     .await
-    .map_err(|e| anyhow::anyhow!("a report task failed: {e}"))?
+    .map_err(|e| anyhow::anyhow!("a report task failed: {e}"))?;
+    // The fold may have moved past the head read above: cite the hash of its own head.
+    if let Some(seal) = report.seal.as_mut() {
+        seal.hash = hash_at(&client, id, seal.seq).await?;
+    }
+    Ok((school, report))
+}
+
+async fn hash_at(
+    client: &deadpool_postgres::Client,
+    id: &str,
+    seq: u64,
+) -> Result<String, HubApiError> {
+    if seq == 0 {
+        return Ok(events::GENESIS.to_string());
+    }
+    let row = client
+        .query_one(
+            "SELECT hash FROM events WHERE school = $1 AND seq = $2",
+            &[&id, &(seq as i64)],
+        )
+        .await?;
+    Ok(row.get::<_, String>(0).trim().to_owned())
 }

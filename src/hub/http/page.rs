@@ -13,6 +13,7 @@ use axum::{
 };
 use chrono::{DateTime, FixedOffset, Utc};
 use minijinja::{AutoEscape, Environment};
+use projections::period::Lang;
 use serde::Serialize;
 use serde_json::json;
 
@@ -79,61 +80,40 @@ async fn school(
     reader: Reader,
     Path(id): Path<String>,
 ) -> Result<Response, HubApiError> {
-    let (shown, _) = api::visible(&s, &reader).await?;
-    let school = shown
-        .into_iter()
-        .find(|x| x.id == id)
-        .ok_or_else(|| HubApiError::NotFound(format!("no school '{id}' in your region")))?;
-    let client = s.pool.get().await?;
-    let quarantine = schools::quarantined(&client, &id).await?;
-    let fold = s.folds.facts(&client, &id, school.head_seq).await?;
-    let state = s.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        let facts = fold.read().expect("fold lock poisoned");
-        let q = projections::period::Query::parse(
-            None,
-            None,
-            None,
-            Utc::now(),
-            state.config.offset.local_minus_utc(),
-        )
-        .expect("the defaults parse");
-        let seal = projections::report::Seal {
-            seq: facts.head_seq(),
-            hash: school.head_hash.to_string(),
-        };
-        let report = projections::report::build(
-            &facts,
-            &state.metrics,
-            &q,
-            projections::period::Lang::Zh,
-            Some(seal),
-            Utc::now(),
-            state.config.offset,
-        );
-        state
-            .templates
-            .markdown(&report)
-            .map_err(|e| anyhow::anyhow!("the report template failed: {e}"))
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("a report task failed: {e}"))??;
     let offset = s.config.offset;
+    let q =
+        projections::period::Query::parse(None, None, None, Utc::now(), offset.local_minus_utc())
+            .map_err(|e| anyhow::anyhow!("the default query: {e}"))?;
+    let (school, report) = api::school_report(&s, &reader, &id, q, Lang::Zh).await?;
+    let quarantine = schools::quarantined(&s.pool.get().await?, &id).await?;
+    let text = s
+        .templates
+        .markdown(&report)
+        .map_err(|e| anyhow::anyhow!("the report template failed: {e}"))?;
     render(
         "school.html",
-        json!({
-            "name": school.name,
-            "head_seq": school.head_seq,
-            "head_hash": school.head_hash.to_string(),
-            "last_push": school.last_push.map(|t| local(t, offset)),
-            "seal": school.seal,
-            "quarantine": quarantine.iter().map(|q| json!({
-                "seq": q.seq, "hash": q.hash, "held": q.held.clone().unwrap_or_default(),
-                "received_at": local(q.received_at, offset),
-            })).collect::<Vec<_>>(),
-            "report": report,
-        }),
+        school_view(&school, &quarantine, text, offset),
     )
+}
+
+fn school_view(
+    school: &schools::School,
+    quarantine: &[schools::Quarantined],
+    report: String,
+    offset: FixedOffset,
+) -> serde_json::Value {
+    json!({
+        "name": school.name,
+        "head_seq": school.head_seq,
+        "head_hash": school.head_hash.to_string(),
+        "last_push": school.last_push.map(|t| local(t, offset)),
+        "seal": school.seal,
+        "quarantine": quarantine.iter().map(|q| json!({
+            "seq": q.seq, "hash": q.hash, "held": q.held.clone().unwrap_or_default(),
+            "received_at": local(q.received_at, offset),
+        })).collect::<Vec<_>>(),
+        "report": report,
+    })
 }
 
 fn local(t: DateTime<Utc>, offset: FixedOffset) -> String {

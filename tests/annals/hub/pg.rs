@@ -1,7 +1,8 @@
 //! A throw-away PostgreSQL for the hub's tests: once per test binary, `initdb` into a
 //! folder under `target/tmp` and `pg_ctl start` on a free loopback port (no Unix
 //! socket, fsync off: the tests kill the hub, not the database). As root, where
-//! PostgreSQL refuses to run, it runs as the `postgres` user through `runuser`.
+//! PostgreSQL refuses to run, it runs as the `postgres` user through `runuser`, in a
+//! folder under the system's temporary folder (which that user can reach).
 //!
 //! Nothing is left running: a watchdog in a session of its own stops the server and
 //! removes its folder once this test process has gone, however it ended (a SIGKILL
@@ -53,14 +54,23 @@ fn start() -> Server {
     if let Ok(base) = std::env::var("ANNALS_TEST_DATABASE") {
         return Server { base };
     }
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let as_root = is_root();
+    let root = if as_root {
+        // `postgres` must reach its folder, and a clone under /root is closed to it.
+        let root = std::env::temp_dir().join("annals-hub-pg");
+        std::fs::create_dir_all(&root).expect("the PostgreSQL folders' parent");
+        std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("open to postgres");
+        root
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+    };
     clear_stale(&root);
     let dir = root.join(format!("hub-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("the PostgreSQL folder is made");
     std::fs::write(dir.join("owner.pid"), std::process::id().to_string()).expect("owner noted");
     let data = dir.join("data");
-    let as_root = is_root();
     if as_root {
         // PostgreSQL runs as `postgres`: it owns its folder.
         run(Command::new("chown")
@@ -130,13 +140,16 @@ fn bin_dir() -> PathBuf {
 /// A PostgreSQL program, run as `postgres` when we are root.
 fn pg(as_root: bool, bin: &Path, program: &str) -> Command {
     let program = bin.join(program);
-    if as_root {
+    let mut c = if as_root {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--"]).arg(program);
         c
     } else {
         Command::new(program)
-    }
+    };
+    // Somewhere `postgres` may stand (not a folder closed to it).
+    c.current_dir(std::env::temp_dir());
+    c
 }
 
 fn run(c: &mut Command) {
