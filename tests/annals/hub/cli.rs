@@ -125,3 +125,35 @@ async fn bundles_and_pushes_from_the_command_line() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_school_server_pushes_on_its_own() {
+    let hub = super::app::spawn_hub().await;
+    let token = hub.add_school("county-a", "甲县委党校", None).await;
+    let school = TestStore::with_example();
+    let head = school.head_seq() as i64;
+    let dir = school.close();
+    let port = free_port();
+    let mut server = annals(dir.path())
+        .args([
+            "serve",
+            "--no-demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--push-to", &hub.address, "--push-token", &token])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the school's server starts");
+    let started = Instant::now();
+    while hub.count("SELECT COALESCE(MAX(seq), 0) FROM events").await < head {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not push"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    hub.stop().await;
+}
