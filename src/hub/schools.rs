@@ -164,53 +164,49 @@ pub async fn caller(client: &impl GenericClient, token: &str) -> Result<Option<C
         }))
 }
 
-/// Every school, by id, with its head, last push, forks and last seal.
+/// Every school, by id, with its head, last push, forks and last seal: one query, each
+/// subquery led by the school's key.
 pub async fn list(client: &impl GenericClient) -> Result<Vec<School>, HubError> {
     let rows = client
         .query(
             "SELECT s.id, s.name, s.parent, s.head_seq, s.head_hash, s.last_push,
                     (SELECT COUNT(DISTINCT q.seq) FROM quarantine q WHERE q.school = s.id),
                     (SELECT MIN(q.seq) FROM quarantine q WHERE q.school = s.id),
-                    (SELECT MAX(l.seq) FROM seals l WHERE l.school = s.id)
-             FROM schools s ORDER BY s.id",
+                    l.seq, l.hash, l.sealed_at
+             FROM schools s
+             LEFT JOIN seals l ON l.school = s.id
+                AND l.seq = (SELECT MAX(m.seq) FROM seals m WHERE m.school = s.id)
+             ORDER BY s.id",
             &[],
         )
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id: String = row.get(0);
-        let seal_seq: Option<i64> = row.get(8);
-        let seal = match seal_seq {
-            Some(seq) => client
-                .query_opt(
-                    "SELECT seq, hash, sealed_at FROM seals WHERE school = $1 AND seq = $2",
-                    &[&id, &seq],
-                )
-                .await?
-                .map(|r| {
-                    let at: DateTime<Utc> = r.get(2);
-                    format!(
-                        "ANNALS-SEAL {} {} {}",
-                        r.get::<_, i64>(0),
-                        r.get::<_, String>(1),
+    rows.iter()
+        .map(|row| {
+            let seal_seq: Option<i64> = row.get(8);
+            let seal = match seal_seq {
+                Some(seq) => {
+                    let at: DateTime<Utc> = row.get(10);
+                    Some(format!(
+                        "ANNALS-SEAL {seq} {} {}",
+                        row.get::<_, String>(9).trim(),
                         at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                    )
-                }),
-            None => None,
-        };
-        out.push(School {
-            id,
-            name: row.get(1),
-            parent: row.get(2),
-            head_seq: row.get::<_, i64>(3) as u64,
-            head_hash: parse_hash(row.get(4))?,
-            last_push: row.get(5),
-            forks: row.get::<_, i64>(6) as u64,
-            fork_seq: row.get::<_, Option<i64>>(7).map(|s| s as u64),
-            seal,
-        });
-    }
-    Ok(out)
+                    ))
+                }
+                None => None,
+            };
+            Ok(School {
+                id: row.get(0),
+                name: row.get(1),
+                parent: row.get(2),
+                head_seq: row.get::<_, i64>(3) as u64,
+                head_hash: parse_hash(row.get(4))?,
+                last_push: row.get(5),
+                forks: row.get::<_, i64>(6) as u64,
+                fork_seq: row.get::<_, Option<i64>>(7).map(|s| s as u64),
+                seal,
+            })
+        })
+        .collect()
 }
 
 /// Whether a school lies in `region`: it is the region's school or under it.
