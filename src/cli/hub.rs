@@ -247,6 +247,16 @@ impl Ctx<'_> {
             );
             if let Some(r) = &answer.receipt {
                 println!("{}", serde_json::to_string(r)?);
+                // What the school's next bundle follows.
+                let seal = crate::store::Seal {
+                    seq: r.seq,
+                    hash: r.hash,
+                    at: r.received_at,
+                };
+                println!(
+                    "{} --since \"{seal}\"",
+                    self.t("下次：annals bundle", "Next time: annals bundle")
+                );
             }
         }
         Ok(ExitCode::SUCCESS)
