@@ -16,7 +16,9 @@ use serde_json::{json, Map, Value};
 
 mod backup;
 mod figures;
+mod hub;
 mod office;
+mod push;
 mod serve;
 
 use crate::{
@@ -158,6 +160,9 @@ pub struct ServeArgs {
     /// 256 MB while it is read).
     #[arg(long, env = "ANNALS_IMPORTS_AT_ONCE", default_value_t = 1)]
     pub imports_at_once: usize,
+    /// Pushing to a hub on a schedule.
+    #[command(flatten)]
+    pub push: push::ScheduleArgs,
 }
 
 /// What to do with tokens.
@@ -355,6 +360,13 @@ pub enum Command {
         /// The backup (an export) file.
         file: PathBuf,
     },
+    /// Send the supervising school's hub what it does not hold yet, in pieces; safe to
+    /// repeat, resumes after a cut. Receipts go to `<store>.receipts.jsonl`.
+    Push(push::PushArgs),
+    /// Write what follows a seal as a file for the hub (`annals hub import` at the hub).
+    Bundle(push::BundleArgs),
+    /// The supervising school's hub on PostgreSQL (`annals hub --database … init`).
+    Hub(hub::HubArgs),
 }
 
 /// Runs a parsed command line.
@@ -442,6 +454,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ctx.backup(dir, server.as_deref(), token.as_deref())
         }
         Command::Restore { file } => ctx.restore(file),
+        Command::Push(args) => ctx.push(args),
+        Command::Bundle(args) => ctx.bundle(args),
+        Command::Hub(args) => ctx.hub(args),
         Command::Metrics { when } => ctx.metrics(when),
         Command::Progress { year, when } => ctx.progress(*year, when),
         Command::Timeline { metric, by, when } => ctx.timeline(metric.as_deref(), by, when),

@@ -37,6 +37,7 @@ mod signin;
 mod stream;
 
 pub use error::ApiError;
+pub use headers::secure as secure_headers;
 
 /// Limits and switches of a deployment.
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@
 //!   deployment's own folders).
 //! - [`views`]: the log folded into the read models the CLI and server print.
 //! - [`http`]: the server: JSON API, server-sent events, the progress page.
+//! - [`hub`]: a city's or province's hub on PostgreSQL, and the school's push to it.
 //! - [`cli`]: the `annals` command line; `main.rs` only parses arguments and calls it.
 //!
 //! The domain itself lives in the member crates: `events` (envelope, catalog,
@@ -18,6 +19,7 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod hub;
 pub mod import;
 pub mod office;
 pub mod private;

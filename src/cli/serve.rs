@@ -37,6 +37,8 @@ impl Ctx<'_> {
             max_sessions: args.max_sessions,
             imports_at_once: args.imports_at_once,
         };
+        let schedule = args.push.options(&self.cli.store)?;
+        let pushing = store.clone();
         let state = AppState::new(store, metrics, templates, config, demo);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -51,6 +53,11 @@ impl Ctx<'_> {
                 self.t("服务已启动：", "Serving on"),
                 listener.local_addr()?
             );
+            if let Some((opts, every)) = schedule {
+                // Ends with the runtime when the server stops; a piece cut off is
+                // resumed by the next push.
+                tokio::spawn(crate::hub::push::keep_pushing(pushing, opts, every));
+            }
             http::serve(listener, state, http::shutdown_signal())
                 .await
                 .context("the server failed")

@@ -9,8 +9,9 @@ mod agree;
 #[allow(dead_code)]
 #[path = "../../benches/common/peer.rs"]
 mod peer;
+// Shared with the hub's tests (`hub::figures`), which simulate schools with it.
 #[path = "../../benches/common/synth.rs"]
-mod synth;
+pub(crate) mod synth;
 
 use annals::views::{self, Cache};
 use chrono::Utc;

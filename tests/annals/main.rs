@@ -12,6 +12,7 @@ mod faults;
 mod figures;
 mod helpers;
 mod hostile;
+mod hub;
 mod import;
 mod office;
 mod server;
