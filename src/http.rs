@@ -112,7 +112,7 @@ pub struct Inner {
     /// One permit per open event stream.
     pub streams: Arc<tokio::sync::Semaphore>,
     /// Turns to read an import (see [`Config::imports_at_once`]).
-    pub imports: tokio::sync::Semaphore,
+    pub imports: Arc<tokio::sync::Semaphore>,
     /// Becomes true when the server starts shutting down, so that streams that would
     /// otherwise never end (`/api/stream`) end and graceful shutdown can finish.
     pub closing: watch::Sender<bool>,
@@ -132,7 +132,7 @@ impl AppState {
         demo: bool,
     ) -> Self {
         let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
-        let imports = tokio::sync::Semaphore::new(config.imports_at_once.max(1));
+        let imports = Arc::new(tokio::sync::Semaphore::new(config.imports_at_once.max(1)));
         AppState(Arc::new(Inner {
             streams,
             store,
@@ -175,22 +175,25 @@ pub struct Verified {
 impl Inner {
     /// Verifies the log (and the fold's snapshot), or answers from the last
     /// verification when the head has not moved since: a walk of the whole log per
-    /// request would let any reader keep the disk busy (issue 13). Concurrent callers
-    /// wait for one walk instead of each starting their own.
+    /// request would let any reader keep the disk busy (issue 13). Once the log has
+    /// verified, a later call walks only the events appended since (the whole log is
+    /// walked once per process). Concurrent callers wait for one walk instead of each
+    /// starting their own.
     pub fn verification(&self) -> Result<Verified, ApiError> {
         let mut cached = self.verified.lock().expect("verify cache poisoned");
         let head = self.store.head()?;
-        match cached.as_ref() {
-            Some((at, verified)) if *at == head => Ok(verified.clone()),
-            _ => {
-                let verified = Verified {
-                    result: crate::views::verify(&self.store)?,
-                    at: chrono::Utc::now(),
-                };
-                *cached = Some((head, verified.clone()));
-                Ok(verified)
-            }
-        }
+        // What an earlier walk proved need not be walked again: only the events since.
+        let proved = match cached.as_ref() {
+            Some((at, verified)) if *at == head => return Ok(verified.clone()),
+            Some((at, Verified { result: Ok(_), .. })) if at.seq < head.seq => *at,
+            _ => Head::default(),
+        };
+        let verified = Verified {
+            result: crate::views::verify_after(&self.store, proved)?,
+            at: chrono::Utc::now(),
+        };
+        *cached = Some((head, verified.clone()));
+        Ok(verified)
     }
 }
 

@@ -317,7 +317,8 @@ impl Store {
         // committed head: they were never acknowledged.
         trees::remove_after(&trees, &catalog, head.seq)?;
         check_head(&trees, &head).map_err(|e| damaged(&e))?;
-        if let Some(held) = read_seen(dir).filter(|held| *held > head.seq) {
+        let seen = read_seen(dir).map_err(|e| damaged(&e))?;
+        if let Some(held) = seen.filter(|held| *held > head.seq) {
             return Err(damaged(&format!(
                 "sled holds {} events but this store has held at least {held}: its files lost data or were replaced by an older copy",
                 head.seq
@@ -576,24 +577,34 @@ fn check_head(trees: &Trees, head: &Head) -> Result<(), String> {
 }
 
 /// The file, beside sled's folder, that remembers how far the log has reached. It is
-/// written at most once a second and when the writer stops (atomically, by rename, but
-/// without its own fsync, so it may lag behind): a lower bound that catches a sled
+/// written at most once a second and when the writer stops (synced, then renamed into
+/// place, so it may lag behind but is never torn): a lower bound that catches a sled
 /// folder removed, cut short or replaced by an older copy, which sled itself reopens
 /// as smaller or empty without complaint.
 const SEEN_FILE: &str = "annals.seen";
 
-fn read_seen(dir: &Path) -> Option<u64> {
-    std::fs::read_to_string(dir.join(SEEN_FILE))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+/// How far the store has reached, as its note says: `None` when there is no note (a new
+/// store); an error when there is one that does not read as a seq, which is refused
+/// rather than taken as no note, or the guard would fail open.
+fn read_seen(dir: &Path) -> Result<Option<u64>, String> {
+    match std::fs::read_to_string(dir.join(SEEN_FILE)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("its note of how far it reached ({SEEN_FILE}) cannot be read: {e}")),
+        Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+            format!("its note of how far it reached ({SEEN_FILE}) is garbled; restore the folder whole from a backup")
+        }),
+    }
 }
 
 fn write_seen(dir: &Path, seq: u64) {
     let tmp = dir.join(format!("{SEEN_FILE}.tmp"));
+    // Synced before the rename, so a power cut leaves the old note or the new one, never
+    // an empty one (which the store would refuse to open on).
     let written = crate::private::create(&tmp)
-        .and_then(|mut f| f.write_all(seq.to_string().as_bytes()))
+        .and_then(|mut f| {
+            f.write_all(seq.to_string().as_bytes())?;
+            f.sync_data()
+        })
         .and_then(|()| std::fs::rename(&tmp, dir.join(SEEN_FILE)));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);

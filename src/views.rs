@@ -16,7 +16,7 @@ use projections::{
     report::{self, Report},
 };
 
-use crate::store::{Filter, Store, StoreError, VerifyFailure, VerifyReport};
+use crate::store::{Filter, Head, Store, StoreError, VerifyFailure, VerifyReport};
 
 /// Below this many events a fold runs on the calling thread alone.
 const PIPELINE_FROM: u64 = 20_000;
@@ -224,7 +224,16 @@ pub fn write_snapshot(store: &Store, facts: &Facts) -> Result<(), StoreError> {
 /// fold of every event from scratch gives, so a snapshot edited in place (its checksum
 /// made good again) is named instead of changing every figure.
 pub fn verify(store: &Store) -> Result<Result<VerifyReport, VerifyFailure>, StoreError> {
-    let report = match store.verify()? {
+    verify_after(store, Head::default())
+}
+
+/// [`verify`], walking only the events after `from`, a head an earlier verification
+/// in this process proved (see [`Store::verify_after`]).
+pub fn verify_after(
+    store: &Store,
+    from: Head,
+) -> Result<Result<VerifyReport, VerifyFailure>, StoreError> {
+    let report = match store.verify_after(from)? {
         Ok(report) => report,
         failure => return Ok(failure),
     };

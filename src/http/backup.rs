@@ -24,11 +24,34 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/export", get(export))
 }
 
+/// How many exports run at once: each holds a thread while it reads the log.
+const AT_ONCE: usize = 4;
+
+/// How long an export waits for its client to take the next chunk before it gives up:
+/// a client that stops reading must not hold a thread for good (issue 13).
+const STALL: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn export(State(state): State<AppState>, _: CanRead) -> Result<Response, ApiError> {
+    static RUNNING: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(AT_ONCE)));
+    let permit = RUNNING.clone().try_acquire_owned().map_err(|_| {
+        ApiError::Busy(format!(
+            "{AT_ONCE} exports are running; try again in a moment"
+        ))
+    })?;
     let head = state.store.head()?;
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let store = state.store.clone();
+    let runtime = tokio::runtime::Handle::current();
+    // Hands a chunk over, waiting at most `STALL` for room; false once the client went
+    // away or stopped reading.
+    let send = move |chunk| {
+        runtime
+            .block_on(tokio::time::timeout(STALL, tx.send(chunk)))
+            .is_ok_and(|sent| sent.is_ok())
+    };
     tokio::task::spawn_blocking(move || {
+        let _running = permit;
         let filter = Filter {
             to_seq: Some(head.seq),
             ..Filter::default()
@@ -40,18 +63,14 @@ async fn export(State(state): State<AppState>, _: CanRead) -> Result<Response, A
                 buf.write_all(b"\n")
             });
             if let Err(err) = line {
-                let _ = tx.blocking_send(Err(err));
+                send(Err(err));
                 return;
             }
-            if buf.len() >= CHUNK
-                && tx
-                    .blocking_send(Ok(Bytes::from(std::mem::take(&mut buf))))
-                    .is_err()
-            {
-                return; // the client went away
+            if buf.len() >= CHUNK && !send(Ok(Bytes::from(std::mem::take(&mut buf)))) {
+                return; // the client went away, or stopped reading
             }
         }
-        let _ = tx.blocking_send(Ok(Bytes::from(buf)));
+        send(Ok(Bytes::from(buf)));
     });
     let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
     Ok((

@@ -46,6 +46,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let peers: Peers = Arc::default();
+    let per_peer = (limits.max_connections - limits.reserved).max(1);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -61,13 +63,17 @@ pub async fn run(
                 }
             },
         };
+        // One address may hold every place but the reserve: a crowd of sockets from one
+        // machine, even ones that never send a byte, cannot take the places kept for
+        // signed-in callers (issue 13).
+        let Some(peer_place) = Place::take(&peers, peer.ip(), per_peer) else {
+            tracing::warn!(%peer, "connection refused: this address holds its share of connections");
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "connection refused: at the connection cap");
-            tokio::spawn(async move {
-                let mut stream = stream;
-                let _ = stream.write_all(BUSY).await;
-                let _ = stream.shutdown().await;
-            });
+            tokio::spawn(refuse(stream));
             continue;
         };
         // Past the open share, a connection serves only callers who are signed in, and
@@ -101,6 +107,7 @@ pub async fn run(
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
             drop(permit);
+            drop(peer_place);
         });
     }
     drop(listener);
@@ -121,4 +128,52 @@ fn reserved_only() -> Response {
     resp.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     resp
+}
+
+/// Answers 503 on a connection that gets no place, and closes it.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    let _ = stream.write_all(BUSY).await;
+    let _ = stream.shutdown().await;
+}
+
+/// The connections each address holds.
+type Peers = Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>;
+
+/// One connection's count against its address, given back when dropped.
+struct Place {
+    peers: Peers,
+    ip: std::net::IpAddr,
+}
+
+impl Place {
+    /// A place for `ip`, unless it already holds `limit`.
+    fn take(peers: &Peers, ip: std::net::IpAddr, limit: usize) -> Option<Place> {
+        let mut held = peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = held.entry(ip).or_default();
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(Place {
+            peers: peers.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut held = self
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = held.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.ip);
+            }
+        }
+    }
 }

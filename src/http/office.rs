@@ -35,6 +35,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/metrics.xlsx", get(metrics_xlsx))
 }
 
+/// How long an upload waits for its turn to be read before it is told to come back.
+const IMPORT_QUEUE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Query parameters of `POST /api/imports`.
 #[derive(Debug, Deserialize)]
 pub struct ImportParams {
@@ -57,10 +60,19 @@ async fn import(
     let body = body.map_err(body_error)?;
     let format = format_of(&headers, &body)?;
     let author = who.0.name;
-    let turn = state.imports.acquire().await;
-    let _turn = turn.map_err(|e| ApiError::Internal(e.into()))?;
+    // The turn goes with the work, not the request: a client that hangs up drops the
+    // request, but the import it started runs on until it ends, and holds the turn till
+    // then, so imports never add up past `--imports-at-once` (issue 13). A request waits
+    // for its turn only so long.
+    let turn = tokio::time::timeout(IMPORT_QUEUE, state.imports.clone().acquire_owned())
+        .await
+        .map_err(|_| ApiError::Busy("other imports are being read; try again in a moment".into()))?
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let outcome = state
-        .blocking(move |s| import_body(s, format, &body, &params, &author))
+        .blocking(move |s| {
+            let _turn = turn;
+            import_body(s, format, &body, &params, &author)
+        })
         .await?;
     let status = match outcome.written {
         Some(_) => StatusCode::CREATED,

@@ -16,7 +16,10 @@ use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
-use super::{auth::CanRead, figures, ApiError, AppState};
+use super::{
+    auth::{CanRead, Visitor},
+    figures, ApiError, AppState,
+};
 use crate::store::Filter;
 
 /// Events read from the log at a time for one client.
@@ -46,18 +49,34 @@ struct Follow {
 async fn subscribe(
     State(state): State<AppState>,
     _: CanRead,
+    Visitor(who): Visitor,
     headers: HeaderMap,
     query: Result<Query<StreamQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let Query(query) = query?;
     // Streams never end by themselves: their number is capped apart from other requests,
     // so open streams cannot take every connection (issue 13).
-    let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
+    // An eighth of them are kept for signed-in callers, so anonymous readers of an open
+    // server cannot take them all.
+    let kept = if who.is_some() {
+        0
+    } else {
+        state.config.max_streams / 8
+    };
+    let busy = || {
         ApiError::Busy(format!(
             "{} event streams are open, the most this server keeps; try again later",
             state.config.max_streams
         ))
-    })?;
+    };
+    if state.streams.available_permits() <= kept {
+        return Err(busy());
+    }
+    let permit = state
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| busy())?;
     let last_id = match headers.get("last-event-id") {
         None => None,
         Some(v) => Some(

@@ -868,3 +868,38 @@ fn issue_14_an_export_is_exactly_what_sleds_events_tree_holds() {
         "{names:?}"
     );
 }
+
+/// Found by the hostile review of issue 13: the page verified the whole log at every new
+/// head. What a verification proved is not walked again: `verify_after` walks only the
+/// events after a proved head, and refuses a head that no longer holds.
+#[test]
+fn verify_after_a_proved_head_walks_only_what_came_since() {
+    let dir = five_meetings();
+    let store = open(dir.path());
+    let proved = store.get_seq(3).unwrap().unwrap();
+    let head = |e: &events::Envelope| annals::store::Head {
+        seq: e.seq,
+        hash: e.hash,
+        recorded_at: Some(e.recorded_at),
+    };
+    let report = store.verify_after(head(&proved)).unwrap().unwrap();
+    assert_eq!(report.count, 5);
+    let mut wrong = head(&proved);
+    wrong.hash = events::GENESIS;
+    let failure = store.verify_after(wrong).unwrap().unwrap_err();
+    assert_eq!(failure.seq, 3, "{failure}");
+}
+
+/// Found by the hostile review of issue 13: a note of how far the store reached that
+/// does not read as a seq was taken as no note, so the guard failed open.
+#[test]
+fn a_garbled_note_of_how_far_the_store_reached_is_refused() {
+    let dir = five_meetings();
+    for garbled in ["", "garbage", "-1"] {
+        std::fs::write(dir.path().join("annals.seen"), garbled).unwrap();
+        let message = open_damaged(dir.path());
+        assert!(message.contains("annals.seen"), "{garbled:?}: {message}");
+    }
+    std::fs::write(dir.path().join("annals.seen"), "5").unwrap();
+    assert_eq!(open(dir.path()).head_seq(), 5);
+}

@@ -186,11 +186,13 @@ async fn issue_15_a_client_cut_off_fifty_times_receives_the_log_whole() {
             Duration::from_secs(10)
         };
         let deadline = tokio::time::Instant::now() + read_for;
-        let mut buffer = String::new();
+        // Bytes, not text: a chunk may end inside a character.
+        let mut buffer: Vec<u8> = Vec::new();
         while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await {
-            buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-            while let Some(end) = buffer.find("\n\n") {
-                let block: String = buffer.drain(..end + 2).collect();
+            buffer.extend_from_slice(&chunk);
+            while let Some(end) = buffer.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = buffer.drain(..end + 2).collect();
+                let block = String::from_utf8(block).unwrap();
                 if block
                     .lines()
                     .any(|l| l.trim() == "event: event" || l.trim() == "event:event")

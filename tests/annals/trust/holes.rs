@@ -262,10 +262,12 @@ async fn issue_13_event_streams_are_capped_and_their_places_come_back() {
 }
 
 /// Anonymous connections cannot take every place: the last few serve signed-in
-/// callers only.
+/// callers only, and no one address may hold them, even with sockets that never send a
+/// byte (found by the hostile review of issue 13).
 #[tokio::test(flavor = "multi_thread")]
 async fn issue_13_anonymous_connections_leave_room_for_signed_in_callers() {
     use std::io::Write;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = crate::server::app::spawn_app_with(crate::server::app::AppOptions {
         config: annals::http::Config {
             open_reads: true,
@@ -275,29 +277,112 @@ async fn issue_13_anonymous_connections_leave_room_for_signed_in_callers() {
         ..Default::default()
     })
     .await;
-    let (address, token) = (app.address.clone(), app.reader.clone());
-    tokio::task::spawn_blocking(move || {
-        let ask = |s: &mut std::net::TcpStream, auth: &str| {
-            let req = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{auth}\r\n");
-            s.write_all(req.as_bytes()).unwrap();
-            read_answer(s)
-        };
-        // Fourteen anonymous visitors keep their connections open.
-        let mut crowd = Vec::new();
-        for _ in 0..14 {
-            let mut s = connect(&address);
-            assert!(ask(&mut s, "").starts_with("HTTP/1.1 200"));
-            crowd.push(s);
-        }
-        let mut anonymous = connect(&address);
-        let refused = ask(&mut anonymous, "");
-        assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
-        assert!(refused.contains("signed-in"), "{refused}");
-        let mut staff = connect(&address);
-        let served = ask(&mut staff, &format!("authorization: Bearer {token}\r\n"));
-        assert!(served.starts_with("HTTP/1.1 200"), "{served}");
-        drop(crowd);
+    let address = app.address.clone();
+    // Sixteen sockets from 127.0.0.1 that never send a byte: the fifteenth and
+    // sixteenth are turned away at once, the reserve stays free.
+    let silent = tokio::task::spawn_blocking(move || {
+        let mut silent: Vec<std::net::TcpStream> = (0..16).map(|_| connect(&address)).collect();
+        std::thread::sleep(Duration::from_millis(200));
+        let refused = silent
+            .iter_mut()
+            .map(|s| {
+                s.set_read_timeout(Some(Duration::from_millis(300)))
+                    .unwrap();
+                read_answer(s).starts_with("HTTP/1.1 503")
+            })
+            .filter(|refused| *refused)
+            .count();
+        assert_eq!(refused, 2, "one address holds at most its share");
+        silent
     })
     .await
     .unwrap();
+    // Another machine (here 127.0.0.2) is served in the reserve when it signs in, and
+    // only then.
+    let ask = |auth: String| {
+        let target: std::net::SocketAddr =
+            app.address.trim_start_matches("http://").parse().unwrap();
+        async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+            let mut s = socket.connect(target).await.unwrap();
+            let req =
+                format!("GET /healthz HTTP/1.1\r\nHost: x\r\nconnection: close\r\n{auth}\r\n");
+            s.write_all(req.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), s.read_to_string(&mut answer)).await;
+            answer
+        }
+    };
+    let anonymous = ask(String::new()).await;
+    assert!(anonymous.starts_with("HTTP/1.1 503"), "{anonymous}");
+    assert!(anonymous.contains("signed-in"), "{anonymous}");
+    let staff = ask(format!("authorization: Bearer {}\r\n", app.reader)).await;
+    assert!(staff.starts_with("HTTP/1.1 200"), "{staff}");
+    drop(silent);
+    let _ = std::io::stdout().flush();
+}
+
+/// Found by the hostile review: an upload whose client hung up gave back its turn while
+/// its import went on reading, so imports added up past `--imports-at-once`. Now the
+/// turn goes with the work: the next upload waits until the abandoned one has ended.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_13_an_abandoned_upload_keeps_its_turn_until_its_import_ends() {
+    let app = spawn_app().await;
+    let large = crate::office::sheets::class_rows(10_000, |_, _| Ok(()));
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let gone = impatient
+        .post(app.url("/api/imports?name=登记表.xlsx"))
+        .bearer_auth(&app.recorder)
+        .header("content-type", xlsx)
+        .body(large)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the first client hung up before its answer");
+    let small =
+        r#"{"kind":"meeting_held","occurred":"2023-07-05","data":{"type":"school_committee"}}"#;
+    let resp = app
+        .post_raw(
+            "/api/imports",
+            Who::Recorder,
+            "application/x-ndjson",
+            format!("{small}\n"),
+        )
+        .await;
+    let status = resp.status();
+    let outcome: Value = resp.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{outcome}");
+    // The abandoned import finished first: its rows and its record come before these.
+    let first = outcome["written"][0].as_u64().unwrap();
+    assert_eq!(first, app.head_at_start + 10_000 + 2, "{outcome}");
+}
+
+/// Found by the hostile review: anonymous readers of an open server could take every
+/// event stream; an eighth is kept for signed-in callers.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_13_anonymous_streams_leave_room_for_signed_in_callers() {
+    let app = crate::server::app::spawn_app_with(crate::server::app::AppOptions {
+        config: annals::http::Config {
+            open_reads: true,
+            max_streams: 8,
+            ..annals::http::Config::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..7 {
+        let resp = app.get("/api/stream", Who::Nobody).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        open.push(resp);
+    }
+    let anonymous = app.get("/api/stream", Who::Nobody).await;
+    assert_eq!(anonymous.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let signed_in = app.get("/api/stream", Who::Reader).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
 }
