@@ -142,6 +142,7 @@ async fn main() {
             let piece = Piece {
                 events: piece.to_vec(),
                 seal: None,
+                receipts: Vec::new(),
             };
             hub::ingest::ingest(&mut client, &key, &id, piece)
                 .await

@@ -17,12 +17,14 @@
 //! - [`figures`]: each school's fold from PostgreSQL, progress side by side, reports.
 //! - [`http`]: the hub's server: the push routes, the read API and the Chinese page.
 //! - [`forward`]: a city's hub handing its schools' logs on to the province's.
+//! - [`forwarded`]: the city's receipts as the province checks and keeps them.
 //! - [`push`]: the school's side: push a store to a hub, write and read bundles.
 use events::Hash;
 
 pub mod db;
 pub mod figures;
 pub mod forward;
+pub mod forwarded;
 pub mod http;
 pub mod ingest;
 pub mod protocol;

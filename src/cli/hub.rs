@@ -276,7 +276,14 @@ impl Ctx<'_> {
         }
         for f in done.iter().filter(|_| !self.cli.json) {
             match &f.stopped {
-                None => println!("{:<16} +{:<6} seq {}", f.school, f.added, f.head_seq),
+                None => println!(
+                    "{:<16} +{:<6} seq {}, {} {}",
+                    f.school,
+                    f.added,
+                    f.head_seq,
+                    f.receipts,
+                    self.t("张回执", "receipts")
+                ),
                 Some(why) => println!(
                     "{:<16} {}: {why}",
                     f.school,

@@ -6,12 +6,14 @@
 //! hub holds: events at seqs it holds must be the very same (a repeat writes nothing);
 //! the first new one must follow its head. A different event at a held seq is a fork:
 //! nothing is stored but the sent events, in quarantine. What is stored is answered
-//! with a receipt signed by the hub's key.
+//! with a receipt signed by the hub's key. Receipts a city forwards with the piece are
+//! checked against the chain as stored, in the same transaction ([`forwarded::keep`]).
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use events::{envelope::ChainCheck, Envelope, Hash};
 
 use super::{
+    forwarded,
     protocol::{Piece, PushAnswer},
     receipt::{HubKey, Receipt},
     schools::parse_hash,
@@ -42,6 +44,7 @@ pub async fn ingest(
     let tx = client.transaction().await?;
     let (head_seq, head_hash) = lock_head(&tx, school).await?;
     let Some(first) = checked.first().map(|c| c.envelope.seq) else {
+        forwarded::keep(&tx, school, &piece.receipts, head_seq).await?;
         let receipt = latest_receipt(&tx, key, school).await?;
         tx.commit().await?;
         return Ok(answer(school, 0, head_seq, head_hash, receipt));
@@ -70,6 +73,7 @@ pub async fn ingest(
         .filter(|c| c.envelope.seq > head_seq)
         .collect();
     let Some(last) = new.last().map(|c| &c.envelope) else {
+        forwarded::keep(&tx, school, &piece.receipts, head_seq).await?;
         let receipt = latest_receipt(&tx, key, school).await?;
         tx.commit().await?;
         return Ok(answer(school, 0, head_seq, head_hash, receipt));
@@ -90,6 +94,7 @@ pub async fn ingest(
     if let Some(seal) = piece.seal {
         keep_seal(&tx, school, &seal, &checked, new_seq, received_at).await?;
     }
+    forwarded::keep(&tx, school, &piece.receipts, new_seq).await?;
     let receipt = key.sign(school, new_seq, new_hash, received_at);
     tx.execute(
         "INSERT INTO receipts (school, seq, hash, received_at, signature) VALUES ($1, $2, $3, $4, $5)",
@@ -474,6 +479,7 @@ pub async fn ingest_bundle(
         let piece = Piece {
             events: chunk,
             seal: header.seal.clone(),
+            receipts: Vec::new(),
         };
         last = Some(ingest(client, key, &header.school, piece).await?);
         progress(done, total);
@@ -488,6 +494,7 @@ pub async fn ingest_bundle(
                 Piece {
                     events: Vec::new(),
                     seal: None,
+                    receipts: Vec::new(),
                 },
             )
             .await

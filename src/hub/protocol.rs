@@ -39,6 +39,10 @@ pub struct HeadAnswer {
     pub head_seq: u64,
     /// Its hash (the genesis hash for none).
     pub head_hash: Hash,
+    /// The last seq of the receipts forwarded to this hub for the school by the hub
+    /// below it (0 for none): a city sends the ones after it.
+    #[serde(default)]
+    pub forwarded_seq: u64,
 }
 
 /// Who a token pushes for.
@@ -58,6 +62,10 @@ pub struct Piece {
     /// The school's head when the piece was sent (`ANNALS-SEAL …`).
     #[serde(default, with = "seal_text")]
     pub seal: Option<Seal>,
+    /// When a city forwards: the receipts it signed for the school, each for a seq the
+    /// receiving hub holds once this piece is stored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub receipts: Vec<Receipt>,
 }
 
 /// What the hub did with a piece.

@@ -259,6 +259,7 @@ pub async fn push(
         let piece = Piece {
             events,
             seal: Some(store.seal()?),
+            receipts: Vec::new(),
         };
         let answer = hub.send(&me.school, &piece).await?;
         if answer.head_seq < last {
@@ -311,7 +312,17 @@ async fn witness(
         Err(e) => return e.into(),
     };
     let seal = store.seal().ok();
-    match hub.send(school, &Piece { events, seal }).await {
+    match hub
+        .send(
+            school,
+            &Piece {
+                events,
+                seal,
+                receipts: Vec::new(),
+            },
+        )
+        .await
+    {
         // The hub holds this very event: this log is an older copy of the hub's.
         Ok(_) => PushError::Behind {
             hub_seq: head.head_seq,

@@ -8,7 +8,7 @@ use deadpool_postgres::Client;
 use super::{receipt::HubKey, HubError};
 
 /// The schema version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Step 1: every table.
 const V1: &[&str] = &[
@@ -74,6 +74,19 @@ const V1: &[&str] = &[
     )",
 ];
 
+/// Step 2: the receipts the hub below (a city) signed for its schools, forwarded with
+/// their events; each verified against the key it names and the chain held here.
+const V2: &[&str] = &["CREATE TABLE forwarded_receipts (
+        school VARCHAR(64) NOT NULL REFERENCES schools (id),
+        seq BIGINT NOT NULL,
+        hub_key CHAR(64) NOT NULL,
+        hash CHAR(64) NOT NULL,
+        received_at TIMESTAMP WITH TIME ZONE NOT NULL,
+        signature CHAR(128) NOT NULL,
+        forwarded_at TIMESTAMP WITH TIME ZONE NOT NULL,
+        PRIMARY KEY (school, seq, hub_key)
+    )"];
+
 /// The version the database is at (0 for none).
 pub async fn version(client: &Client) -> Result<u32, HubError> {
     let exists = client
@@ -114,7 +127,7 @@ pub async fn init(client: &mut Client) -> Result<(u32, bool), HubError> {
             "the database is at schema version {at}, newer than this build's {VERSION}: use a newer annals"
         )));
     }
-    let steps: &[&[&str]] = &[V1];
+    let steps: &[&[&str]] = &[V1, V2];
     for (i, step) in steps.iter().enumerate().skip(at as usize) {
         let tx = client.transaction().await?;
         for statement in *step {

@@ -18,6 +18,8 @@ use projections::{
 use super::{auth::Reader, error::HubApiError, HubState};
 use crate::hub::{
     figures::{self, Ask, Overview, SchoolLine},
+    forwarded,
+    receipt::Receipt,
     schools::{self, School},
 };
 
@@ -27,6 +29,7 @@ pub fn router() -> Router<HubState> {
         .route("/hub/api/schools", get(list))
         .route("/hub/api/progress", get(progress))
         .route("/hub/api/schools/{id}/report", get(report))
+        .route("/hub/api/schools/{id}/receipts", get(receipts))
 }
 
 /// The times a figure is asked for, as query parameters.
@@ -153,6 +156,36 @@ async fn progress(
 ) -> Result<Json<Overview>, HubApiError> {
     let ask = when.ask(&s)?;
     Ok(Json(overview(&s, &reader, ask).await?))
+}
+
+/// A school's receipts: those this hub signed for it (`signed`, with this hub's key),
+/// and those the hub below signed and forwarded (`forwarded`, each checked on arrival
+/// against its key and the chain held here).
+#[derive(Debug, serde::Serialize)]
+struct Receipts {
+    school: String,
+    signed: Vec<Receipt>,
+    forwarded: Vec<Receipt>,
+}
+
+#[tracing::instrument(skip_all, fields(school = %id))]
+async fn receipts(
+    State(s): State<HubState>,
+    reader: Reader,
+    Path(id): Path<String>,
+) -> Result<Json<Receipts>, HubApiError> {
+    let (shown, _) = visible(&s, &reader).await?;
+    if !shown.iter().any(|x| x.id == id) {
+        return Err(HubApiError::NotFound(format!(
+            "no school '{id}' in your region"
+        )));
+    }
+    let client = s.pool.get().await?;
+    Ok(Json(Receipts {
+        signed: forwarded::signed_after(&client, &id, 0, &s.key.public_hex()).await?,
+        forwarded: forwarded::list(&client, &id).await?,
+        school: id,
+    }))
 }
 
 /// What a report is asked for.

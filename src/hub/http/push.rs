@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::{auth::Authed, error::HubApiError, HubState};
 use crate::hub::{
-    ingest,
+    forwarded, ingest,
     protocol::{routes, HeadAnswer, Piece, PushAnswer, WhoAmI},
     schools::{self, Caller},
 };
@@ -48,10 +48,12 @@ async fn head(
     who.may_push(&s, &id).await?;
     let client = s.pool.get().await?;
     let (_, head_seq, head_hash) = schools::head(&client, &id).await?;
+    let forwarded_seq = forwarded::last_seq(&client, &id).await?;
     Ok(Json(HeadAnswer {
         school: id,
         head_seq,
         head_hash,
+        forwarded_seq,
     }))
 }
 

@@ -20,6 +20,7 @@ async fn an_edited_event_in_a_push_is_refused_naming_school_and_seq() {
         .json(&Piece {
             events: events[..20].to_vec(),
             seal: None,
+            receipts: Vec::new(),
         })
         .send()
         .await

@@ -90,6 +90,7 @@ async fn a_push_cut_in_the_middle_resumes_where_the_hub_stands() {
                 .json(&Piece {
                     events: piece,
                     seal: None,
+                    receipts: Vec::new(),
                 })
                 .send()
                 .await
@@ -178,6 +179,7 @@ async fn a_schools_token_pushes_for_that_school_only() {
     let piece = Piece {
         events: school.events()[..5].to_vec(),
         seal: None,
+        receipts: Vec::new(),
     };
     let post = |school: &'static str, token: Option<String>| {
         let (url, piece) = (
