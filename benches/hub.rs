@@ -115,7 +115,11 @@ async fn main() {
     let db = pg::database().await;
     let pool = hub::db::pool(&db, 4).expect("a pool");
     let mut client = pool.get().await.expect("a connection");
-    hub::schema::init(&mut client).await.expect("the schema");
+    let keys = tempfile::tempdir().expect("a folder for the key");
+    let key_file = keys.path().join("hub.key");
+    hub::schema::init(&mut client, &key_file)
+        .await
+        .expect("the schema");
     client
         .batch_execute(
             "CREATE TABLE copy_floor (school VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, id CHAR(36) NOT NULL,
@@ -125,7 +129,9 @@ async fn main() {
         )
         .await
         .expect("the floor's table");
-    let key = hub::schema::key(&client).await.expect("the key");
+    let key = hub::schema::key(&mut client, &key_file)
+        .await
+        .expect("the key");
     let logs: Vec<Vec<Envelope>> = (0..8u64.min(args.schools as u64))
         .map(|i| log(args.events, synth::SEED + i, &catalog))
         .collect();

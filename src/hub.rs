@@ -11,6 +11,7 @@
 //! - [`protocol`]: what crosses the wire (head, piece, answer) and the bundle file.
 //! - [`receipt`]: the signed receipt and the hub's key.
 //! - [`schema`]: the tables, created or migrated by `annals hub init`.
+//! - [`key_file`]: the signing key in a file of its own, out of the database.
 //! - [`db`]: connecting (a libpq string or a `postgres://` URL) and a pool.
 //! - [`schools`]: schools, readers and their tokens.
 //! - [`ingest`]: one piece checked and stored in one transaction; forks quarantined.
@@ -27,6 +28,7 @@ pub mod forward;
 pub mod forwarded;
 pub mod http;
 pub mod ingest;
+pub mod key_file;
 pub mod protocol;
 pub mod push;
 pub mod receipt;
@@ -93,7 +95,8 @@ pub enum HubError {
         /// Why.
         reason: String,
     },
-    /// The hub's signing key is missing or damaged: restore the database's `hub_meta`.
+    /// The hub's signing key is missing, damaged or not this hub's: give the right
+    /// `--key-file` (or restore it from a backup).
     #[error("the hub's key: {0}")]
     Key(String),
 }

@@ -20,6 +20,11 @@ pub struct HubArgs {
     /// or a `postgres://` URL.
     #[arg(long, env = "ANNALS_HUB_DATABASE")]
     pub database: String,
+    /// The hub's signing key (Ed25519), in a file only its owner may read: `hub init`
+    /// makes it, and moves an older database's key there; keep it apart from the
+    /// database's backups.
+    #[arg(long, env = "ANNALS_HUB_KEY_FILE", default_value = "annals-hub.key")]
+    pub key_file: PathBuf,
     /// What to do.
     #[command(subcommand)]
     pub action: HubAction,
@@ -133,7 +138,7 @@ impl Ctx<'_> {
         }
         match &args.action {
             HubAction::Init => {
-                let (version, made) = schema::init(&mut client).await?;
+                let (version, made) = schema::init(&mut client, &args.key_file).await?;
                 println!(
                     "{} {version}{}",
                     self.t(
@@ -181,17 +186,17 @@ impl Ctx<'_> {
                 let token = schools::add_reader(&client, name, region.as_deref()).await?;
                 self.print_token(&json!({"reader": name, "token": token}), &token)?;
             }
-            HubAction::Key => println!("{}", schema::key(&client).await?.public_hex()),
+            HubAction::Key => println!("{}", hub::key_file::public(&client).await?),
             HubAction::Forward { to, receipts } => {
                 drop(client);
                 return self.hub_forward(&pool, to, receipts).await;
             }
             HubAction::Import { file, piece } => {
-                return self.hub_import(client, file, *piece).await
+                return self.hub_import(client, &args.key_file, file, *piece).await
             }
             HubAction::Serve(s) => {
                 drop(client);
-                return self.hub_serve(pool, s).await;
+                return self.hub_serve(pool, &args.key_file, s).await;
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -211,6 +216,7 @@ impl Ctx<'_> {
     async fn hub_import(
         &self,
         mut client: deadpool_postgres::Client,
+        key_file: &std::path::Path,
         file: &PathBuf,
         piece: usize,
     ) -> anyhow::Result<ExitCode> {
@@ -220,7 +226,7 @@ impl Ctx<'_> {
         );
         let (header, events) = protocol::read_bundle(reader)
             .with_context(|| format!("{} is not a bundle", file.display()))?;
-        let key = schema::key(&client).await?;
+        let key = schema::key(&mut client, key_file).await?;
         let show = std::io::stderr().is_terminal();
         let mut progress = |done: u64, total: u64| {
             if show {
@@ -302,9 +308,10 @@ impl Ctx<'_> {
     async fn hub_serve(
         &self,
         pool: deadpool_postgres::Pool,
+        key_file: &std::path::Path,
         args: &HubServeArgs,
     ) -> anyhow::Result<ExitCode> {
-        let key = schema::key(&pool.get().await?).await?;
+        let key = schema::key(&mut pool.get().await?, key_file).await?;
         let state = hub_http::HubState::new(hub_http::Inner {
             pool,
             key,

@@ -11,9 +11,9 @@ use serde::Serialize;
 use super::{
     forwarded,
     ingest::events_after,
+    key_file,
     protocol::{routes, HeadAnswer, Piece},
     push::{keep, Hub, PushError, PushOptions},
-    schema,
     schools::{self, parse_hash},
     HubError,
 };
@@ -42,7 +42,7 @@ pub async fn forward(
     let remote = Hub::new(opts)?;
     let key = remote.key().await?;
     let client = pool.get().await.map_err(HubError::from)?;
-    let own_key = schema::key(&client).await?.public_hex();
+    let own_key = key_file::public(&client).await?;
     let mut out = Vec::new();
     for school in schools::list(&client).await? {
         let mut done = Forwarded {

@@ -3,9 +3,11 @@
 //! school's rows live in leads its key with the school, so one school's reads use the
 //! key and never scan another's. `init` applies what is missing, in order, each step
 //! in its own transaction, and notes the version reached in `hub_meta`.
+use std::path::Path;
+
 use deadpool_postgres::Client;
 
-use super::{receipt::HubKey, HubError};
+use super::{key_file, receipt::HubKey, HubError};
 
 /// The schema version this build writes and reads.
 pub const VERSION: u32 = 2;
@@ -110,9 +112,10 @@ pub async fn version(client: &Client) -> Result<u32, HubError> {
         .unwrap_or(0))
 }
 
-/// Creates or migrates the schema and makes the hub's key on first use; the version
-/// reached and whether a key was made.
-pub async fn init(client: &mut Client) -> Result<(u32, bool), HubError> {
+/// Creates or migrates the schema, and makes the hub's key in `key_file` on first use
+/// (or moves an older database's key there); the version reached and whether a key
+/// was made.
+pub async fn init(client: &mut Client, key_file: &Path) -> Result<(u32, bool), HubError> {
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS hub_meta (
@@ -137,12 +140,7 @@ pub async fn init(client: &mut Client) -> Result<(u32, bool), HubError> {
         tx.commit().await?;
     }
     let tx = client.transaction().await?;
-    let made = if get_meta(&tx, "signing_key").await?.is_none() {
-        set_meta(&tx, "signing_key", &HubKey::generate()?.secret_hex()).await?;
-        true
-    } else {
-        false
-    };
+    let (_, made) = key_file::open(&tx, key_file, true).await?;
     tx.commit().await?;
     Ok((VERSION, made))
 }
@@ -160,15 +158,25 @@ pub async fn check(client: &Client) -> Result<(), HubError> {
     }
 }
 
-/// The hub's signing key.
-pub async fn key(client: &Client) -> Result<HubKey, HubError> {
-    match get_meta(client, "signing_key").await? {
-        Some(secret) => HubKey::from_hex(&secret),
-        None => Err(HubError::Key("there is none: run `annals hub init`".into())),
-    }
+/// The hub's signing key, from `key_file` (moved there first from an older database).
+pub async fn key(client: &mut Client, key_file: &Path) -> Result<HubKey, HubError> {
+    let tx = client.transaction().await?;
+    let (key, _) = key_file::open(&tx, key_file, false).await?;
+    tx.commit().await?;
+    Ok(key)
 }
 
-async fn get_meta(
+pub(super) async fn delete_meta(
+    client: &impl deadpool_postgres::GenericClient,
+    name: &str,
+) -> Result<(), HubError> {
+    client
+        .execute("DELETE FROM hub_meta WHERE name = $1", &[&name])
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn get_meta(
     client: &impl deadpool_postgres::GenericClient,
     name: &str,
 ) -> Result<Option<String>, HubError> {
@@ -178,7 +186,7 @@ async fn get_meta(
         .map(|r| r.get(0)))
 }
 
-async fn set_meta(
+pub(super) async fn set_meta(
     client: &impl deadpool_postgres::GenericClient,
     name: &str,
     value: &str,

@@ -36,17 +36,29 @@ pub struct TestHub {
 pub async fn spawn_hub() -> TestHub {
     let database = pg::database().await;
     let pool = hub::db::pool(&database, 8).expect("a pool");
-    hub::schema::init(&mut pool.get().await.expect("a connection"))
+    let key_file = pg::key_file(&database);
+    hub::schema::init(&mut pool.get().await.expect("a connection"), &key_file)
         .await
         .expect("the schema is made");
-    serve_on(pool, TcpListener::bind("127.0.0.1:0").await.unwrap()).await
+    serve_on(
+        pool,
+        &key_file,
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    )
+    .await
 }
 
 /// A hub over a database whose schema is made, listening on `listener`.
-pub async fn serve_on(pool: deadpool_postgres::Pool, listener: TcpListener) -> TestHub {
+pub async fn serve_on(
+    pool: deadpool_postgres::Pool,
+    key_file: &std::path::Path,
+    listener: TcpListener,
+) -> TestHub {
     let catalog = Arc::new(Catalog::embedded());
-    let client = pool.get().await.expect("a connection");
-    let key = hub::schema::key(&client).await.expect("the key");
+    let mut client = pool.get().await.expect("a connection");
+    let key = hub::schema::key(&mut client, key_file)
+        .await
+        .expect("the key");
     let reader = hub::schools::add_reader(
         &client,
         &format!("省校{}", uuid::Uuid::new_v4().simple()),

@@ -14,7 +14,8 @@ use crate::helpers::{annals, bare_annals, run, TestStore};
 /// `annals hub --database DB …`.
 pub fn hub_cmd(db: &str) -> Command {
     let mut cmd = bare_annals();
-    cmd.args(["hub", "--database", db]);
+    cmd.args(["hub", "--database", db, "--key-file"])
+        .arg(pg::key_file(db));
     cmd
 }
 
@@ -156,4 +157,86 @@ async fn a_school_server_pushes_on_its_own() {
     server.kill().unwrap();
     server.wait().unwrap();
     hub.stop().await;
+}
+
+/// The signing key lives in a 0600 file, not in the database; an older database's key
+/// is moved out on the first start, and a key file that is not the hub's is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_lives_in_a_file_and_an_older_databases_key_moves_there() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let db = pg::database().await;
+    let key_file = pg::key_file(&db);
+    run(hub_cmd(&db).arg("init")).ok();
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let secret = std::fs::read_to_string(&key_file).unwrap();
+    let public = run(hub_cmd(&db).arg("key")).ok().stdout;
+    let pool = annals::hub::db::pool(&db, 2).unwrap();
+    let (mut client, reader) = (pool.get().await.unwrap(), pool.get().await.unwrap());
+    let meta = |name: &'static str| {
+        let reader = &reader;
+        async move {
+            reader
+                .query_opt("SELECT value FROM hub_meta WHERE name = $1", &[&name])
+                .await
+                .unwrap()
+                .map(|r| r.get::<_, String>(0))
+        }
+    };
+    assert_eq!(
+        meta("signing_key").await,
+        None,
+        "the secret is not in the database"
+    );
+    assert_eq!(meta("public_key").await.unwrap(), public.trim());
+
+    // A database from before: the secret in hub_meta, no file.
+    client
+        .execute(
+            "INSERT INTO hub_meta (name, value) VALUES ('signing_key', $1)",
+            &[&secret.trim()],
+        )
+        .await
+        .unwrap();
+    client
+        .execute("DELETE FROM hub_meta WHERE name = 'public_key'", &[])
+        .await
+        .unwrap();
+    std::fs::remove_file(&key_file).unwrap();
+    let key = annals::hub::schema::key(&mut client, &key_file)
+        .await
+        .unwrap();
+    assert_eq!(key.public_hex(), public.trim());
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), secret);
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(
+        meta("signing_key").await,
+        None,
+        "moved out on the first start"
+    );
+    assert_eq!(meta("public_key").await.unwrap(), public.trim());
+
+    // Another hub's key file is refused; so is none.
+    let other = tempfile::tempdir().unwrap();
+    let other_db = pg::database().await;
+    let other_file = other.path().join("other.key");
+    run(bare_annals()
+        .args(["hub", "--database", &other_db, "--key-file"])
+        .arg(&other_file)
+        .arg("init"))
+    .ok();
+    let wrong = annals::hub::schema::key(&mut client, &other_file)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(wrong.contains("not this hub's key"), "{wrong}");
+    let none = annals::hub::schema::key(&mut client, &other.path().join("none.key"))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(none.contains("no key file"), "{none}");
 }

@@ -47,7 +47,18 @@ pub async fn database() -> String {
         .expect("a test database is created");
     drop(client);
     let _ = task.await;
-    format!("{} dbname={name}", server.base)
+    let db = format!("{} dbname={name}", server.base);
+    let _ = std::fs::remove_file(key_file(&db));
+    db
+}
+
+/// Where the hub over `db` keeps its signing key: a file per database under the
+/// tests' own temporary folder.
+pub fn key_file(db: &str) -> std::path::PathBuf {
+    let folder = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hub-keys");
+    std::fs::create_dir_all(&folder).expect("the keys' folder");
+    let name = db.rsplit("dbname=").next().unwrap_or(db);
+    folder.join(format!("{name}.key"))
 }
 
 fn start() -> Server {
