@@ -53,10 +53,12 @@ pub async fn open(
             write(path, &key)?;
             (key, true)
         }
-        (None, None) => return Err(HubError::Key(format!(
+        (None, None) => {
+            return Err(HubError::Key(format!(
             "no key file at {}: give the hub's --key-file, or run `annals hub init` for a new hub",
             path.display()
-        ))),
+        )))
+        }
     };
     match public {
         Some(p) if p.trim() != key.public_hex() => {
