@@ -226,27 +226,28 @@ pub fn app(state: AppState) -> Router {
             limits::body_deadline,
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let route = req
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_default();
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                // The path, not the URI: query strings may carry what should not be logged.
-                tracing::info_span!("request", method = %req.method(), route, request_id = id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // Outermost, so that every answer has them, errors and fallbacks included.
         .layer(axum::middleware::map_response(headers::secure))
         .with_state(state)
+}
+
+/// The span each request is traced in: its method, matched route and request id. The
+/// path, not the URI: query strings may carry what should not be logged.
+pub fn request_span<B>(req: &Request<B>) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    tracing::info_span!("request", method = %req.method(), route, request_id = id)
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests

@@ -3,7 +3,7 @@
 //! school server's security headers; handlers extract, call one function, answer.
 use std::{future::Future, ops::Deref, sync::Arc};
 
-use axum::{extract::DefaultBodyLimit, http::Request, Router};
+use axum::{extract::DefaultBodyLimit, Router};
 use chrono::FixedOffset;
 use deadpool_postgres::Pool;
 use projections::{metric::Metrics, report::Templates};
@@ -77,16 +77,7 @@ pub fn app(state: HubState) -> Router {
         .merge(page::router())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let route = req
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_default();
-                tracing::info_span!("hub_request", method = %req.method(), route)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(crate::http::request_span))
         .layer(axum::middleware::map_response(crate::http::secure_headers))
         .with_state(state)
 }
