@@ -37,6 +37,7 @@ use trees::Trees;
 pub use read::{Filter, Scan};
 pub use tokens::{Role, TokenError, TokenInfo, MAX_TOKEN_DAYS};
 pub use verify::{Seal, VerifyFailure, VerifyReport};
+pub use writer::CHUNK;
 
 /// The old log file's name: a store that still has one is moved into sled on open.
 pub const LOG_FILE: &str = legacy::FILE;
@@ -263,8 +264,8 @@ fn wait_for_sled(sled_file: &Path) {
 
 /// sled's page cache. sled keeps what it reads and writes there until it is full, so
 /// this bounds the store's memory beside the fold (a million events serve within
-/// 400 MB; BENCHMARKS.md).
-const SLED_CACHE_BYTES: u64 = 64 << 20;
+/// 400 MB; BENCHMARKS.md). Public for the benchmark's raw sled, configured alike.
+pub const SLED_CACHE_BYTES: u64 = 64 << 20;
 
 /// sled's folder inside the store's.
 const SLED_DIR: &str = "sled";
