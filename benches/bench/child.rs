@@ -96,6 +96,38 @@ pub fn run(what: &str, path: &Path, extra: Option<&str>) {
             drop(db);
             json!({ "ms": ms, "added": records.len(), "rss_mb": peak_rss_mb(std::process::id()) })
         }
+        // For `perf record`: measure 2 alone, on a store the bench left, for about ten
+        // seconds (rounds of 16 writers × 250 single appends); prints each round's rate.
+        "writers-annals" | "writers-raw" => {
+            // New ids each time, never the synthetic log's.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_nanos() as u64;
+            let mut rng = Rng::new(SEED ^ nanos);
+            let store = (what == "writers-annals").then(|| {
+                Store::open(path, catalog.clone(), Options::default()).expect("the store opens")
+            });
+            let mut raw =
+                (what == "writers-raw").then(|| RawSled::open(path).expect("raw sled opens"));
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(10) {
+                let rate = match (&store, raw.take()) {
+                    (Some(store), _) => {
+                        crate::annals_writers(store, crate::writer_events(&catalog, &mut rng, 250))
+                    }
+                    (None, Some(db)) => {
+                        let (rate, db) =
+                            crate::raw_writers(db, crate::writer_records(&catalog, &mut rng, 250));
+                        raw = Some(db);
+                        rate
+                    }
+                    (None, None) => unreachable!(),
+                };
+                eprintln!("{rate:.0} events/s");
+            }
+            return;
+        }
         "profile-progress" => {
             // For `perf record`: warm progress queries for five seconds.
             let store = Store::open(path, catalog, Options::default()).expect("the store opens");

@@ -8,6 +8,7 @@
 //! beforehand (from the events Annals stored, so they are byte for byte the same).
 use std::{
     fs::File,
+    io::{BufRead, BufReader, Read},
     path::Path,
     sync::mpsc,
     thread,
@@ -261,32 +262,30 @@ pub fn save(records: &[Record], path: &Path) -> std::io::Result<()> {
     std::fs::write(path, out)
 }
 
-/// Reads what [`save`] wrote.
+/// Reads what [`save`] wrote, a record at a time (so the file is never in memory
+/// beside the records: what raw sled's import child holds is the records alone).
 pub fn load(path: &Path) -> std::io::Result<Vec<Record>> {
-    fn take<'a>(rest: &mut &'a [u8], n: usize) -> &'a [u8] {
-        let (head, tail) = rest.split_at(n);
-        *rest = tail;
-        head
+    fn take<const N: usize>(r: &mut impl Read) -> std::io::Result<[u8; N]> {
+        let mut b = [0; N];
+        r.read_exact(&mut b)?;
+        Ok(b)
     }
-    let bytes = std::fs::read(path)?;
-    let mut rest = bytes.as_slice();
+    let mut r = BufReader::new(File::open(path)?);
     let mut out = Vec::new();
-    while !rest.is_empty() {
-        let seq = u64::from_le_bytes(take(&mut rest, 8).try_into().expect("8 bytes"));
-        let id = Uuid::from_slice(take(&mut rest, 16)).expect("16 bytes");
-        let target = match take(&mut rest, 1)[0] {
+    while !r.fill_buf()?.is_empty() {
+        let seq = u64::from_le_bytes(take(&mut r)?);
+        let id = Uuid::from_bytes(take(&mut r)?);
+        let target = match take::<1>(&mut r)?[0] {
             0 => None,
-            tag => Some((
-                Uuid::from_slice(take(&mut rest, 16)).expect("16 bytes"),
-                tag == 2,
-            )),
+            tag => Some((Uuid::from_bytes(take(&mut r)?), tag == 2)),
         };
-        let len = u32::from_le_bytes(take(&mut rest, 4).try_into().expect("4 bytes")) as usize;
+        let mut bytes = vec![0; u32::from_le_bytes(take(&mut r)?) as usize];
+        r.read_exact(&mut bytes)?;
         out.push(Record {
             seq,
             id,
             target,
-            bytes: take(&mut rest, len).to_vec(),
+            bytes,
         });
     }
     Ok(out)
