@@ -11,7 +11,7 @@
 //! The log is folded straight from the import lines (no store), one line at a time,
 //! so the heap counted around the fold is the fold's own. Heap is counted by this
 //! binary's allocator: every byte asked for and not yet given back, capacity included.
-// Shared with `bench.rs`; this bench uses only a part of each.
+// Shared with `bench/`; this bench uses only a part of each.
 #[allow(dead_code)]
 #[path = "common/agree.rs"]
 mod agree;

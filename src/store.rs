@@ -37,6 +37,7 @@ use trees::Trees;
 pub use read::{Filter, Scan};
 pub use tokens::{Role, TokenError, TokenInfo, MAX_TOKEN_DAYS};
 pub use verify::{Seal, VerifyFailure, VerifyReport};
+pub use writer::CHUNK;
 
 /// The old log file's name: a store that still has one is moved into sled on open.
 pub const LOG_FILE: &str = legacy::FILE;
@@ -264,9 +265,13 @@ fn wait_for_sled(sled_file: &Path) {
 }
 
 /// sled's page cache. sled keeps what it reads and writes there until it is full, so
-/// this bounds the store's memory beside the fold (a million events serve within
-/// 400 MB; BENCHMARKS.md).
-const SLED_CACHE_BYTES: u64 = 64 << 20;
+/// this bounds the store's memory beside the fold; its resident cost is about twice
+/// this figure. Chosen by measurement at 1 000 000 events (BENCHMARKS.md, issue 14): a
+/// JSONL import peaked at 1 011–1 013 MB with 64 MiB, 942 MB with 32, 903 MB with 16;
+/// `annals serve` at 361, 326 and 307 MB. 32 MiB keeps the import under its 1 GB bar
+/// with room; below it the saving is small and more of the writer's id lookups miss.
+/// Public for the benchmark's raw sled, configured alike.
+pub const SLED_CACHE_BYTES: u64 = 32 << 20;
 
 /// sled's folder inside the store's.
 const SLED_DIR: &str = "sled";

@@ -1,7 +1,8 @@
 //! Issue 5's smoke test: the benchmark's synthetic log (N = 10 000, one repetition) in
-//! Annals and in SQLite, and both must give the same figures. No timing is asserted;
-//! the generator, the SQLite peer and the comparison are the benchmark's own
-//! (`benches/common/`), so what CI checks is what `cargo bench` measures.
+//! Annals and in SQLite, and both must give the same figures; and (issue 14) raw sled,
+//! the bench's third system, must hold exactly the records Annals stored. No timing is
+//! asserted; the generator, the SQLite peer, raw sled and the comparison are the
+//! benchmark's own (`benches/common/`), so what CI checks is what `cargo bench` measures.
 // The parts only the timing uses (appends, sizes on disk) go unused here.
 #[allow(dead_code)]
 #[path = "../../benches/common/agree.rs"]
@@ -9,6 +10,8 @@ mod agree;
 #[allow(dead_code)]
 #[path = "../../benches/common/peer.rs"]
 mod peer;
+#[path = "../../benches/common/rawsled.rs"]
+mod rawsled;
 // Shared with the hub's tests (`hub::figures`), which simulate schools with it.
 #[path = "../../benches/common/synth.rs"]
 pub(crate) mod synth;
@@ -16,6 +19,7 @@ pub(crate) mod synth;
 use annals::views::{self, Cache};
 use chrono::Utc;
 use projections::metric::Metrics;
+use uuid::Uuid;
 
 use crate::helpers::{catalog, TestStore};
 
@@ -76,4 +80,51 @@ fn annals_and_sqlite_agree_on_every_figure_of_the_synthetic_log() {
         agreed.values,
         "the cache equals the fold"
     );
+
+    // Raw sled holds, written in its own transactions, exactly the records Annals stored
+    // (the import's own record included), and its writer appends after them.
+    let records = rawsled::records_of(&annals.store);
+    assert_eq!(records.len(), 10_001);
+    assert_eq!(
+        records.iter().filter(|r| r.target.is_some()).count(),
+        agreed_corrections(&annals),
+    );
+    let file = dir.path().join("records.bin");
+    rawsled::save(&records, &file).expect("the records file");
+    assert_eq!(rawsled::load(&file).expect("it reads back"), records);
+    let raw = rawsled::RawSled::open(&dir.path().join("raw-sled")).expect("raw sled opens");
+    raw.write(&records).expect("raw sled writes");
+    assert_eq!(
+        raw.scan().expect("raw sled scans"),
+        rawsled::checksum(&records)
+    );
+    let group = rawsled::GroupWriter::start(raw);
+    std::thread::scope(|s| {
+        for t in 0..4u128 {
+            let appender = group.handle();
+            let bytes = records[0].bytes.clone();
+            s.spawn(move || {
+                for i in 0..3 {
+                    let record = rawsled::Record {
+                        seq: 0,
+                        id: Uuid::from_u128(t * 10 + i),
+                        target: None,
+                        bytes: bytes.clone(),
+                    };
+                    appender.append(record).expect("a raw append");
+                }
+            });
+        }
+    });
+    let raw = group.stop();
+    assert_eq!(raw.last_seq().expect("raw sled reads"), 10_001 + 12);
+}
+
+/// How many corrections the store holds (every one has a target).
+fn agreed_corrections(annals: &TestStore) -> usize {
+    annals
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind.as_str(), "event_voided" | "event_amended"))
+        .count()
 }
