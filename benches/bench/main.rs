@@ -403,10 +403,46 @@ fn progress_queries(
     (on, at)
 }
 
-/// Measure 1: durable single appends, one writer, each system in turn in every run; and the
-/// disk's floor in the same runs. Raw sled appends twice: by bare calls on the caller's
-/// thread (the floor), and through its writer thread as the store's go (each append
-/// handed to the writer and answered), which tells the hand-over's cost apart.
+/// Rounds each run's appends are cut into. The systems take turns, in the opposite
+/// order every other round, so that a change in the machine's load during a run falls
+/// on each of them alike (this machine is shared; its speed moves within seconds).
+const ROUNDS: usize = 4;
+
+/// One system's latencies (ms) and time appending (s), summed over a run's rounds.
+#[derive(Default)]
+struct Timed {
+    lat: Vec<f64>,
+    secs: f64,
+}
+
+impl Timed {
+    /// Times `f`, which appends and notes each append's latency.
+    fn time(&mut self, f: impl FnOnce(&mut Vec<f64>)) {
+        let t = Instant::now();
+        f(&mut self.lat);
+        self.secs += t.elapsed().as_secs_f64();
+    }
+
+    /// Appends per second, p50 and p99 (ms).
+    fn figures(mut self) -> (f64, f64, f64) {
+        let rate = self.lat.len() as f64 / self.secs;
+        let p50 = percentile(&mut self.lat, 0.5);
+        (rate, p50, percentile(&mut self.lat, 0.99))
+    }
+}
+
+/// Times `f` once, in ms.
+fn ms(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Measure 1: durable single appends, one writer, the systems taking turns in
+/// [`ROUNDS`] rounds of every run; and the disk's floor in the same runs. Raw sled
+/// appends twice: by bare calls on the caller's thread (the floor of the design), and
+/// through its writer thread as the store's appends go (each handed to the writer and
+/// answered), which tells the hand-over's cost apart from the store's own work.
 struct Single {
     rate: Runs,
     p50: Runs,
@@ -434,93 +470,93 @@ fn single_appends(
         floor: Vec::new(),
         handed: (Vec::new(), Vec::new(), Vec::new()),
     };
-    let note = |runs: &mut Runs, which: usize, mut lat: Vec<f64>, secs: f64| {
-        let rate = k as f64 / secs;
-        let (p50, p99) = (percentile(&mut lat, 0.5), percentile(&mut lat, 0.99));
-        [&mut runs.annals, &mut runs.raw, &mut runs.sqlite][which].push(rate);
-        (p50, p99)
-    };
+    let per = (k / ROUNDS).max(1);
     for _ in 0..runs {
-        let drafts: Vec<Value> = (0..k).map(|_| meeting(rng)).collect();
-        let evs: Vec<NewEvent> = drafts.iter().map(|d| new_event(catalog, d)).collect();
-        let mut seq = raw_db.last_seq().expect("raw sled reads");
-        let records: Vec<Record> = evs
-            .iter()
-            .map(|ev| {
-                seq += 1;
-                raw_record(ev, seq)
-            })
-            .collect();
-
-        let mut lat = Vec::with_capacity(k);
-        let t = Instant::now();
-        for ev in evs {
-            let one = Instant::now();
-            store
-                .append(Batch {
-                    events: vec![ev],
-                    author: "bench".into(),
-                    ..Batch::default()
-                })
-                .expect("the append");
-            lat.push(one.elapsed().as_secs_f64() * 1e3);
-        }
-        let (p50, p99) = note(&mut s.rate, 0, lat, t.elapsed().as_secs_f64());
-        s.p50.annals.push(p50);
-        s.p99.annals.push(p99);
-
         s.floor.push(floor(w, k));
-
-        let mut lat = Vec::with_capacity(k);
-        let t = Instant::now();
-        for r in &records {
-            let one = Instant::now();
-            raw_db
-                .write(std::slice::from_ref(r))
-                .expect("the raw append");
-            lat.push(one.elapsed().as_secs_f64() * 1e3);
+        // Annals, raw sled by bare calls, raw sled through its writer, SQLite.
+        let mut timed: [Timed; 4] = Default::default();
+        for round in 0..ROUNDS {
+            let drafts: Vec<Value> = (0..per).map(|_| meeting(rng)).collect();
+            let mut evs: Vec<NewEvent> = drafts.iter().map(|d| new_event(catalog, d)).collect();
+            let mut direct: Vec<Record> = evs.iter().map(|ev| raw_record(ev, 0)).collect();
+            let mut handed: Vec<Record> = (0..per)
+                .map(|_| raw_record(&new_event(catalog, &meeting(rng)), 0))
+                .collect();
+            let rows: Vec<Row> = drafts.iter().map(|d| Row::of(d, Utc::now())).collect();
+            let mut order = [0, 1, 2, 3];
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for system in order {
+                let t = &mut timed[system];
+                match system {
+                    0 => t.time(|lat| {
+                        for ev in std::mem::take(&mut evs) {
+                            lat.push(ms(|| {
+                                store
+                                    .append(Batch {
+                                        events: vec![ev],
+                                        author: "bench".into(),
+                                        ..Batch::default()
+                                    })
+                                    .expect("the append");
+                            }));
+                        }
+                    }),
+                    1 => {
+                        let mut seq = raw_db.last_seq().expect("raw sled reads");
+                        t.time(|lat| {
+                            for mut r in std::mem::take(&mut direct) {
+                                seq += 1;
+                                r.seq = seq;
+                                lat.push(ms(|| {
+                                    raw_db
+                                        .write(std::slice::from_ref(&r))
+                                        .expect("the raw append");
+                                }));
+                            }
+                        });
+                    }
+                    2 => {
+                        let group = rawsled::GroupWriter::start(raw_db);
+                        let appender = group.handle();
+                        t.time(|lat| {
+                            for r in std::mem::take(&mut handed) {
+                                lat.push(ms(|| appender.append(r).expect("the raw append")));
+                            }
+                        });
+                        drop(appender);
+                        raw_db = group.stop();
+                    }
+                    _ => t.time(|lat| {
+                        for row in &rows {
+                            lat.push(ms(|| db.append(row).expect("the insert")));
+                        }
+                    }),
+                }
+            }
         }
-        let (p50, p99) = note(&mut s.rate, 1, lat, t.elapsed().as_secs_f64());
-        s.p50.raw.push(p50);
-        s.p99.raw.push(p99);
-
-        let records: Vec<Record> = (0..k)
-            .map(|_| raw_record(&new_event(catalog, &meeting(rng)), 0))
-            .collect();
-        let group = rawsled::GroupWriter::start(raw_db);
-        let appender = group.handle();
-        let mut lat = Vec::with_capacity(k);
-        let t = Instant::now();
-        for r in records {
-            let one = Instant::now();
-            appender.append(r).expect("the raw append");
-            lat.push(one.elapsed().as_secs_f64() * 1e3);
+        let [annals, raw, handed, sqlite] = timed;
+        for (runs, t) in [(0, annals), (1, raw), (2, sqlite)] {
+            let (rate, p50, p99) = t.figures();
+            for (fig, v) in [(&mut s.rate, rate), (&mut s.p50, p50), (&mut s.p99, p99)] {
+                [&mut fig.annals, &mut fig.raw, &mut fig.sqlite][runs].push(v);
+            }
         }
-        s.handed.0.push(k as f64 / t.elapsed().as_secs_f64());
-        s.handed.1.push(percentile(&mut lat, 0.5));
-        s.handed.2.push(percentile(&mut lat, 0.99));
-        drop(appender);
-        raw_db = group.stop();
-
-        let rows: Vec<Row> = drafts.iter().map(|d| Row::of(d, Utc::now())).collect();
-        let mut lat = Vec::with_capacity(k);
-        let t = Instant::now();
-        for row in &rows {
-            let one = Instant::now();
-            db.append(row).expect("the insert");
-            lat.push(one.elapsed().as_secs_f64() * 1e3);
-        }
-        let (p50, p99) = note(&mut s.rate, 2, lat, t.elapsed().as_secs_f64());
-        s.p50.sqlite.push(p50);
-        s.p99.sqlite.push(p99);
+        let (rate, p50, p99) = handed.figures();
+        s.handed.0.push(rate);
+        s.handed.1.push(p50);
+        s.handed.2.push(p99);
     }
     let (a, r, q) = s.rate.medians();
     say(
         w.n,
         &format!(
-            "single appends: Annals {a:.0}/s p99 {:.2} ms, raw sled {r:.0}/s p99 {:.2} ms, SQLite {q:.0}/s p99 {:.2} ms",
+            "single appends: Annals {a:.0}/s p99 {:.2} ms, raw sled {r:.0}/s p99 {:.2} ms (through its writer {:.0}/s p99 {:.2} ms), SQLite {q:.0}/s p99 {:.2} ms",
             median(s.p99.annals.clone()),
             median(s.p99.raw.clone()),
+            median(s.handed.0.clone()),
+            median(s.handed.2.clone()),
             median(s.p99.sqlite.clone())
         ),
     );
@@ -552,9 +588,10 @@ fn floor(w: &Work, k: usize) -> f64 {
     percentile(&mut lat, 0.5)
 }
 
-/// Measure 2: durable concurrent appends: 16 threads each appending single events through
-/// `Store::append`, through a group-committing writer over raw sled, and through 16
-/// SQLite connections (one insert per transaction each).
+/// Measure 2: durable concurrent appends: 16 threads each appending single events
+/// through `Store::append`, through a group-committing writer over raw sled, and through
+/// 16 SQLite connections (one insert per transaction each); the systems take turns in
+/// [`ROUNDS`] rounds of every run, as in measure 1.
 #[allow(clippy::too_many_arguments)]
 fn writers(
     w: &Work,
@@ -565,41 +602,57 @@ fn writers(
     k: usize,
     runs: usize,
 ) -> (Runs, RawSled) {
-    let writers = WRITERS;
-    let per = (k * 4 / writers).max(1);
+    let per = (k * 4 / WRITERS / ROUNDS).max(1);
+    let count = (WRITERS * per * ROUNDS) as f64;
     let mut rate = Runs::default();
     let mut raw_db = Some(raw_db);
     for _ in 0..runs {
-        let batches = writer_events(catalog, rng, per);
-        rate.annals.push(annals_writers(store, batches));
-
-        // The writer gives each record its seq.
-        let records = writer_records(catalog, rng, per);
-        let (r, db) = raw_writers(raw_db.take().expect("raw sled"), records);
-        rate.raw.push(r);
-        raw_db = Some(db);
-
-        let rows: Vec<Vec<Row>> = (0..writers)
-            .map(|_| {
-                (0..per)
-                    .map(|_| Row::of(&meeting(rng), Utc::now()))
-                    .collect()
-            })
-            .collect();
-        let t = Instant::now();
-        std::thread::scope(|s| {
-            for rows in rows {
-                let path = w.sqlite.clone();
-                s.spawn(move || {
-                    let db = Sqlite::open(&path).expect("SQLite opens");
-                    for row in &rows {
-                        db.append(row).expect("the insert");
-                    }
-                });
+        let mut secs = [0.0; 3];
+        for round in 0..ROUNDS {
+            let mut batches = Some(writer_events(catalog, rng, per));
+            let mut records = Some(writer_records(catalog, rng, per));
+            let mut rows: Option<Vec<Vec<Row>>> = Some(
+                (0..WRITERS)
+                    .map(|_| {
+                        (0..per)
+                            .map(|_| Row::of(&meeting(rng), Utc::now()))
+                            .collect()
+                    })
+                    .collect(),
+            );
+            let mut order = [0, 1, 2];
+            if round % 2 == 1 {
+                order.reverse();
             }
-        });
-        rate.sqlite
-            .push((writers * per) as f64 / t.elapsed().as_secs_f64());
+            for system in order {
+                let t = Instant::now();
+                match system {
+                    0 => {
+                        annals_writers(store, batches.take().expect("once"));
+                    }
+                    1 => {
+                        let db = raw_db.take().expect("raw sled");
+                        let (_, db) = raw_writers(db, records.take().expect("once"));
+                        raw_db = Some(db);
+                    }
+                    _ => std::thread::scope(|s| {
+                        for rows in rows.take().expect("once") {
+                            let path = w.sqlite.clone();
+                            s.spawn(move || {
+                                let db = Sqlite::open(&path).expect("SQLite opens");
+                                for row in &rows {
+                                    db.append(row).expect("the insert");
+                                }
+                            });
+                        }
+                    }),
+                }
+                secs[system] += t.elapsed().as_secs_f64();
+            }
+        }
+        rate.annals.push(count / secs[0]);
+        rate.raw.push(count / secs[1]);
+        rate.sqlite.push(count / secs[2]);
     }
     let (a, r, s) = rate.medians();
     say(
