@@ -128,6 +128,50 @@ pub fn run(what: &str, path: &Path, extra: Option<&str>) {
             }
             return;
         }
+        // For `perf`: measure 1 alone, a store's or raw sled's writer thread answering
+        // 2 000 single appends from one caller; prints the rate, p50 and p99.
+        "singles-annals" | "singles-raw" => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_nanos() as u64;
+            let mut rng = Rng::new(SEED ^ nanos);
+            let mut evs = crate::writer_events(&catalog, &mut rng, 125).concat();
+            let mut lat = Vec::new();
+            let t = Instant::now();
+            if what == "singles-annals" {
+                let store = Store::open(path, catalog.clone(), Options::default())
+                    .expect("the store opens");
+                for ev in evs.drain(..) {
+                    let one = Instant::now();
+                    store
+                        .append(annals::store::Batch {
+                            events: vec![ev],
+                            author: "bench".into(),
+                            ..Default::default()
+                        })
+                        .expect("the append");
+                    lat.push(one.elapsed().as_secs_f64() * 1e3);
+                }
+            } else {
+                let group =
+                    rawsled::GroupWriter::start(RawSled::open(path).expect("raw sled opens"));
+                let appender = group.handle();
+                for ev in evs.drain(..) {
+                    let r = crate::raw_record(&ev, 0);
+                    let one = Instant::now();
+                    appender.append(r).expect("the raw append");
+                    lat.push(one.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+            let rate = lat.len() as f64 / t.elapsed().as_secs_f64();
+            let p50 = crate::table::percentile(&mut lat, 0.5);
+            eprintln!(
+                "{rate:.0}/s p50 {p50:.3} ms p99 {:.3} ms",
+                crate::table::percentile(&mut lat, 0.99)
+            );
+            return;
+        }
         "profile-progress" => {
             // For `perf record`: warm progress queries for five seconds.
             let store = Store::open(path, catalog, Options::default()).expect("the store opens");
