@@ -37,7 +37,7 @@ use trees::Trees;
 pub use read::{Filter, Scan};
 pub use tokens::{Role, TokenError, TokenInfo, MAX_TOKEN_DAYS};
 pub use verify::{Seal, VerifyFailure, VerifyReport};
-pub use writer::CHUNK;
+pub use writer::{gather, CHUNK};
 
 /// The old log file's name: a store that still has one is moved into sled on open.
 pub const LOG_FILE: &str = legacy::FILE;

@@ -12,7 +12,6 @@ use std::{
     path::Path,
     sync::mpsc,
     thread,
-    time::{Duration, Instant},
 };
 
 use annals::store::{raw, Filter, Store, CHUNK, SLED_CACHE_BYTES};
@@ -161,11 +160,6 @@ pub fn checksum(records: &[Record]) -> (u64, u32) {
     (records.len() as u64, crc.finalize())
 }
 
-/// The most records one flush may cover, as in the store's writer.
-const MAX_GROUP: usize = 256;
-/// How long the writer waits for the records it expects, as in the store's writer.
-const GATHER: Duration = Duration::from_micros(200);
-
 type Job = (Record, mpsc::SyncSender<sled::Result<()>>);
 
 /// Group commit over raw sled: one writer thread gathers what is waiting (with the
@@ -184,22 +178,7 @@ impl GroupWriter {
         let thread = thread::spawn(move || {
             let mut next = db.last_seq().expect("raw sled reads") + 1;
             let mut expect = 1;
-            while let Ok(first) = rx.recv() {
-                let mut group = vec![first];
-                let deadline = Instant::now() + GATHER;
-                while group.len() < MAX_GROUP {
-                    match rx.try_recv() {
-                        Ok(job) => group.push(job),
-                        Err(mpsc::TryRecvError::Empty) if group.len() < expect => {
-                            let left = deadline.saturating_duration_since(Instant::now());
-                            match rx.recv_timeout(left) {
-                                Ok(job) => group.push(job),
-                                Err(_) => break,
-                            }
-                        }
-                        Err(_) => break,
-                    }
-                }
+            while let Some(group) = annals::store::gather(&rx, expect) {
                 expect = group.len();
                 let (mut records, replies): (Vec<Record>, Vec<_>) = group.into_iter().unzip();
                 for r in &mut records {

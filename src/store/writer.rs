@@ -47,6 +47,29 @@ const SEEN_EVERY: Duration = Duration::from_secs(1);
 /// page images take several times a record's size before it compacts.
 const BYTES_PER_EVENT: u64 = 4096;
 
+/// The next group of jobs: the first to arrive, every one already waiting, and, while
+/// fewer than `expect` (what the last group held) have come, those that arrive within
+/// [`GATHER`] of it, up to [`MAX_GROUP`]. `None` once every sender is gone. The benchmark's
+/// raw sled gathers with it too, so both commit groups alike.
+pub fn gather<T>(rx: &mpsc::Receiver<T>, expect: usize) -> Option<Vec<T>> {
+    let mut group = vec![rx.recv().ok()?];
+    let deadline = Instant::now() + GATHER;
+    while group.len() < MAX_GROUP {
+        match rx.try_recv() {
+            Ok(job) => group.push(job),
+            Err(mpsc::TryRecvError::Empty) if group.len() < expect => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    Some(group)
+}
+
 /// One event staged and not yet written to sled.
 struct Staged {
     seq: u64,
@@ -135,22 +158,7 @@ impl Writer {
         // (each writer sends its next one once the last was acknowledged): wait a
         // moment for them, so they share one flush.
         let mut expect = 1;
-        while let Ok(first) = rx.recv() {
-            let mut group = vec![first];
-            let deadline = Instant::now() + GATHER;
-            while group.len() < MAX_GROUP {
-                match rx.try_recv() {
-                    Ok(job) => group.push(job),
-                    Err(mpsc::TryRecvError::Empty) if group.len() < expect => {
-                        let left = deadline.saturating_duration_since(Instant::now());
-                        match rx.recv_timeout(left) {
-                            Ok(job) => group.push(job),
-                            Err(_) => break,
-                        }
-                    }
-                    Err(_) => break,
-                }
-            }
+        while let Some(group) = gather(&rx, expect) {
             expect = group.len();
             let mut results = Vec::with_capacity(group.len());
             for job in group {
