@@ -1,19 +1,11 @@
-//! Reading a workbook (`.xlsx`) a piece at a time: rows of cells as they come out of the
-//! sheet's XML, formulas as their last computed values, date-formatted cells as dates,
-//! merged regions so the import can refuse them; files that are not workbooks, old
-//! `.xls` files and password-protected workbooks are told apart with a message that says
-//! what to do.
-//!
-//! Workbooks as Excel, WPS and LibreOffice write them are read by a plain scan of their
-//! XML (`package`, `scan`), several times faster than a general XML reader; anything that
-//! scan does not know is read by calamine, from where the scan stopped. Both give the
-//! same cells, which a test holds them to.
+//! Reading a workbook (`.xlsx`) with calamine, a piece at a time: rows of cells as
+//! calamine streams them out of each sheet's XML, formulas as their last computed
+//! values, date-formatted cells as dates, merged regions so the import can refuse them;
+//! files that are not workbooks, old `.xls` files and password-protected workbooks are
+//! told apart with a message that says what to do. What a workbook may unpack to is
+//! checked before calamine opens it (`limits`), which bounds what calamine can hold.
 mod limits;
-mod package;
-mod scan;
-#[cfg(test)]
-mod tests;
-mod xml;
+mod merged;
 
 use std::{collections::HashMap, io::Cursor};
 
@@ -33,163 +25,44 @@ use super::{
 pub fn read(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), OfficeError> {
     check(bytes)?;
     limits::check(bytes)?;
-    let mut sent = Sent::default();
-    let quick = read_quickly(bytes, &mut |piece| {
-        sent.note(&piece);
-        send(piece)
-    });
-    match quick {
-        Ok(()) | Err(Stop::Gone) => Ok(()),
-        Err(Stop::Failed(e)) => Err(e),
-        Err(Stop::Unsupported) => read_with_calamine(bytes, send, &sent),
-    }
-}
-
-/// Why the quick reader stopped short.
-#[derive(Debug)]
-enum Stop {
-    /// It met something it leaves to calamine.
-    Unsupported,
-    /// The workbook is refused.
-    Failed(OfficeError),
-    /// The one reading the pieces has gone.
-    Gone,
-}
-
-impl From<xml::Unsupported> for Stop {
-    fn from(_: xml::Unsupported) -> Stop {
-        Stop::Unsupported
-    }
-}
-
-impl From<OfficeError> for Stop {
-    fn from(e: OfficeError) -> Stop {
-        Stop::Failed(e)
-    }
-}
-
-/// What the quick reader has handed over, so that calamine goes on from there.
-#[derive(Default)]
-struct Sent {
-    /// Whether the sheets' plan went.
-    plan: bool,
-    /// How many sheets were begun: all but the last were sent whole; and the last one's
-    /// name.
-    sheets: usize,
-    sheet: Option<String>,
-    /// How many rows of the last sheet begun went, and the last one's number.
-    rows: usize,
-    last_row: Option<u32>,
-}
-
-impl Sent {
-    fn note(&mut self, piece: &Piece) {
-        match piece {
-            Piece::Sheets(_) => self.plan = true,
-            Piece::Sheet(name) => {
-                self.sheets += 1;
-                self.sheet = Some(name.clone());
-                (self.rows, self.last_row) = (0, None);
-            }
-            Piece::Rows(rows) => {
-                self.rows += rows.len();
-                self.last_row = rows.last().map(|r| r.at).or(self.last_row);
-            }
-            // A sheet's last piece: the quick reader does not stop between it and the
-            // next sheet, so calamine never goes on from there.
-            Piece::Merged(_) => {}
-        }
-    }
-}
-
-/// A cell style's kind of number format, which says whether its numbers are dates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Other,
-    DateTime,
-    TimeDelta,
-}
-
-impl Format {
-    /// A custom format by its code (calamine's `detect_custom_number_format`, MIT): a
-    /// date when its first section has a date or time letter outside quotes and
-    /// brackets, a duration when a time letter is in brackets (`[h]`).
-    fn of_code(code: &str) -> Format {
-        let mut escaped = false;
-        let mut quoted = false;
-        let mut brackets = 0u8;
-        let mut prev = ' ';
-        let mut hms = false;
-        let mut ap = false;
-        for c in code.chars() {
-            match (c, escaped, quoted, ap, brackets) {
-                (_, true, ..) => escaped = false,
-                ('_' | '\\' | '*', ..) => escaped = true,
-                ('"', _, true, _, _) => quoted = false,
-                (_, _, true, _, _) => (),
-                ('"', _, _, _, _) => quoted = true,
-                (';', ..) => return Format::Other,
-                ('[', ..) => brackets = brackets.wrapping_add(1),
-                (']', .., 1) if hms => return Format::TimeDelta,
-                (']', ..) => brackets = brackets.saturating_sub(1),
-                ('a' | 'A', _, _, false, 0) => ap = true,
-                ('p' | 'm' | '/' | 'P' | 'M', _, _, true, 0) => return Format::DateTime,
-                ('d' | 'm' | 'h' | 'y' | 's' | 'D' | 'M' | 'H' | 'Y' | 'S', _, _, false, 0) => {
-                    return Format::DateTime
-                }
-                _ => {
-                    if !(hms && c.eq_ignore_ascii_case(&prev)) {
-                        hms = prev == '[' && matches!(c, 'm' | 'h' | 's' | 'M' | 'H' | 'S');
-                    }
-                }
-            }
-            prev = c;
-        }
-        Format::Other
-    }
-
-    /// A built-in format by its number as written (calamine's `builtin_format_by_id`,
-    /// to which `014` is no built-in format).
-    fn of_builtin(id: &[u8]) -> Format {
-        if id.first() == Some(&b'0') || !id.iter().all(u8::is_ascii_digit) {
-            return Format::Other;
-        }
-        match std::str::from_utf8(id)
-            .ok()
-            .and_then(|id| id.parse::<u16>().ok())
-        {
-            Some(14..=22 | 27..=36 | 45 | 47 | 50..=58) => Format::DateTime,
-            Some(46) => Format::TimeDelta,
-            _ => Format::Other,
-        }
-    }
-}
-
-/// The quick reader: the whole workbook, or `Unsupported` where calamine must go on.
-fn read_quickly(bytes: &[u8], send: &mut dyn FnMut(Piece) -> bool) -> Result<(), Stop> {
-    let mut book = package::Book::open(bytes)?;
-    let mut plan = Vec::with_capacity(book.sheets.len());
-    for (name, path) in &book.sheets {
-        let mut part = book.parts.open(path)?.ok_or(Stop::Unsupported)?;
-        plan.push((name.clone(), scan::declared_rows(&mut part)?));
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
+    limits::check_sheets(book.sheets_metadata().len())?;
+    let names: Vec<String> = book
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.typ == SheetType::WorkSheet)
+        .map(|s| s.name.clone())
+        .collect();
+    let merged_anywhere = merged::anywhere(bytes);
+    let mut plan = Vec::with_capacity(names.len());
+    for name in &names {
+        // Only the sheet's head is read here, up to its rows.
+        let rows = cells_of(&mut book, name)?.map_or(0, |cells| {
+            let d = cells.dimensions();
+            declared(d.start.0, d.end.0)
+        });
+        plan.push((name.clone(), rows));
     }
     if !send(Piece::Sheets(plan)) {
-        return Err(Stop::Gone);
+        return Ok(());
     }
-    let context = scan::Context {
-        strings: &book.strings,
-        formats: &book.formats,
-        is_1904: book.is_1904,
-    };
-    for (name, path) in &book.sheets {
-        if !send(Piece::Sheet(name.clone())) {
-            return Err(Stop::Gone);
+    for name in names {
+        if !send(Piece::Sheet(name.clone())) || !send_rows(&mut book, &name, send)? {
+            return Ok(());
         }
-        let mut part = book.parts.open(path)?.ok_or(Stop::Unsupported)?;
-        let mut rows = Rows::new(name, (0, None));
-        let merged = scan::read(&mut part, &context, &mut rows, send)?;
-        if !rows.finish(send)? || !merged.is_empty() && !send(Piece::Merged(merged)) {
-            return Err(Stop::Gone);
+        if !merged_anywhere {
+            continue;
+        }
+        // calamine's cell reader stops at the end of the rows, before the merged
+        // regions, so they take a second reading of the sheet.
+        let merged: Vec<[u32; 4]> = book
+            .merge_cells_by_sheet_name(&name)
+            .map_err(unreadable)?
+            .into_iter()
+            .map(|d| [d.start.0, d.start.1, d.end.0, d.end.1])
+            .collect();
+        if !merged.is_empty() && !send(Piece::Merged(merged)) {
+            return Ok(());
         }
     }
     Ok(())
@@ -201,87 +74,16 @@ fn declared(start: u32, end: u32) -> u32 {
     (end - start.min(end)).saturating_add(1)
 }
 
-/// Both readers make the same sheets and rows; if they ever did not, rows would be lost
-/// or doubled after the quick reader stopped, so the workbook is refused instead.
-fn read_differently(sheet: &str) -> OfficeError {
-    damaged(&format!(
-        "the sheet {sheet} reads differently on a second reading"
-    ))
-}
-
-/// Reads the workbook with calamine, going on from what the quick reader `sent`.
-fn read_with_calamine(
-    bytes: &[u8],
-    send: &mut dyn FnMut(Piece) -> bool,
-    sent: &Sent,
-) -> Result<(), OfficeError> {
-    limits::check_for_calamine(bytes)?;
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
-    limits::check_sheets(book.sheets_metadata().len())?;
-    let names: Vec<String> = book
-        .sheets_metadata()
-        .iter()
-        .filter(|s| s.typ == SheetType::WorkSheet)
-        .map(|s| s.name.clone())
-        .collect();
-    if !sent.plan {
-        let mut plan = Vec::with_capacity(names.len());
-        for name in &names {
-            let rows = cells_of(&mut book, name)?.map_or(0, |cells| {
-                let d = cells.dimensions();
-                declared(d.start.0, d.end.0)
-            });
-            plan.push((name.clone(), rows));
-        }
-        if !send(Piece::Sheets(plan)) {
-            return Ok(());
-        }
-    }
-    for (i, name) in names.into_iter().enumerate() {
-        // The sheet the quick reader stopped in goes on after its rows already sent.
-        let skip = match (i + 1).cmp(&sent.sheets) {
-            std::cmp::Ordering::Less => continue,
-            std::cmp::Ordering::Equal if sent.sheet.as_ref() != Some(&name) => {
-                return Err(read_differently(&name));
-            }
-            std::cmp::Ordering::Equal => (sent.rows, sent.last_row),
-            std::cmp::Ordering::Greater => {
-                if !send(Piece::Sheet(name.clone())) {
-                    return Ok(());
-                }
-                (0, None)
-            }
-        };
-        if !send_rows(&mut book, &name, skip, send)? {
-            return Ok(());
-        }
-        // A second parse of the sheet, which is all this path costs more: the quick
-        // reader reads most workbooks.
-        let merged = book
-            .merge_cells_by_sheet_name(&name)
-            .map_err(unreadable)?
-            .into_iter()
-            .map(|d| [d.start.0, d.start.1, d.end.0, d.end.1])
-            .collect();
-        if !send(Piece::Merged(merged)) {
-            return Ok(());
-        }
-    }
-    Ok(())
-}
-
-/// Sends a sheet's rows after the first `skip.0` (the last of which is numbered
-/// `skip.1`); false when the reader is gone.
+/// Sends a sheet's rows; false when the reader is gone.
 fn send_rows(
     book: &mut Xlsx<Cursor<&[u8]>>,
     name: &str,
-    skip: (usize, Option<u32>),
     send: &mut dyn FnMut(Piece) -> bool,
 ) -> Result<bool, OfficeError> {
     let Some(mut cells) = cells_of(book, name)? else {
         return Ok(true);
     };
-    let mut rows = Rows::new(name, skip);
+    let mut rows = Rows::new(name);
     // The sheet's shared strings, each made a text cell once (by where calamine keeps it).
     let mut shared: HashMap<*const u8, Cell, foldhash::fast::RandomState> = HashMap::default();
     while let Some(c) = cells.next_cell().map_err(unreadable)? {
@@ -297,20 +99,13 @@ fn send_rows(
             return Ok(false);
         }
     }
-    rows.finish(send)
+    Ok(rows.finish(send))
 }
 
-/// A sheet's cells gathered into rows, handed over a thousand rows at a time. Either
-/// reader gathers them here, so both make the same rows.
+/// A sheet's cells gathered into rows, handed over a thousand rows at a time.
 struct Rows<'n> {
     sheet: &'n str,
     rows: Vec<Row>,
-    /// How many rows to leave out, as the quick reader sent them before it stopped, and
-    /// the number of the last of them.
-    skip: usize,
-    last_skipped: Option<u32>,
-    /// The number of the row being left out, whose further cells are left out too.
-    skipping: Option<u32>,
     /// The widest row so far, which each new row makes room for (up to a point: one
     /// cell far to the right must not make every row wide).
     width: usize,
@@ -319,13 +114,10 @@ struct Rows<'n> {
 }
 
 impl<'n> Rows<'n> {
-    fn new(sheet: &'n str, (skip, last_skipped): (usize, Option<u32>)) -> Rows<'n> {
+    fn new(sheet: &'n str) -> Rows<'n> {
         Rows {
             sheet,
             rows: Vec::with_capacity(ROWS_AT_A_TIME),
-            skip,
-            last_skipped,
-            skipping: None,
             width: 0,
             cells: 0,
         }
@@ -349,18 +141,6 @@ impl<'n> Rows<'n> {
                 self.sheet
             )));
         }
-        if self.skipping == Some(at) {
-            return Ok(true);
-        }
-        if self.skip > 0 {
-            self.skip -= 1;
-            self.skipping = Some(at);
-            if self.skip == 0 && self.last_skipped != Some(at) {
-                return Err(self.read_differently());
-            }
-            return Ok(true);
-        }
-        self.skipping = None;
         if self.rows.last().is_none_or(|r| r.at != at) {
             // Rows far to the right are handed over fewer at a time, so a few bytes of
             // XML naming column XFD cannot make a piece take hundreds of megabytes.
@@ -391,15 +171,8 @@ impl<'n> Rows<'n> {
     }
 
     /// Sends the rows left; false when the reader is gone.
-    fn finish(self, send: &mut dyn FnMut(Piece) -> bool) -> Result<bool, OfficeError> {
-        if self.skip > 0 {
-            return Err(self.read_differently());
-        }
-        Ok(send(Piece::Rows(self.rows)))
-    }
-
-    fn read_differently(&self) -> OfficeError {
-        read_differently(self.sheet)
+    fn finish(self, send: &mut dyn FnMut(Piece) -> bool) -> bool {
+        send(Piece::Rows(self.rows))
     }
 }
 
@@ -523,5 +296,105 @@ fn describe_start(bytes: &[u8]) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_xlsxwriter::{Format as CellFormat, Formula, Workbook};
+
+    use super::*;
+
+    /// Every piece the reader hands over, each sheet's rows in one piece.
+    fn pieces(bytes: &[u8]) -> Vec<Piece> {
+        let mut out: Vec<Piece> = Vec::new();
+        read(bytes, &mut |piece| {
+            match (out.last_mut(), piece) {
+                (_, Piece::Rows(r)) if r.is_empty() => {}
+                (Some(Piece::Rows(rows)), Piece::Rows(more)) => rows.extend(more),
+                (_, piece) => out.push(piece),
+            }
+            true
+        })
+        .expect("the workbook reads");
+        out
+    }
+
+    #[test]
+    fn a_register_reads_with_its_dates_texts_and_merged_regions() {
+        let mut book = Workbook::new();
+        let date = CellFormat::new().set_num_format("yyyy\"年\"m\"月\"d\"日\"");
+        let bold = CellFormat::new().set_bold();
+        let ws = book.add_worksheet();
+        ws.set_name("举办培训班").unwrap();
+        for (c, h) in ["日期", "名称", "人数", "完成", "备注"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for r in 1..2_500u32 {
+            ws.write_number_with_format(r, 0, 45_000.0 + f64::from(r), &date)
+                .unwrap();
+            ws.write_string(r, 1, format!("第{r}期 <培训> & \"班\""))
+                .unwrap();
+            ws.write_number(r, 2, f64::from(r)).unwrap();
+            ws.write_boolean(r, 3, r % 2 == 0).unwrap();
+            match r % 3 {
+                0 => ws.write_string(r, 4, "  空格  ").unwrap(),
+                1 => ws
+                    .write_formula(r, 4, Formula::new("=C2*2").set_result("42"))
+                    .unwrap(),
+                _ => ws.write_blank(r, 4, &bold).unwrap(),
+            };
+        }
+        ws.merge_range(2_500, 0, 2_501, 2, "合并", &bold).unwrap();
+        book.add_worksheet().set_name("空表").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+
+        let pieces = pieces(&bytes);
+        assert_eq!(
+            pieces[0],
+            Piece::Sheets(vec![("举办培训班".into(), 2_502), ("空表".into(), 1)])
+        );
+        let Piece::Rows(rows) = &pieces[2] else {
+            panic!("{:?}", pieces[2]);
+        };
+        assert_eq!(rows.len(), 2_501);
+        assert_eq!(
+            rows[1].cells,
+            [
+                Cell::Date(NaiveDate::from_ymd_opt(2023, 3, 16).unwrap()),
+                Cell::text("第1期 <培训> & \"班\""),
+                Cell::Number(1.0),
+                Cell::Bool(false),
+                Cell::Number(42.0),
+            ]
+        );
+        assert_eq!(rows[3].cells[4], Cell::text("空格"));
+        assert!(pieces.contains(&Piece::Merged(vec![[2_500, 0, 2_501, 2]])));
+        assert_eq!(pieces.last(), Some(&Piece::Sheet("空表".into())));
+    }
+
+    #[test]
+    fn rows_far_to_the_right_go_fewer_at_a_time() {
+        let mut rows = Rows::new("表1");
+        let mut pieces = 0;
+        let mut send = |_| {
+            pieces += 1;
+            true
+        };
+        for r in 0..100 {
+            rows.push(r, LAST_COLUMN, Cell::Number(1.0), &mut send)
+                .unwrap();
+        }
+        assert!(pieces >= 100 / (CELLS_AT_A_TIME / (LAST_COLUMN as usize + 1)) - 1);
+    }
+
+    #[test]
+    fn one_far_cell_does_not_make_every_row_wide() {
+        let mut rows = Rows::new("表1");
+        let mut send = |_| true;
+        rows.push(0, LAST_COLUMN, Cell::Number(1.0), &mut send)
+            .unwrap();
+        rows.push(1, 0, Cell::Number(2.0), &mut send).unwrap();
+        assert!(rows.rows[1].cells.capacity() <= MAX_WIDTH);
     }
 }

@@ -2,14 +2,14 @@
 //! holds (issue 13: a workbook of about 1 MB took the server to 7.7 GB).
 //!
 //! A zip's directory says how large each part inflates to, and the zip crate refuses to
-//! inflate a part past that; so the sizes it declares, checked before a reader opens
-//! the workbook, bound what the reader can be handed. The quick reader streams a
-//! worksheet, holding at most `HELD_AT_MOST` of it at once, and reads the other parts
-//! whole up to that much (leaving larger ones to calamine). calamine holds more of what
-//! it reads: a whole XML event (a text, a tag, and the names of every element still
-//! open), its shared strings as strings, and a copy of a font, a fill, a border and a
-//! number format in every cell style. So a workbook left to calamine is held to tighter
-//! limits first, with a look inside its shared strings and styles.
+//! inflate a part past that; so the sizes it declares, checked before calamine opens
+//! the workbook, bound what calamine can be handed. calamine streams a worksheet, but
+//! holds a whole XML event of it at once (a text, a tag) and the names of every element
+//! still open, so a worksheet is held to a size whose worst case stays within the
+//! bound. The other parts it reads whole into tables: its shared strings as strings, a
+//! copy of a font, a fill, a border and a number format in every cell style, the
+//! sheets' names and parts; they are held to tighter limits, with a look inside the
+//! shared strings and the styles.
 use std::io::{Cursor, Read};
 
 use memchr::{memchr_iter, memmem};
@@ -18,40 +18,37 @@ use zip::ZipArchive;
 use super::CFB_MAGIC;
 use crate::office::OfficeError;
 
-/// The most any part may unpack to. Only a worksheet is ever this large, and the quick
-/// reader streams it: a register of a million rows of ten cells takes about 300 MB.
+/// The most any part may unpack to, before what it is matters.
 pub const MAX_PART: u64 = 512 << 20;
 
-/// The most shared strings the quick reader keeps (a cell each, with its text, about
-/// 64 bytes); a workbook with more is left to calamine, and its limits.
+/// The most a worksheet may unpack to: about 180 000 rows of a register of ten
+/// columns. calamine holds one XML event of it at once, and the names of the elements
+/// open (three bytes of `<a>` take nine): measured, a worksheet this large of one text,
+/// or of elements nested as deep as it allows, takes under 256 MB to read.
+pub const MAX_SHEET: u64 = 48 << 20;
+
+/// The most shared strings a workbook may say it holds: calamine makes room for that
+/// many before it reads one.
 pub const MAX_SHARED_STRINGS: usize = 1_000_000;
 
 /// The most sheets a workbook may have (each is a sheet's state while it is read).
 pub const MAX_SHEETS: usize = 1_000;
 
-/// The most custom number formats the quick reader keeps (Excel allows about 250); a
-/// workbook with more is left to calamine.
-pub const MAX_NUMBER_FORMATS: usize = 10_000;
+/// The most any other part may unpack to: calamine may hold all of it as one event,
+/// and the names of its open elements take several times that.
+pub const MAX_TABLE_PART: u64 = 16 << 20;
 
-/// The most relations the quick reader reads from a workbook's relations part: its
-/// sheets, and a few parts besides; a workbook with more is left to calamine.
-pub const MAX_RELATIONSHIPS: usize = 2 * MAX_SHEETS + 100;
+/// The most all the XML but the worksheets may unpack to: calamine builds its tables
+/// (shared strings, sheets, relations) at up to about five times their XML.
+pub const MAX_TABLES_XML: u64 = 32 << 20;
 
-/// The most any part of a workbook left to calamine may unpack to: calamine may hold
-/// all of it as one event, and the names of its open elements take several times that.
-pub const MAX_PART_FOR_CALAMINE: u64 = 16 << 20;
+/// The most a styles part may unpack to: its fonts, fills and borders take about
+/// fifteen times their XML.
+pub const MAX_STYLES: u64 = 4 << 20;
 
-/// The most all the XML of a workbook left to calamine may unpack to: it builds its
-/// tables (shared strings, sheets, relations) at up to about five times their XML.
-pub const MAX_XML_FOR_CALAMINE: u64 = 32 << 20;
-
-/// The most a styles part left to calamine may unpack to: its fonts, fills and borders
-/// take about fifteen times their XML.
-pub const MAX_STYLES_FOR_CALAMINE: u64 = 4 << 20;
-
-/// The most a relations part left to calamine may unpack to: a workbook's relations
-/// name its sheets and a few parts, a few kilobytes; calamine keeps them in a table.
-pub const MAX_RELS_FOR_CALAMINE: u64 = 1 << 20;
+/// The most a relations part may unpack to: a workbook's relations name its sheets and
+/// a few parts, a few kilobytes; calamine keeps them in a table.
+pub const MAX_RELS: u64 = 1 << 20;
 
 /// The most calamine's cell styles may take, each about [`STYLE_BYTES`] and a copy of
 /// its font's name and its number format.
@@ -61,55 +58,66 @@ const MAX_STYLE_TABLE: u64 = 64 << 20;
 /// take 360 MB).
 const STYLE_BYTES: u64 = 256;
 
-/// Checks every part's unpacked size, as the zip's directory declares it, before either
-/// reader opens the workbook.
+/// Checks a workbook before calamine opens it: every part within [`MAX_PART`], then
+/// each within what calamine may hold of it, its shared strings' declared count and
+/// what its styles would take.
 pub fn check(bytes: &[u8]) -> Result<(), OfficeError> {
     let Some(mut zip) = open(bytes) else {
         return Ok(());
     };
+    check_sizes(&mut zip)?;
+    check_for_calamine(&mut zip)
+}
+
+/// Checks every part's unpacked size, as the zip's directory declares it.
+fn check_sizes(zip: &mut ZipArchive<Cursor<&[u8]>>) -> Result<(), OfficeError> {
     for i in 0..zip.len() {
-        let (name, size) = entry(&mut zip, i)?;
+        let (name, size) = entry(zip, i)?;
         if size > MAX_PART {
-            return Err(over(&name, size, MAX_PART, ""));
+            return Err(over(&name, size, MAX_PART, "a part"));
         }
     }
     Ok(())
 }
 
-/// Checks a workbook before calamine opens it: every part and all its XML together
-/// within calamine's limits, its shared strings' declared count (calamine makes room
-/// for that many strings before it reads one) and what its styles would take.
-pub fn check_for_calamine(bytes: &[u8]) -> Result<(), OfficeError> {
-    let Some(mut zip) = open(bytes) else {
-        return Ok(());
-    };
+/// Checks every part and all the tables' XML together within what calamine may hold
+/// of them, its shared strings' declared count and what its styles would take.
+fn check_for_calamine(zip: &mut ZipArchive<Cursor<&[u8]>>) -> Result<(), OfficeError> {
+    let sheets_apart = worksheets_are_apart(zip);
     let mut xml = 0u64;
     let mut looked_into = Vec::new();
     for i in 0..zip.len() {
-        let (name, size) = entry(&mut zip, i)?;
-        if size > MAX_PART_FOR_CALAMINE {
-            return Err(over(&name, size, MAX_PART_FOR_CALAMINE, LEFT_TO_CALAMINE));
-        }
+        let (name, size) = entry(zip, i)?;
         // calamine looks its parts up by their lower-case, forward-slashed names.
         let key = name.replace('\\', "/").to_ascii_lowercase();
+        let is = |file: &str| key == file || key.ends_with(&format!("/{file}"));
+        let table = !key.ends_with(".xml") || is("styles.xml") || is("sharedstrings.xml");
+        if sheets_apart && key.contains("worksheets/") && !table {
+            if size > MAX_SHEET {
+                return Err(over(&name, size, MAX_SHEET, "a worksheet"));
+            }
+            continue;
+        }
+        if size > MAX_TABLE_PART {
+            return Err(over(&name, size, MAX_TABLE_PART, OTHER_PART));
+        }
         if key.ends_with(".xml") || key.ends_with(".rels") {
             xml += size;
-            if xml > MAX_XML_FOR_CALAMINE {
+            if xml > MAX_TABLES_XML {
                 return Err(OfficeError::OverLimit {
                     part: "its XML parts together".into(),
                     reason: format!(
-                        "unpack to more than the {} they may{LEFT_TO_CALAMINE}",
-                        mib(MAX_XML_FOR_CALAMINE)
+                        "unpack to more than the {} they may, worksheets left out",
+                        mib(MAX_TABLES_XML)
                     ),
                 });
             }
         }
-        let is = |file: &str| key == file || key.ends_with(&format!("/{file}"));
-        if is("styles.xml") && size > MAX_STYLES_FOR_CALAMINE {
-            return Err(over(&name, size, MAX_STYLES_FOR_CALAMINE, LEFT_TO_CALAMINE));
+        if is("styles.xml") && size > MAX_STYLES {
+            return Err(over(&name, size, MAX_STYLES, "a styles part"));
         }
-        if key.ends_with(".rels") && size > MAX_RELS_FOR_CALAMINE {
-            return Err(over(&name, size, MAX_RELS_FOR_CALAMINE, LEFT_TO_CALAMINE));
+        if key.ends_with(".rels") && size > MAX_RELS {
+            return Err(over(&name, size, MAX_RELS, "a relations part"));
         }
         if is("styles.xml") || is("sharedstrings.xml") {
             looked_into.push((i, name, is("styles.xml")));
@@ -119,7 +127,7 @@ pub fn check_for_calamine(bytes: &[u8]) -> Result<(), OfficeError> {
         let mut part = Vec::new();
         let read = zip
             .by_index(i)
-            .map(|p| p.take(MAX_PART_FOR_CALAMINE).read_to_end(&mut part));
+            .map(|p| p.take(MAX_TABLE_PART).read_to_end(&mut part));
         if !matches!(read, Ok(Ok(_))) {
             // A part that does not inflate is calamine's to call damaged.
             continue;
@@ -144,9 +152,38 @@ pub fn check_sheets(count: usize) -> Result<(), OfficeError> {
     Ok(())
 }
 
-/// The limits of a workbook left to calamine are for workbooks the quick reader does not
-/// read, which only writers other than these make.
-const LEFT_TO_CALAMINE: &str = " in a workbook not written as Excel, WPS or LibreOffice write them";
+/// What the tighter limit is for.
+const OTHER_PART: &str = "a part other than a worksheet";
+
+/// Whether the worksheets' folder holds only worksheets, as far as calamine goes:
+/// calamine finds its workbook part, and beside it the shared strings and styles, where
+/// the package's relations point, so unless they point into a `worksheets` folder no
+/// part calamine reads whole is there. A package whose relations could hide such a path
+/// (a character reference, or an encoding with NUL bytes, UTF-16) gets no room for
+/// larger worksheets.
+fn worksheets_are_apart(zip: &mut ZipArchive<Cursor<&[u8]>>) -> bool {
+    for i in 0..zip.len() {
+        let is_rels = zip.name_for_index(i).is_some_and(|name| {
+            name.is_ok_and(|name| name.replace('\\', "/").to_ascii_lowercase() == "_rels/.rels")
+        });
+        if !is_rels {
+            continue;
+        }
+        let mut rels = Vec::new();
+        let read = zip
+            .by_index(i)
+            .map(|p| p.take(MAX_RELS + 1).read_to_end(&mut rels));
+        if !matches!(read, Ok(Ok(_))) || rels.len() as u64 > MAX_RELS {
+            return false;
+        }
+        rels.make_ascii_lowercase();
+        if rels.contains(&0) || rels.contains(&b'&') || memmem::find(&rels, b"worksheets").is_some()
+        {
+            return false;
+        }
+    }
+    true
+}
 
 /// The workbook's zip, or `None` for what is not one (an old or encrypted workbook,
 /// which calamine refuses at once, or a damaged zip, which it calls damaged).
@@ -169,11 +206,12 @@ fn entry(zip: &mut ZipArchive<Cursor<&[u8]>>, i: usize) -> Result<(String, u64),
     Ok((name, file.size()))
 }
 
-fn over(part: &str, size: u64, cap: u64, note: &str) -> OfficeError {
+/// A part over the limit for `what` it is.
+fn over(part: &str, size: u64, cap: u64, what: &str) -> OfficeError {
     OfficeError::OverLimit {
         part: part.to_owned(),
         reason: format!(
-            "unpacks to {}, more than the {} a part may hold{note}",
+            "unpacks to {}, more than the {} {what} may hold",
             mib(size),
             mib(cap)
         ),

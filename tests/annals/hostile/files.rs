@@ -219,9 +219,9 @@ pub fn spaces(len: u64) -> Vec<u8> {
     .bytes()
 }
 
-/// A register whose shared strings part says it holds `count` strings, and whose sheet
-/// has a cell type the quick reader leaves to calamine (which makes room for that many
-/// strings before it reads one).
+/// A register whose shared strings part says it holds `count` strings (calamine makes
+/// room for that many strings before it reads one), and whose sheet has a cell type
+/// Excel does not write.
 pub fn shared_strings_count(count: u64) -> Vec<u8> {
     let sheet = format!(
         r#"{SHEET_HEAD}{}<row r="2"><c r="A2" t="x"><v>1</v></c></row>{SHEET_TAIL}"#,
@@ -237,8 +237,8 @@ pub fn shared_strings_count(count: u64) -> Vec<u8> {
 }
 
 /// A register whose styles give one font a name of `len` letters and have `xfs` cell
-/// styles using that font, and whose sheet has a cell type the quick reader leaves to
-/// calamine (which copies a style's font into the style).
+/// styles using that font (calamine copies a style's font into the style), and whose
+/// sheet has a cell type Excel does not write.
 pub fn styles(len: usize, xfs: u64) -> Vec<u8> {
     let styles = Repeat {
         head: format!(
@@ -263,9 +263,9 @@ pub fn styles(len: usize, xfs: u64) -> Vec<u8> {
         .bytes()
 }
 
-/// The most the quick reader may hold at once, as far as a file can make it: `count`
-/// shared strings of `len` letters each, kept while a sheet is read whose second row
-/// is one text of `text` letters that the reader holds as it looks for the row's end.
+/// The most a reader may hold at once, as far as a file can make it: `count` shared
+/// strings of `len` letters each, kept while a sheet is read whose second row is one
+/// text of `text` letters, which the reader holds whole.
 pub fn most_held(count: u64, len: usize, text: u64) -> Vec<u8> {
     let sst = Repeat {
         head: format!(
@@ -364,8 +364,8 @@ pub fn huge_dimension() -> Vec<u8> {
         .bytes()
 }
 
-/// A workbook naming `count` sheets that all point at one small part (which the quick
-/// reader leaves to calamine, and calamine reads once per sheet).
+/// A workbook naming `count` sheets that all point at one small part (which calamine
+/// reads once per sheet).
 pub fn many_sheets(count: u64) -> Vec<u8> {
     let workbook = Repeat {
         head: WORKBOOK_HEAD.into(),
