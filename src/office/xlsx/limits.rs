@@ -21,8 +21,8 @@ use crate::office::OfficeError;
 /// The most any part may unpack to, before what it is matters.
 pub const MAX_PART: u64 = 512 << 20;
 
-/// The most a worksheet may unpack to: about 180 000 rows of a register of ten
-/// columns. calamine holds one XML event of it at once, and the names of the elements
+/// The most a worksheet may unpack to: about 200 000 rows of a register of seven
+/// filled columns (the sheet bench's, some 250 bytes a row). calamine holds one XML event of it at once, and the names of the elements
 /// open (three bytes of `<a>` take nine): measured, a worksheet this large of one text,
 /// or of elements nested as deep as it allows, takes under 256 MB to read.
 pub const MAX_SHEET: u64 = 48 << 20;
