@@ -35,10 +35,22 @@ fn every_file() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("many-strings.xlsx", files::many_strings(25_000_000)),
         ("most-held.xlsx", files::most_held(999_990, 47, 200 << 20)),
-        // The worst a worksheet within its limit (48 MiB) can do to calamine: one text
-        // as large as it, and elements nested as deep as it allows.
-        ("text-at-limit.xlsx", files::most_held(10, 1, 50_000_000)),
-        ("deep-at-limit.xlsx", files::deep(16_700_000)),
+        // The worst a workbook within every limit can do to calamine: shared strings
+        // and styles at theirs, and a worksheet at its 32 MiB of one text, or of
+        // elements nested as deep as it allows.
+        (
+            "text-at-limits.xlsx",
+            files::at_limits(
+                r#"<c t="inlineStr"><is><t>"#,
+                "a",
+                33_300_000,
+                "</t></is></c>",
+            ),
+        ),
+        (
+            "deep-at-limits.xlsx",
+            files::at_limits("", "<a>", 11_100_000, ""),
+        ),
         ("styles.xlsx", files::styles(300_000, 100_000)),
         ("styles-short.xlsx", files::styles(1, 2_000_000)),
         ("merged.xlsx", files::merged(8_000_000)),

@@ -21,11 +21,13 @@ use crate::office::OfficeError;
 /// The most any part may unpack to, before what it is matters.
 pub const MAX_PART: u64 = 512 << 20;
 
-/// The most a worksheet may unpack to: about 200 000 rows of a register of seven
-/// filled columns (the sheet bench's, some 250 bytes a row). calamine holds one XML event of it at once, and the names of the elements
-/// open (three bytes of `<a>` take nine): measured, a worksheet this large of one text,
-/// or of elements nested as deep as it allows, takes under 256 MB to read.
-pub const MAX_SHEET: u64 = 48 << 20;
+/// The most a worksheet may unpack to: about 130 000 rows of a register of seven
+/// filled columns (the sheet bench's, some 250 bytes a row). calamine holds one XML
+/// event of it at once, and the name and start of every element still open (three
+/// bytes of `<a>` take nine): a worksheet this large of one text, or of elements nested
+/// as deep as it allows, read beside shared strings and styles at their limits, takes
+/// about 200 MB (RELIABILITY.md, `*-at-limits.xlsx`); at 48 MiB it took 250 MB.
+pub const MAX_SHEET: u64 = 32 << 20;
 
 /// The most shared strings a workbook may say it holds: calamine makes room for that
 /// many before it reads one.
@@ -164,7 +166,7 @@ const OTHER_PART: &str = "a part other than a worksheet";
 fn worksheets_are_apart(zip: &mut ZipArchive<Cursor<&[u8]>>) -> bool {
     for i in 0..zip.len() {
         let is_rels = zip.name_for_index(i).is_some_and(|name| {
-            name.is_ok_and(|name| name.replace('\\', "/").to_ascii_lowercase() == "_rels/.rels")
+            name.is_ok_and(|name| name.replace('\\', "/").eq_ignore_ascii_case("_rels/.rels"))
         });
         if !is_rels {
             continue;

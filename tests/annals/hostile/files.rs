@@ -293,6 +293,41 @@ pub fn most_held(count: u64, len: usize, text: u64) -> Vec<u8> {
         .bytes()
 }
 
+/// The most a workbook within every limit can make calamine hold at once: 980 000
+/// one-letter shared strings and 170 000 cell styles (each within its limit, both kept
+/// while the sheet is read), and a sheet whose second row is `open`, then `unit`
+/// `times` times, then `close` (one long text, or elements nested deep).
+pub fn at_limits(open: &str, unit: &str, times: u64, close: &str) -> Vec<u8> {
+    let sst = Repeat {
+        head: format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{}"#,
+            CLASS_HEADERS
+                .map(|h| format!("<si><t>{h}</t></si>"))
+                .join("")
+        ),
+        unit: "<si><t>a</t></si>".into(),
+        times: 980_000,
+        tail: "</sst>".into(),
+    };
+    let styles = Repeat {
+        head: r#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="1"><font><name val="x"/></font></fonts><cellXfs count="170000">"#.into(),
+        unit: r#"<xf fontId="0"/>"#.into(),
+        times: 170_000,
+        tail: "</cellXfs></styleSheet>".into(),
+    };
+    let sheet = Repeat {
+        head: format!(r#"{SHEET_HEAD}{}<row r="2">{open}"#, header_row()),
+        unit: unit.into(),
+        times,
+        tail: format!("{close}</row>{SHEET_TAIL}"),
+    };
+    Book::new(&["举办培训班"])
+        .repeat("xl/sharedStrings.xml", sst, None)
+        .repeat("xl/styles.xml", styles, None)
+        .repeat("xl/worksheets/sheet1.xml", sheet, None)
+        .bytes()
+}
+
 /// A register whose shared strings part holds `count` one-letter strings.
 pub fn many_strings(count: u64) -> Vec<u8> {
     let sst = Repeat {
