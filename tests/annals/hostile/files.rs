@@ -263,21 +263,26 @@ pub fn styles(len: usize, xfs: u64) -> Vec<u8> {
         .bytes()
 }
 
-/// The most a reader may hold at once, as far as a file can make it: `count` shared
-/// strings of `len` letters each, kept while a sheet is read whose second row is one
-/// text of `text` letters, which the reader holds whole.
-pub fn most_held(count: u64, len: usize, text: u64) -> Vec<u8> {
-    let sst = Repeat {
+/// A shared strings part holding the class headers, then `unit` about `times` times.
+fn headers_then(unit: String, times: u64) -> Repeat {
+    Repeat {
         head: format!(
             r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{}"#,
             CLASS_HEADERS
                 .map(|h| format!("<si><t>{h}</t></si>"))
                 .join("")
         ),
-        unit: format!("<si><t>{}</t></si>", "a".repeat(len)),
-        times: count,
+        unit,
+        times,
         tail: "</sst>".into(),
-    };
+    }
+}
+
+/// The most a reader may hold at once, as far as a file can make it: `count` shared
+/// strings of `len` letters each, kept while a sheet is read whose second row is one
+/// text of `text` letters, which the reader holds whole.
+pub fn most_held(count: u64, len: usize, text: u64) -> Vec<u8> {
+    let sst = headers_then(format!("<si><t>{}</t></si>", "a".repeat(len)), count);
     let sheet = Repeat {
         head: format!(
             r#"{SHEET_HEAD}{}<row r="2"><c t="inlineStr"><is><t>"#,
@@ -298,17 +303,7 @@ pub fn most_held(count: u64, len: usize, text: u64) -> Vec<u8> {
 /// while the sheet is read), and a sheet whose second row is `open`, then `unit`
 /// `times` times, then `close` (one long text, or elements nested deep).
 pub fn at_limits(open: &str, unit: &str, times: u64, close: &str) -> Vec<u8> {
-    let sst = Repeat {
-        head: format!(
-            r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{}"#,
-            CLASS_HEADERS
-                .map(|h| format!("<si><t>{h}</t></si>"))
-                .join("")
-        ),
-        unit: "<si><t>a</t></si>".into(),
-        times: 980_000,
-        tail: "</sst>".into(),
-    };
+    let sst = headers_then("<si><t>a</t></si>".into(), 980_000);
     let styles = Repeat {
         head: r#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="1"><font><name val="x"/></font></fonts><cellXfs count="170000">"#.into(),
         unit: r#"<xf fontId="0"/>"#.into(),
@@ -330,17 +325,7 @@ pub fn at_limits(open: &str, unit: &str, times: u64, close: &str) -> Vec<u8> {
 
 /// A register whose shared strings part holds `count` one-letter strings.
 pub fn many_strings(count: u64) -> Vec<u8> {
-    let sst = Repeat {
-        head: format!(
-            r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{}"#,
-            CLASS_HEADERS
-                .map(|h| format!("<si><t>{h}</t></si>"))
-                .join("")
-        ),
-        unit: "<si><t>a</t></si>".into(),
-        times: count,
-        tail: "</sst>".into(),
-    };
+    let sst = headers_then("<si><t>a</t></si>".into(), count);
     let sheet = format!("{SHEET_HEAD}{}{SHEET_TAIL}", header_row());
     Book::new(&["举办培训班"])
         .xml("xl/worksheets/sheet1.xml", sheet)
