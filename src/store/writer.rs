@@ -231,7 +231,7 @@ impl Writer {
         let committed = self.committed;
         let undone = self
             .remove_after(committed.seq)
-            .and_then(|()| trees::write_head(&self.trees, &committed));
+            .and_then(|()| Ok(trees::write_head(&self.trees, &committed)?));
         if let Err(e) = undone {
             tracing::error!(error = %e, "could not take the failed write back; reopen the store");
             self.broken = true;
