@@ -22,7 +22,7 @@ mod assets;
 mod auth;
 mod backup;
 mod docs;
-mod error;
+pub(crate) mod error;
 mod events_api;
 mod figures;
 mod headers;

@@ -85,13 +85,51 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// An RFC 9457 problem-details body: the fields every answer has, then a server's own
+/// (`more`: the failing fields here, the school and seq at the hub).
 #[derive(Serialize)]
-struct Problem<'a> {
+struct Problem<'a, X> {
     #[serde(rename = "type")]
-    kind: &'a str,
+    kind: &'static str,
     title: &'a str,
     status: u16,
     detail: String,
+    #[serde(flatten)]
+    more: X,
+}
+
+/// The answer: `status` with a problem-details body. Shared by the school's server and
+/// the hub's.
+pub(crate) fn problem(
+    status: StatusCode,
+    title: &str,
+    detail: String,
+    more: impl Serialize,
+) -> Response {
+    let body = Problem {
+        kind: "about:blank",
+        title,
+        status: status.as_u16(),
+        detail,
+        more,
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// The detail of a 500: the cause is logged (its whole chain), never sent.
+pub(crate) fn internal(cause: &dyn std::fmt::Display) -> String {
+    tracing::error!(error = %format!("{cause:#}"), "internal error");
+    "服务器内部错误，已记录日志。An internal error occurred; it has been logged.".to_owned()
+}
+
+/// The failing fields, where an answer has some.
+#[derive(Serialize)]
+struct Fields<'a> {
     #[serde(skip_serializing_if = "<[FieldProblem]>::is_empty")]
     errors: &'a [FieldProblem],
 }
@@ -132,11 +170,7 @@ impl IntoResponse for ApiError {
             ),
         };
         let detail = match &self {
-            ApiError::Internal(e) => {
-                tracing::error!(error = %format!("{e:#}"), "internal error");
-                "服务器内部错误，已记录日志。An internal error occurred; it has been logged."
-                    .to_owned()
-            }
+            ApiError::Internal(e) => internal(e),
             other => other.to_string(),
         };
         let errors: &[FieldProblem] = match &self {
@@ -150,20 +184,7 @@ impl IntoResponse for ApiError {
             }][..],
             _ => &[],
         };
-        let body = Problem {
-            kind: "about:blank",
-            title,
-            status: status.as_u16(),
-            detail,
-            errors,
-        };
-        let json = serde_json::to_vec(&body).unwrap_or_default();
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            json,
-        )
-            .into_response()
+        problem(status, title, detail, Fields { errors })
     }
 }
 
