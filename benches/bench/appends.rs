@@ -2,13 +2,13 @@
 //! disk's floor (a small write and fdatasync) in the same runs.
 use std::time::Instant;
 
-use annals::store::{Batch, Store};
+use annals::store::Store;
 use chrono::Utc;
 use events::{Catalog, NewEvent};
 use serde_json::Value;
 
 use crate::{
-    meeting, new_event,
+    append_one, meeting, new_event,
     peer::{Row, Sqlite},
     raw_record,
     rawsled::{self, RawSled, Record},
@@ -107,15 +107,7 @@ pub fn single_appends(
                 match system {
                     0 => t.time(|lat| {
                         for ev in std::mem::take(&mut evs) {
-                            lat.record(ms(|| {
-                                store
-                                    .append(Batch {
-                                        events: vec![ev],
-                                        author: "bench".into(),
-                                        ..Batch::default()
-                                    })
-                                    .expect("the append");
-                            }));
+                            lat.record(ms(|| append_one(store, ev)));
                         }
                     }),
                     1 => {

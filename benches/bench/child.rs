@@ -147,13 +147,7 @@ pub fn run(what: &str, path: &Path, extra: Option<&str>) {
                     .expect("the store opens");
                 for ev in evs.drain(..) {
                     let one = Instant::now();
-                    store
-                        .append(annals::store::Batch {
-                            events: vec![ev],
-                            author: "bench".into(),
-                            ..Default::default()
-                        })
-                        .expect("the append");
+                    crate::append_one(&store, ev);
                     lat.record(one.elapsed().as_secs_f64() * 1e3);
                 }
             } else {

@@ -45,7 +45,7 @@ use std::{
 };
 
 use annals::{
-    store::{raw, Options, Store},
+    store::{raw, Batch, Options, Store},
     views::Cache,
 };
 use chrono::Utc;
@@ -134,6 +134,17 @@ pub fn raw_record(ev: &NewEvent, seq: u64) -> Record {
         target: None,
         bytes,
     }
+}
+
+/// One durable single append through `Store::append`, as the bench's writers make them.
+pub fn append_one(store: &Store, ev: NewEvent) {
+    store
+        .append(Batch {
+            events: vec![ev],
+            author: "bench".into(),
+            ..Batch::default()
+        })
+        .expect("the append");
 }
 
 pub fn open(dir: &Path, catalog: &Arc<Catalog>) -> Store {

@@ -1,11 +1,12 @@
 //! Measure 2: durable concurrent appends, sixteen threads at once through each system.
 use std::time::Instant;
 
-use annals::store::{Batch, Store};
+use annals::store::Store;
 use chrono::Utc;
 use events::{Catalog, NewEvent};
 
 use crate::{
+    append_one,
     appends::ROUNDS,
     meeting, new_event,
     peer::{Row, Sqlite},
@@ -121,13 +122,7 @@ pub fn annals_writers(store: &Store, batches: Vec<Vec<NewEvent>>) -> f64 {
         for evs in batches {
             s.spawn(move || {
                 for ev in evs {
-                    store
-                        .append(Batch {
-                            events: vec![ev],
-                            author: "bench".into(),
-                            ..Batch::default()
-                        })
-                        .expect("the append");
+                    append_one(store, ev);
                 }
             });
         }

@@ -111,20 +111,8 @@ pub async fn list(client: &impl GenericClient, school: &str) -> Result<Vec<Recei
         )
         .await?;
     rows.iter()
-        .map(|r| receipt(school, r, r.get::<_, String>(4).trim()))
+        .map(|r| Receipt::from_row(school, r, r.get::<_, String>(4).trim()))
         .collect()
-}
-
-/// A receipt from a row whose first columns are `seq, hash, received_at, signature`.
-fn receipt(school: &str, r: &tokio_postgres::Row, hub_key: &str) -> Result<Receipt, HubError> {
-    Ok(Receipt {
-        school: school.to_owned(),
-        seq: r.get::<_, i64>(0) as u64,
-        hash: parse_hash(r.get(1))?,
-        received_at: r.get(2),
-        hub_key: hub_key.to_owned(),
-        signature: r.get::<_, String>(3).trim().to_owned(),
-    })
 }
 
 /// The receipts this hub signed for `school` after `after`, in seq order: what a city
@@ -142,5 +130,7 @@ pub async fn signed_after(
             &[&school, &(after as i64)],
         )
         .await?;
-    rows.iter().map(|r| receipt(school, r, hub_key)).collect()
+    rows.iter()
+        .map(|r| Receipt::from_row(school, r, hub_key))
+        .collect()
 }

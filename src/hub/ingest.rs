@@ -402,17 +402,8 @@ async fn latest_receipt(
             &[&school],
         )
         .await?;
-    row.map(|r| {
-        Ok(Receipt {
-            school: school.to_owned(),
-            seq: r.get::<_, i64>(0) as u64,
-            hash: parse_hash(r.get(1))?,
-            received_at: r.get(2),
-            hub_key: key.public_hex(),
-            signature: r.get::<_, String>(3).trim().to_owned(),
-        })
-    })
-    .transpose()
+    row.map(|r| Receipt::from_row(school, &r, &key.public_hex()))
+        .transpose()
 }
 
 /// Why a row the hub stored does not read back as the envelope it was.
