@@ -259,7 +259,7 @@ pub enum Command {
     },
     /// Show one event and every correction of it.
     Show {
-        /// The event's id.
+        /// The event's seq (as the page and `log` show it) or its id.
         id: String,
     },
     /// List the catalog's kinds and their fields.
@@ -765,15 +765,12 @@ impl Ctx<'_> {
         )
     }
 
-    fn show(&self, id: &str) -> anyhow::Result<ExitCode> {
-        let id: uuid::Uuid = id
-            .parse()
-            .with_context(|| format!("'{id}' is not an event id (UUID)"))?;
+    fn show(&self, seq_or_id: &str) -> anyhow::Result<ExitCode> {
         let store = self.open()?;
-        let Some(event) = store.get(id)? else {
-            bail!("there is no event {id}");
+        let Some(event) = store.lookup(seq_or_id)? else {
+            bail!("there is no event '{seq_or_id}' (give its seq or its id)");
         };
-        let corrections = store.corrections_of(id)?;
+        let corrections = store.corrections_of(event.id)?;
         if self.cli.json {
             return self
                 .print_json(&json!({"event": event, "corrections": corrections}))

@@ -29,6 +29,7 @@ mod headers;
 mod html;
 mod limits;
 mod listen;
+mod markdown;
 mod office;
 mod page;
 mod same_origin;

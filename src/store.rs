@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 mod legacy;
+mod lookup;
 mod migrate;
 pub mod raw;
 mod read;

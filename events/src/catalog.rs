@@ -190,6 +190,15 @@ pub struct KindDef {
     /// Upcasting rules from older versions, oldest first.
     #[serde(rename = "upcast", default, skip_serializing_if = "Vec::is_empty")]
     pub upcasts: Vec<Upcast>,
+    /// The fields that, with the dates, say two events of this kind are the same
+    /// happening (a class's id and session): a new one matching a live one is held back
+    /// as a likely repeat. Empty: no such check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity: Vec<String>,
+    /// Where forms list the kind, smallest first (then by name): the order a clerk
+    /// looks for them in, not the names' alphabet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -515,6 +524,11 @@ impl Catalog {
                     return Err(bad(format!("field '{}' is defined twice", f.name)));
                 }
             }
+            if let Some(unknown) = kind.identity.iter().find(|n| kind.field(n).is_none()) {
+                return Err(bad(format!(
+                    "identity names '{unknown}', which is not a field"
+                )));
+            }
             if kinds.contains_key(&kind.name) {
                 return Err(bad(format!("kind '{}' is defined twice", kind.name)));
             }
@@ -639,5 +653,15 @@ mod tests {
     fn a_malformed_catalog_file_is_named() {
         let err = Catalog::from_files([("bad.toml", "name = 3")]).unwrap_err();
         assert!(err.to_string().starts_with("catalog file bad.toml:"));
+    }
+
+    #[test]
+    fn an_identity_names_fields_of_its_kind() {
+        let catalog = Catalog::embedded();
+        let class = catalog.kind("class_held").unwrap();
+        assert_eq!(class.identity, ["class_id", "session"]);
+        let text = "name = \"x_done\"\nlabel_zh = \"x\"\nlabel_en = \"x\"\noccurs = \"date\"\nidentity = [\"nope\"]\n";
+        let err = Catalog::from_files([("x_done.toml", text)]).unwrap_err();
+        assert!(err.to_string().contains("identity names 'nope'"), "{err}");
     }
 }

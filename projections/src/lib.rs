@@ -11,6 +11,7 @@
 //! - [`timeline`]: metrics as series, and the chronological event timeline.
 //! - [`people`]: each teacher's record and the "三个一" rule.
 //! - [`report`]: the half-year report, rendered from a template.
+//! - [`same`]: the live event a new one repeats, by its kind's identity fields.
 //!
 //! ```
 //! use projections::{facts::Facts, metric::Metrics, period::Query};
@@ -28,6 +29,7 @@ pub mod people;
 pub mod period;
 pub mod progress;
 pub mod report;
+pub mod same;
 pub mod timeline;
 
 pub use error::{Error, SnapshotError};

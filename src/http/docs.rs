@@ -102,8 +102,8 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
         method: "get",
         path: "/api/report",
-        zh: "半年（或任一期间）工作报告（format=md、json 或 docx）",
-        en: "The half-year (or any period's) report (format=md, json or docx)",
+        zh: "半年（或任一期间）工作报告（format=md、html、json 或 docx）",
+        en: "The half-year (or any period's) report (format=md, html, json or docx)",
         query: &["period", "on", "known_at", "lang", "format"],
         role: "reader",
     },
@@ -129,6 +129,14 @@ pub const ROUTES: &[RouteDoc] = &[
         zh: "指标、计划完成与趋势的 Excel 工作簿",
         en: "Metrics, progress and timelines as an Excel workbook",
         query: &["period", "on", "known_at", "lang", "by"],
+        role: "reader",
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/template.xlsx",
+        zh: "Excel 导入模板（按事项类别分表，附填写说明）",
+        en: "The Excel import template (a sheet per kind, with instructions)",
+        query: &[],
         role: "reader",
     },
     RouteDoc {

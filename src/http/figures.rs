@@ -245,9 +245,17 @@ async fn report_view(
                 }
                 "json" => Ok(Json(r).into_response()),
                 "docx" => super::office::docx(&r.period, &s.templates.markdown(&r)?),
+                "html" => {
+                    let keep = super::page::Keep {
+                        on: when.on.clone(),
+                        known_at: when.known_at.clone(),
+                        lang: when.lang.clone(),
+                    };
+                    super::markdown::report_page(&r.period, keep, &s.templates.markdown(&r)?)
+                }
                 other => Err(ApiError::BadRequest {
                     field: "format".into(),
-                    reason: format!("'{other}' is not a format; use md, json or docx"),
+                    reason: format!("'{other}' is not a format; use md, html, json or docx"),
                 }),
             }
         })

@@ -1,6 +1,7 @@
 //! Office files over HTTP: `POST /api/imports` takes a workbook, a CSV sheet or a JSONL
 //! file as the body (its `Content-Type` says which) and imports it all or nothing;
-//! `GET /api/metrics.xlsx` answers the figures as a workbook. The report as a Word
+//! `GET /api/metrics.xlsx` answers the figures as a workbook, `GET /api/template.xlsx`
+//! the import template to fill in and upload. The report as a Word
 //! document is `GET /api/report?format=docx` (see `figures.rs`), answered by [`docx`].
 
 use axum::{
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/imports", post(import))
         .route("/api/metrics.xlsx", get(metrics_xlsx))
+        .route("/api/template.xlsx", get(template_xlsx))
 }
 
 /// How long an upload waits for its turn to be read before it is told to come back.
@@ -234,6 +236,16 @@ fn metrics_workbook(s: &Inner, p: &SheetParams) -> Result<Response, ApiError> {
     })?;
     let name = format!("annals-metrics-{}.xlsx", query.period);
     Ok(attachment(office::XLSX_TYPE, &name, bytes))
+}
+
+/// The import template, from the catalog this server records with.
+async fn template_xlsx(State(state): State<AppState>, _: CanRead) -> Result<Response, ApiError> {
+    state
+        .blocking(|s| {
+            let bytes = office::template::write(s.store.catalog())?;
+            Ok(attachment(office::XLSX_TYPE, "annals-template.xlsx", bytes))
+        })
+        .await
 }
 
 /// The report's Markdown as a Word document to download.

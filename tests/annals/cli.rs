@@ -135,6 +135,7 @@ fn show_prints_the_event_and_every_correction_of_it() {
     .ok();
 
     let out = run(annals(dir.path()).args(["show", id])).ok();
+    let by_id = out.stdout.clone();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(lines[0].trim_start().starts_with("1 "), "{out:#?}");
     assert!(lines[1].contains(id), "{out:#?}");
@@ -164,8 +165,14 @@ fn show_prints_the_event_and_every_correction_of_it() {
         .collect();
     assert_eq!(kinds, [&json!("event_amended"), &json!("event_voided")]);
 
+    // Issue 17: the page shows seqs, so `show` takes one as well as an id.
+    let by_seq = run(annals(dir.path()).args(["show", "1"])).ok();
+    assert_eq!(by_seq.stdout, by_id, "seq 1 is the same event");
+
     let out =
         run(annals(dir.path()).args(["show", "0189b7a2-1c3e-7000-8000-0000000000ff"])).failed();
+    assert!(out.stderr.contains("there is no event"), "{out:#?}");
+    let out = run(annals(dir.path()).args(["show", "99"])).failed();
     assert!(out.stderr.contains("there is no event"), "{out:#?}");
 }
 

@@ -139,7 +139,7 @@ async fn recording_through_the_form_redirects_and_the_event_appears() {
     let after = page(&app, &location, Some(&cookie)).await;
     assert!(after.contains(&format!("已记录，序号 {seq}")));
     assert!(
-        after.contains(&format!("<td>{seq}</td>")),
+        after.contains(&format!("<td class=\"seq\">{seq}</td>")),
         "the new event is in the table"
     );
     assert!(after.contains("乡镇党委书记专题培训班"));

@@ -1,0 +1,293 @@
+//! `POST /record`: the page's form to record, amend or void an event. Fields typed as
+//! text are converted by the catalog and validated by the same code as the API; a form
+//! sent again is the store's idempotent retry (its one-time id is the event's id); a new
+//! event like a live one is held back until the clerk confirms it. On success, back to
+//! the page's own day; on failure, the page again with each message beside its field.
+use std::collections::BTreeMap;
+
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use events::{
+    catalog::{AMENDED, VOIDED},
+    Draft, NewEvent,
+};
+use projections::period::Lang;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::{
+    form::{no_such_event, Filled, Mode, Target},
+    html, Keep, Notes, PageQuery,
+};
+use crate::{
+    http::{auth::Visitor, ApiError, AppState, Inner},
+    store::{Batch, Role, StoreError, TokenInfo},
+};
+
+/// The form's fields, by name, as sent.
+type Sent = BTreeMap<String, String>;
+
+/// The handler: who may record, then the work off the async threads.
+pub async fn record(
+    State(state): State<AppState>,
+    Visitor(caller): Visitor,
+    Form(form): Form<Sent>,
+) -> Result<Response, ApiError> {
+    let keep = kept(&form);
+    let Some(caller) = caller else {
+        return super::login_page(&keep, StatusCode::UNAUTHORIZED, "record");
+    };
+    if caller.role < Role::Recorder {
+        // The page says so where the form would be.
+        let q = PageQuery {
+            keep,
+            ..PageQuery::default()
+        };
+        let (_, body) = state
+            .blocking(move |s| super::render(s, &q, Some(&caller), Notes::default()))
+            .await?;
+        return Ok(html::answer(StatusCode::FORBIDDEN, body));
+    }
+    state
+        .blocking(move |s| record_in(s, &caller, &keep, &form))
+        .await
+}
+
+/// The page's query, from the form's hidden fields.
+fn kept(form: &Sent) -> Keep {
+    let get = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    Keep {
+        on: get("on"),
+        known_at: get("known_at"),
+        lang: get("lang"),
+    }
+}
+
+/// A refused field's name as the form knows it: `data.trainees` (or, inside an
+/// amendment, `data.data.trainees`) is the field `trainees`.
+fn field_of(problem: &str) -> String {
+    problem
+        .strip_prefix("data.data.")
+        .or_else(|| problem.strip_prefix("data."))
+        .unwrap_or(problem)
+        .to_owned()
+}
+
+fn record_in(
+    s: &Inner,
+    caller: &TokenInfo,
+    keep: &Keep,
+    form: &Sent,
+) -> Result<Response, ApiError> {
+    let lang = keep.lang();
+    let catalog = s.store.catalog();
+    let mode = Mode::named(form.get("correct").map(String::as_str));
+    let form_id = form
+        .get("form_id")
+        .and_then(|v| v.parse::<Uuid>().ok())
+        .unwrap_or_else(Uuid::now_v7);
+    let text = |k: &str| form.get(k).map_or("", |v| v.trim());
+    let mut errors = BTreeMap::new();
+    let target = match mode {
+        Mode::New => None,
+        _ => {
+            let facts = s.cache.read(&s.store)?;
+            let found = s.store.lookup(text("target"))?;
+            let target = found.and_then(|env| Target::of(&env, &facts, catalog, lang));
+            if target.is_none() {
+                errors.insert("target".to_owned(), no_such_event(lang, text("target")));
+            }
+            target.map(|(t, _)| t)
+        }
+    };
+    let kind = match (&target, mode) {
+        (Some(t), _) => s.store.get(t.id)?.map(|e| e.kind).unwrap_or_default(),
+        (None, _) => text("kind").to_owned(),
+    };
+    let mut data = Map::new();
+    if let (Some(def), false) = (catalog.kind(&kind), mode == Mode::Void) {
+        for f in &def.fields {
+            let raw = text(&format!("f_{}", f.name));
+            if raw.is_empty() {
+                continue;
+            }
+            match f.coerce(raw) {
+                Ok(v) => {
+                    data.insert(f.name.clone(), v);
+                }
+                Err(reason) => {
+                    errors.insert(f.name.clone(), reason);
+                }
+            }
+        }
+    }
+    let correction = |kind: &str, mut body: Map<String, Value>| {
+        body.insert(
+            "target".into(),
+            json!(target
+                .as_ref()
+                .map(|t| t.id.to_string())
+                .unwrap_or_default()),
+        );
+        if !text("reason").is_empty() {
+            body.insert("reason".into(), json!(text("reason")));
+        }
+        Draft {
+            id: Some(form_id.to_string()),
+            kind: kind.to_owned(),
+            data: Value::Object(body),
+            ..Draft::default()
+        }
+    };
+    let draft = match mode {
+        Mode::New => Draft {
+            id: Some(form_id.to_string()),
+            kind: kind.clone(),
+            occurred: occurred(form),
+            data: Value::Object(data),
+            ..Draft::default()
+        },
+        Mode::Amend => correction(
+            AMENDED,
+            Map::from_iter([("data".into(), Value::Object(data))]),
+        ),
+        Mode::Void => correction(VOIDED, Map::new()),
+    };
+    let filled = |errors: BTreeMap<String, String>| Filled {
+        mode,
+        kind: kind.clone(),
+        target: target.clone(),
+        values: values(form),
+        errors,
+        form_id,
+    };
+    let event = match NewEvent::parse(catalog, draft) {
+        Ok(ev) if errors.is_empty() => ev,
+        Ok(_) => return again(s, caller, keep, filled(errors), None),
+        Err(events::Error::Invalid(list)) => {
+            for f in list {
+                errors.entry(field_of(&f.field)).or_insert(f.reason);
+            }
+            return again(s, caller, keep, filled(errors), None);
+        }
+        Err(other) => return Err(ApiError::Internal(other.into())),
+    };
+    if mode == Mode::New {
+        if let Some(same) = held_back(s, &event, form, lang)? {
+            return again(s, caller, keep, filled(errors), Some(same));
+        }
+    }
+    let appended = s.store.append(Batch {
+        events: vec![event.recorded_now_by(caller.name.clone())],
+        expected_seq: None,
+        author: caller.name.clone(),
+        import: None,
+    });
+    match appended {
+        Ok(receipts) => {
+            let seq = receipts.first().map_or(0, |r| r.seq).to_string();
+            let to = keep.to(&[("recorded", &seq), ("kind", &kind)], "latest");
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(StoreError::Rejected(items)) => {
+            for i in items {
+                errors
+                    .entry(field_of(&i.error.field))
+                    .or_insert(i.error.reason);
+            }
+            again(s, caller, keep, filled(errors), None)
+        }
+        Err(other) => match ApiError::from(other) {
+            internal @ ApiError::Internal(_) => Err(internal),
+            // Said on the page, above the button, in the page's language.
+            refused => {
+                let reason = lang.pick(
+                    "未能记录，请稍后再试：",
+                    "It could not be recorded; try again later: ",
+                );
+                errors.insert("form".into(), format!("{reason}{refused}"));
+                again(s, caller, keep, filled(errors), None)
+            }
+        },
+    }
+}
+
+/// The live event this new one looks like, unless the clerk has confirmed it or the
+/// form is being sent again (its id is in the log: the store answers the first seq).
+fn held_back(
+    s: &Inner,
+    event: &NewEvent,
+    form: &Sent,
+    lang: Lang,
+) -> Result<Option<Value>, ApiError> {
+    let (Some(def), Some(occurred)) = (s.store.catalog().kind(event.kind()), event.occurred())
+    else {
+        return Ok(None);
+    };
+    if def.identity.is_empty() || s.store.get(event.id())?.is_some() {
+        return Ok(None);
+    }
+    let confirmed = form.get("confirm_same").and_then(|v| v.parse::<u64>().ok());
+    let facts = s.cache.read(&s.store)?;
+    let same = projections::same::live_match(&facts, def, occurred, &event.data(), None);
+    Ok(same.filter(|f| Some(f.seq()) != confirmed).map(|f| {
+        let data = f.latest().map(|d| d.to_value()).unwrap_or_default();
+        json!({"seq": f.seq(), "occurred": f.occurred().to_string(), "summary": super::summary(lang, Some(def), &data)})
+    }))
+}
+
+/// The dates typed: one day, or a range when the second differs.
+fn occurred(form: &Sent) -> Option<String> {
+    let day = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    match (day("occurred_from"), day("occurred_to")) {
+        (Some(a), Some(b)) if a != b => Some(format!("{a}..{b}")),
+        (Some(a), _) => Some(a.to_owned()),
+        _ => None,
+    }
+}
+
+/// What was typed, to fill the form again.
+fn values(form: &Sent) -> BTreeMap<String, String> {
+    form.iter()
+        .filter_map(|(k, v)| match k.strip_prefix("f_") {
+            Some(name) => Some((name.to_owned(), v.clone())),
+            None => ["occurred_from", "occurred_to", "reason", "target"]
+                .contains(&k.as_str())
+                .then(|| (k.clone(), v.clone())),
+        })
+        .collect()
+}
+
+/// The page again with the form as sent: refused (422) with each message beside its
+/// field, or held back as a likely repeat (409) with a button that records it anyway.
+fn again(
+    s: &Inner,
+    caller: &TokenInfo,
+    keep: &Keep,
+    filled: Filled,
+    same: Option<Value>,
+) -> Result<Response, ApiError> {
+    let status = match same {
+        Some(_) => StatusCode::CONFLICT,
+        None => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let q = PageQuery {
+        keep: keep.clone(),
+        ..PageQuery::default()
+    };
+    let notes = Notes {
+        form: Some(filled),
+        same,
+        login_refused: false,
+    };
+    let (_, body) = super::render(s, &q, Some(caller), notes)?;
+    Ok(html::answer(status, body))
+}
