@@ -57,6 +57,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const body = answer.body;
     if (answer.ok) {
       show("ok", say(dryRun ? "checked" : "imported", body));
+      result.scrollIntoView({ block: "nearest" });
       if (dryRun) {
         importButton.disabled = false;
       } else {

@@ -101,16 +101,18 @@ fn record_in(
         _ => {
             let facts = s.cache.read(&s.store)?;
             let found = s.store.lookup(text("target"))?;
-            let target = found.and_then(|env| Target::of(&env, &facts, catalog, lang));
+            let target =
+                found.and_then(|env| Some((Target::of(&env, &facts, catalog, lang)?.0, env.kind)));
             if target.is_none() {
                 errors.insert("target".to_owned(), no_such_event(lang, text("target")));
             }
-            target.map(|(t, _)| t)
+            target
         }
     };
-    let kind = match (&target, mode) {
-        (Some(t), _) => s.store.get(t.id)?.map(|e| e.kind).unwrap_or_default(),
-        (None, _) => text("kind").to_owned(),
+    // A correction edits the fields of its target's kind, whatever the form says.
+    let (target, kind) = match target {
+        Some((t, kind)) => (Some(t), kind),
+        None => (None, text("kind").to_owned()),
     };
     let mut data = Map::new();
     if let (Some(def), false) = (catalog.kind(&kind), mode == Mode::Void) {

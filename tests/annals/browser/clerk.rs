@@ -113,6 +113,7 @@ return {
 
 async fn layout(browser: &Browser, width: u32, shot: &Path) -> Value {
     let l = browser.script(LAYOUT).await;
+    println!("layout at {width} px: {l}");
     assert!(
         l["page"].as_u64() <= l["window"].as_u64(),
         "at {width} px nothing is wider than the window: {l}"
