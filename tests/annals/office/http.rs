@@ -265,7 +265,10 @@ async fn the_report_downloads_as_word_and_the_figures_as_excel() {
     )
     .await;
     assert!(
-        p["detail"].as_str().unwrap().contains("md, json or docx"),
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("md, html, json or docx"),
         "{p}"
     );
     problem(
