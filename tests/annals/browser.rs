@@ -334,33 +334,7 @@ async fn the_page_in_chromium_shows_the_figures_and_records_through_the_form() {
         .script("return document.querySelector('#record-form input[name=kind]').value;")
         .await;
     assert_eq!(kind, "class_held", "the form records a class by default");
-    browser
-        .set_value("#record-form input[name=occurred_from]", "2023-06-26")
-        .await;
-    browser
-        .set_value("#record-form input[name=occurred_to]", "2023-06-28")
-        .await;
-    browser
-        .type_into("#record-form input[name=f_class_id]", "2023-ZT02")
-        .await;
-    browser
-        .type_into(
-            "#record-form input[name=f_class_name]",
-            "村（社区）党组织书记培训班",
-        )
-        .await;
-    browser
-        .click("#record-form select[name=f_category] option[value=main]")
-        .await;
-    browser
-        .type_into("#record-form input[name=f_session]", "3")
-        .await;
-    browser
-        .type_into("#record-form input[name=f_trainees]", "99")
-        .await;
-    browser
-        .type_into("#record-form input[name=f_methods]", "讲授式、研讨式")
-        .await;
+    clerk::enter_the_class(&browser).await;
     browser.click("#record-submit").await;
     let url = browser.wait_for_url("recorded=").await;
     let seq: u64 = url

@@ -202,8 +202,9 @@ fn first_kind(catalog: &Catalog) -> String {
         .unwrap_or_default()
 }
 
-/// Each field of an event's data as text in its form field: a list joined by 、, the
-/// way the form reads it back.
+/// Each field of an event's data as text in its form field, as a person reads it (a
+/// list joined by 、, the way the form reads it back); an enum as its stored value, which
+/// its choice list selects.
 fn env_values(def: Option<&KindDef>, data: &Value) -> BTreeMap<String, String> {
     let Some(def) = def else {
         return BTreeMap::new();
@@ -211,15 +212,10 @@ fn env_values(def: Option<&KindDef>, data: &Value) -> BTreeMap<String, String> {
     def.fields
         .iter()
         .filter_map(|f| {
-            let text = match data.get(&f.name)? {
-                Value::Null => return None,
-                Value::String(s) => s.clone(),
-                Value::Array(items) => items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                other => other.to_string(),
+            let v = data.get(&f.name).filter(|v| !v.is_null())?;
+            let text = match (f.ty, v) {
+                (FieldType::Enum, Value::String(s)) => s.clone(),
+                _ => f.display(v, false),
             };
             Some((f.name.clone(), text))
         })

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use super::Browser;
 
-/// The same class session the first browser test recorded through the form.
+/// The class session the first browser test records through the form, and this one
+/// again.
 const CLASS: [(&str, &str); 5] = [
     ("f_class_id", "2023-ZT02"),
     ("f_class_name", "村（社区）党组织书记培训班"),
@@ -81,6 +82,20 @@ impl Browser {
             self.type_into(&css, value).await;
         }
     }
+}
+
+/// Types the third session of the village secretaries' class into the record form.
+pub async fn enter_the_class(browser: &Browser) {
+    browser
+        .set_value("#record-form input[name=occurred_from]", "2023-06-26")
+        .await;
+    browser
+        .set_value("#record-form input[name=occurred_to]", "2023-06-28")
+        .await;
+    browser.fill(&CLASS).await;
+    browser
+        .click("#record-form select[name=f_category] option[value=main]")
+        .await;
 }
 
 /// How the page lays itself out: what overflows, what wraps, what is left blank.
@@ -213,16 +228,7 @@ pub async fn a_clerks_day(
 
     // Item 2: the same class session again is held back, then recorded when confirmed.
     browser.goto(&format!("{address}/?on=2023-06-30")).await;
-    browser
-        .set_value("#record-form input[name=occurred_from]", "2023-06-26")
-        .await;
-    browser
-        .set_value("#record-form input[name=occurred_to]", "2023-06-28")
-        .await;
-    browser.fill(&CLASS).await;
-    browser
-        .click("#record-form select[name=f_category] option[value=main]")
-        .await;
+    enter_the_class(browser).await;
     browser.click("#record-submit").await;
     let same = browser.wait_for_text("#same", "看起来与第").await;
     assert!(
