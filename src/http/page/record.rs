@@ -81,13 +81,14 @@ fn field_of(problem: &str) -> String {
         .to_owned()
 }
 
-fn record_in(
-    s: &Inner,
-    caller: &TokenInfo,
-    keep: &Keep,
-    form: &Sent,
-) -> Result<Response, ApiError> {
-    let lang = keep.lang();
+/// The form read: the draft it makes, and the form as it is shown again if refused
+/// (with the messages of the fields that could not be read).
+struct Read {
+    draft: Draft,
+    filled: Filled,
+}
+
+fn read(s: &Inner, form: &Sent, lang: Lang) -> Result<Read, ApiError> {
     let catalog = s.store.catalog();
     let mode = Mode::named(form.get("correct").map(String::as_str));
     let form_id = form
@@ -131,60 +132,63 @@ fn record_in(
             }
         }
     }
-    let correction = |kind: &str, mut body: Map<String, Value>| {
-        body.insert(
-            "target".into(),
-            json!(target
-                .as_ref()
-                .map(|t| t.id.to_string())
-                .unwrap_or_default()),
-        );
+    let mut body = Map::new();
+    if mode != Mode::New {
+        let id = target.as_ref().map(|t| t.id.to_string());
+        body.insert("target".into(), json!(id.unwrap_or_default()));
         if !text("reason").is_empty() {
             body.insert("reason".into(), json!(text("reason")));
         }
-        Draft {
-            id: Some(form_id.to_string()),
-            kind: kind.to_owned(),
-            data: Value::Object(body),
-            ..Draft::default()
+    }
+    let (draft_kind, occurred, data) = match mode {
+        Mode::New => (kind.clone(), occurred(form), Value::Object(data)),
+        Mode::Amend => {
+            body.insert("data".into(), Value::Object(data));
+            (AMENDED.to_owned(), None, Value::Object(body))
         }
+        Mode::Void => (VOIDED.to_owned(), None, Value::Object(body)),
     };
-    let draft = match mode {
-        Mode::New => Draft {
+    Ok(Read {
+        draft: Draft {
             id: Some(form_id.to_string()),
-            kind: kind.clone(),
-            occurred: occurred(form),
-            data: Value::Object(data),
+            kind: draft_kind,
+            occurred,
+            data,
             ..Draft::default()
         },
-        Mode::Amend => correction(
-            AMENDED,
-            Map::from_iter([("data".into(), Value::Object(data))]),
-        ),
-        Mode::Void => correction(VOIDED, Map::new()),
-    };
-    let filled = |errors: BTreeMap<String, String>| Filled {
-        mode,
-        kind: kind.clone(),
-        target: target.clone(),
-        values: values(form),
-        errors,
-        form_id,
-    };
-    let event = match NewEvent::parse(catalog, draft) {
-        Ok(ev) if errors.is_empty() => ev,
-        Ok(_) => return again(s, caller, keep, filled(errors), None),
+        filled: Filled {
+            mode,
+            kind,
+            target,
+            values: values(form),
+            errors,
+            form_id,
+        },
+    })
+}
+
+fn record_in(
+    s: &Inner,
+    caller: &TokenInfo,
+    keep: &Keep,
+    form: &Sent,
+) -> Result<Response, ApiError> {
+    let lang = keep.lang();
+    let Read { draft, mut filled } = read(s, form, lang)?;
+    let event = match NewEvent::parse(s.store.catalog(), draft) {
+        Ok(ev) if filled.errors.is_empty() => ev,
+        Ok(_) => return again(s, caller, keep, filled, None),
         Err(events::Error::Invalid(list)) => {
             for f in list {
-                errors.entry(field_of(&f.field)).or_insert(f.reason);
+                filled.errors.entry(field_of(&f.field)).or_insert(f.reason);
             }
-            return again(s, caller, keep, filled(errors), None);
+            return again(s, caller, keep, filled, None);
         }
         Err(other) => return Err(ApiError::Internal(other.into())),
     };
-    if mode == Mode::New {
+    if filled.mode == Mode::New {
         if let Some(same) = held_back(s, &event, form, lang)? {
-            return again(s, caller, keep, filled(errors), Some(same));
+            return again(s, caller, keep, filled, Some(same));
         }
     }
     let appended = s.store.append(Batch {
@@ -196,16 +200,17 @@ fn record_in(
     match appended {
         Ok(receipts) => {
             let seq = receipts.first().map_or(0, |r| r.seq).to_string();
-            let to = keep.to(&[("recorded", &seq), ("kind", &kind)], "latest");
+            let to = keep.to(&[("recorded", &seq), ("kind", &filled.kind)], "latest");
             Ok(Redirect::to(&to).into_response())
         }
         Err(StoreError::Rejected(items)) => {
             for i in items {
-                errors
+                filled
+                    .errors
                     .entry(field_of(&i.error.field))
                     .or_insert(i.error.reason);
             }
-            again(s, caller, keep, filled(errors), None)
+            again(s, caller, keep, filled, None)
         }
         Err(other) => match ApiError::from(other) {
             internal @ ApiError::Internal(_) => Err(internal),
@@ -215,8 +220,10 @@ fn record_in(
                     "未能记录，请稍后再试：",
                     "It could not be recorded; try again later: ",
                 );
-                errors.insert("form".into(), format!("{reason}{refused}"));
-                again(s, caller, keep, filled(errors), None)
+                filled
+                    .errors
+                    .insert("form".into(), format!("{reason}{refused}"));
+                again(s, caller, keep, filled, None)
             }
         },
     }
