@@ -304,10 +304,14 @@ pub fn render(
     let form = filled.context(catalog, lang);
     let verified = verification(s)?;
     let half = if figures.on.month() <= 6 { 1 } else { 2 };
-    let keep = Keep {
-        on: Some(figures.on.to_string()),
-        ..q.keep.clone()
-    };
+    // What the forms and links keep is the query as asked (a page opened on no day
+    // stays on today's, or the demo's, tomorrow too), less a date that could not be read.
+    let mut keep = q.keep.clone();
+    match bad_time {
+        Some(("on", _)) => keep.on = None,
+        Some(_) => keep.known_at = None,
+        None => {}
+    }
     let ctx = json!({
         "lang": lang,
         "zh": lang == Lang::Zh,
@@ -316,8 +320,9 @@ pub fn render(
         "open_reads": s.config.open_reads,
         "on": figures.on.to_string(),
         "known_at": q.keep.known_at.clone().unwrap_or_default(),
-        "time_error": bad_time.map(|(field, message)| json!({"field": field, "message": message})),
+        "time_error": bad_time.as_ref().map(|(field, message)| json!({"field": field, "message": message})),
         "keep": keep.query(),
+        "held": keep,
         "other_lang": Keep { lang: Some(lang.pick("en", "zh").to_owned()), ..keep.clone() }.query(),
         "year": year,
         "elapsed": progress::elapsed(year, figures.on),

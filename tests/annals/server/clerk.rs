@@ -390,6 +390,10 @@ async fn issue_17_the_demo_opens_on_its_half_year_and_every_redirect_keeps_the_p
         .next()
         .unwrap()
         .to_owned();
+    // Every form of the page carries its day: sign-out, the record form, the lookup.
+    let (_, page) = html(&app, "/?on=2023-03-31&lang=en", Some(&cookie)).await;
+    let kept = "<input type=\"hidden\" name=\"on\" value=\"2023-03-31\">";
+    assert_eq!(page.matches(kept).count(), 4, "{page}");
     let resp = app
         .post_form(
             "/record",
