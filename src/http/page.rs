@@ -208,7 +208,11 @@ fn render(
         .iter()
         .map(|p| Bar {
             label: lang.pick(&p.label_zh, &p.label_en).to_owned(),
-            unit: lang.pick(&p.unit_zh, &p.unit_en).to_owned(),
+            // "9 / 17个", but "9 / 17 classes": English spaces a number from its unit.
+            unit: match lang {
+                Lang::Zh => p.unit_zh.clone(),
+                Lang::En => format!(" {}", p.unit_en),
+            },
             actual: p.actual,
             target: p.target,
             done_pct: p.share_done * 100.0,
@@ -255,7 +259,7 @@ fn render(
                 }),
                 summary: summary(lang, def, &data.to_value()),
                 status: f.status_at(figures.known_at),
-                by: f.recorded_by().to_owned(),
+                by: lang.author(f.recorded_by()).to_owned(),
             }
         })
         .collect();
