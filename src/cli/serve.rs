@@ -131,8 +131,8 @@ impl Ctx<'_> {
                             None => self.t("有效", "live").to_owned(),
                         };
                         println!(
-                            "{:<16} {:<9} {}  {state}",
-                            t.name,
+                            "{} {:<9} {}  {state}",
+                            super::table::pad(&t.name, 16),
                             format!("{:?}", t.role).to_lowercase(),
                             t.created_at
                                 .with_timezone(&self.cli.utc_offset)

@@ -163,18 +163,23 @@ fn summary(lang: Lang, def: Option<&events::catalog::KindDef>, data: &Value) -> 
     let Some(def) = def else {
         return data.to_string();
     };
+    // Each language's own punctuation: full-width in Chinese only.
+    let (colon, semicolon) = match lang {
+        Lang::Zh => ("：", "；"),
+        Lang::En => (": ", "; "),
+    };
     let text: Vec<String> = def
         .present(data)
         .filter(|(f, _)| f.ty != FieldType::Object)
         .map(|(f, v)| {
             format!(
-                "{}：{}",
+                "{}{colon}{}",
                 lang.pick(&f.label_zh, &f.label_en),
                 f.display(v, lang == Lang::En)
             )
         })
         .collect();
-    let joined = text.join("；");
+    let joined = text.join(semicolon);
     if joined.chars().count() > 90 {
         joined.chars().take(90).collect::<String>() + "…"
     } else {

@@ -106,4 +106,9 @@ async fn the_english_page_spaces_a_count_from_its_unit_issue_17() {
         .replace("&#x2f;", "/");
     assert!(html.contains("9 / 17 classes"), "{html}");
     assert!(!html.contains("17classes"), "{html}");
+    assert!(html.contains("Events in the log: "), "{html}");
+    assert!(
+        html.contains("Type: School committee meeting; Topic: "),
+        "a record's fields are joined the English way: {html}"
+    );
 }
