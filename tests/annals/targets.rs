@@ -96,3 +96,38 @@ fn every_target_in_the_example_names_a_defined_metric_issue_17() {
         assert!(metrics.get(name).is_some(), "{name} is a metric");
     }
 }
+
+#[test]
+fn the_import_templates_target_column_names_the_metrics_to_choose_from_issue_17() {
+    let bytes = annals::office::template::write(&crate::helpers::catalog()).unwrap();
+    let comments: String = crate::office::parts(&bytes)
+        .iter()
+        .filter(|p| p.starts_with("xl/comments"))
+        .map(|p| crate::office::part(&bytes, p))
+        .collect();
+    // Too many for Excel's drop-down, so the note lists them instead of promising one.
+    assert!(
+        comments.contains("指标（必填）：填写以下之一：召开校委会、理论学习中心组学习、"),
+        "{comments}"
+    );
+}
+
+#[test]
+fn a_workbook_row_targeting_an_unknown_metric_is_refused_at_its_cell_issue_17() {
+    use crate::office::{book, header, import, problems, row};
+    let example = TestStore::with_example();
+    let workbook = |metric: &'static str| {
+        book(move |b| {
+            let ws = b.add_worksheet().set_name("设定年度目标")?;
+            header(ws, &["日期", "年度", "指标", "目标值"])?;
+            row(ws, 1, &["2023-02-10", "2023", metric, "20"])
+        })
+    };
+    let refused = problems(import(&example.store, &workbook("主体班数"), "目标.xlsx"));
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].contains("设定年度目标!C2") && refused[0].contains("主体班数"),
+        "{refused:?}"
+    );
+    import(&example.store, &workbook("主体班期次"), "目标.xlsx").expect("a label is a choice");
+}
