@@ -50,6 +50,13 @@ impl Lang {
     /// Who recorded an event, as this language names them: the names Annals itself
     /// gives (the command line's default author, the first admin token's holder) are
     /// translated; a person's or an office's name is shown as written.
+    ///
+    /// ```
+    /// use projections::period::{Lang, SYSTEM_CLI};
+    /// assert_eq!(Lang::En.author(SYSTEM_CLI), "command line");
+    /// assert_eq!(Lang::Zh.author(SYSTEM_CLI), "命令行");
+    /// assert_eq!(Lang::En.author("教务科"), "教务科");
+    /// ```
     pub fn author(self, by: &str) -> &str {
         match (self, by) {
             (Lang::En, SYSTEM_CLI) => "command line",
