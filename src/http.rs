@@ -69,6 +69,9 @@ pub struct Config {
     /// The most imports read at once; the next waits its turn. Each may take as much
     /// memory as its limits allow, so a crowd of them must not add up.
     pub imports_at_once: usize,
+    /// The school's name, which signs its reports (落款); the report's default
+    /// (县委党校) when not given.
+    pub school: Option<String>,
 }
 
 impl Default for Config {
@@ -87,6 +90,7 @@ impl Default for Config {
             session_ttl: Duration::from_secs(12 * 3600),
             max_sessions: 10_000,
             imports_at_once: 1,
+            school: None,
         }
     }
 }

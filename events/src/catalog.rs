@@ -541,6 +541,28 @@ impl Catalog {
         self.kinds.values()
     }
 
+    /// Makes a kind's field a choice of `values`: the application fills `target_set`'s
+    /// metric from the metric definitions, which only it knows, so the ordinary enum
+    /// check refuses a target for a metric that does not exist.
+    pub fn set_choices(
+        &mut self,
+        kind: &str,
+        field: &str,
+        values: Vec<EnumValue>,
+    ) -> Result<(), Error> {
+        let f = self
+            .kinds
+            .get_mut(kind)
+            .and_then(|k| k.fields.iter_mut().find(|f| f.name == field))
+            .ok_or_else(|| Error::Catalog {
+                file: format!("{kind}.toml"),
+                reason: format!("the catalog has no field '{field}' of '{kind}'"),
+            })?;
+        f.ty = FieldType::Enum;
+        f.values = values;
+        Ok(())
+    }
+
     /// The kind of that name, or a field error listing the known kinds.
     pub fn require_kind(&self, name: &str) -> Result<&KindDef, FieldError> {
         self.kind(name).ok_or_else(|| {

@@ -7,6 +7,11 @@ use serde::Serialize;
 
 use crate::Error;
 
+/// The author the command line records as when `--by` is not given.
+pub const SYSTEM_CLI: &str = "命令行";
+/// The holder of the admin token the server makes on its first start.
+pub const SYSTEM_ADMIN: &str = "管理员";
+
 /// A language for labels and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -39,6 +44,24 @@ impl Lang {
         match self {
             Lang::Zh => zh,
             Lang::En => en,
+        }
+    }
+
+    /// Who recorded an event, as this language names them: the names Annals itself
+    /// gives (the command line's default author, the first admin token's holder) are
+    /// translated; a person's or an office's name is shown as written.
+    ///
+    /// ```
+    /// use projections::period::{Lang, SYSTEM_CLI};
+    /// assert_eq!(Lang::En.author(SYSTEM_CLI), "command line");
+    /// assert_eq!(Lang::Zh.author(SYSTEM_CLI), "命令行");
+    /// assert_eq!(Lang::En.author("教务科"), "教务科");
+    /// ```
+    pub fn author(self, by: &str) -> &str {
+        match (self, by) {
+            (Lang::En, SYSTEM_CLI) => "command line",
+            (Lang::En, SYSTEM_ADMIN) => "administrator",
+            _ => by,
         }
     }
 }

@@ -64,7 +64,7 @@ impl Ctx<'_> {
             store.path().display()
         );
         for (kind, n) in &counts {
-            println!("  {:<28} {:>6}", self.kind_label(kind), n);
+            println!("  {} {:>6}", super::table::pad(&self.kind_label(kind), 28), n);
         }
         let head = store.head()?;
         println!(

@@ -237,8 +237,12 @@ fn metrics_workbook(s: &Inner, p: &SheetParams) -> Result<Response, ApiError> {
 }
 
 /// The report's Markdown as a Word document to download.
-pub fn docx(period: &str, markdown: &str) -> Result<Response, ApiError> {
-    let bytes = office::docx::report(markdown)?;
+pub fn docx(
+    period: &str,
+    markdown: &str,
+    closing: &projections::report::Closing,
+) -> Result<Response, ApiError> {
+    let bytes = office::docx::report(markdown, closing)?;
     Ok(attachment(
         office::DOCX_TYPE,
         &format!("annals-report-{period}.docx"),

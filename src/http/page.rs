@@ -163,18 +163,23 @@ fn summary(lang: Lang, def: Option<&events::catalog::KindDef>, data: &Value) -> 
     let Some(def) = def else {
         return data.to_string();
     };
+    // Each language's own punctuation: full-width in Chinese only.
+    let (colon, semicolon) = match lang {
+        Lang::Zh => ("：", "；"),
+        Lang::En => (": ", "; "),
+    };
     let text: Vec<String> = def
         .present(data)
         .filter(|(f, _)| f.ty != FieldType::Object)
         .map(|(f, v)| {
             format!(
-                "{}：{}",
+                "{}{colon}{}",
                 lang.pick(&f.label_zh, &f.label_en),
                 f.display(v, lang == Lang::En)
             )
         })
         .collect();
-    let joined = text.join("；");
+    let joined = text.join(semicolon);
     if joined.chars().count() > 90 {
         joined.chars().take(90).collect::<String>() + "…"
     } else {
@@ -208,7 +213,11 @@ fn render(
         .iter()
         .map(|p| Bar {
             label: lang.pick(&p.label_zh, &p.label_en).to_owned(),
-            unit: lang.pick(&p.unit_zh, &p.unit_en).to_owned(),
+            // "9 / 17个", but "9 / 17 classes": English spaces a number from its unit.
+            unit: match lang {
+                Lang::Zh => p.unit_zh.clone(),
+                Lang::En => format!(" {}", p.unit_en),
+            },
             actual: p.actual,
             target: p.target,
             done_pct: p.share_done * 100.0,
@@ -255,7 +264,7 @@ fn render(
                 }),
                 summary: summary(lang, def, &data.to_value()),
                 status: f.status_at(figures.known_at),
-                by: f.recorded_by().to_owned(),
+                by: lang.author(f.recorded_by()).to_owned(),
             }
         })
         .collect();

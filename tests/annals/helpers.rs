@@ -17,9 +17,10 @@ use tempfile::TempDir;
 /// Who the tests record as.
 pub const AUTHOR: &str = "测试";
 
-/// The embedded catalog, as every command uses by default.
+/// The embedded catalog as every command loads it by default: `target_set`'s metric a
+/// choice of the embedded metrics.
 pub fn catalog() -> Arc<Catalog> {
-    Arc::new(Catalog::embedded())
+    Arc::new(annals::config::load_catalog(None, None).expect("the embedded catalog loads"))
 }
 
 /// Installs a tracing subscriber when `TEST_LOG` is set; otherwise tests stay quiet.

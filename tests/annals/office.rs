@@ -20,6 +20,7 @@ use rust_xlsxwriter::{Workbook, XlsxError};
 use crate::helpers::AUTHOR;
 
 mod http;
+mod official;
 mod out;
 pub mod sheets;
 

@@ -281,7 +281,11 @@ fn a_workbook_with_five_bad_cells_imports_nothing_and_lists_all_five() {
 #[test]
 fn a_file_that_is_not_a_workbook_is_refused_saying_what_to_save_it_as() {
     let store = TestStore::new();
-    let docx = office::docx::report("# 标题\n\n正文。").unwrap();
+    let closing = projections::report::Closing {
+        signer: "县委党校".into(),
+        date: "2023年7月3日".into(),
+    };
+    let docx = office::docx::report("# 标题\n\n正文。", &closing).unwrap();
     let mut old_xls = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
     old_xls.resize(4096, 0);
     for (bytes, name, needle) in [

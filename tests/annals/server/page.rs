@@ -74,7 +74,7 @@ async fn with_open_reads_the_page_shows_the_bars_of_30_june_2023_to_anyone() {
     );
 
     let en = page(&app, "/?on=2023-06-30&lang=en", None).await;
-    assert_eq!(figures(&en), ["9 / 17classes", "10 / 21sessions"]);
+    assert_eq!(figures(&en), ["9 / 17 classes", "10 / 21 sessions"]);
     assert!(en.contains("with 49.6% of the year gone"));
 }
 
