@@ -10,9 +10,9 @@ use std::{
 use anyhow::{bail, Context};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
-use events::{Catalog, Draft, Envelope, NewEvent};
+use events::{Catalog, Envelope};
 use projections::period::{Lang, Query};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 mod backup;
 mod figures;
@@ -23,8 +23,8 @@ mod serve;
 
 use crate::{
     config::load_catalog,
-    import::{self, Mode},
-    store::{Batch, Filter, Options, Store},
+    intake::{self, jsonl, Mode},
+    store::{Filter, Options, Store},
 };
 
 /// Annals: the activity log of a county Party School (县委党校工作纪实).
@@ -521,12 +521,12 @@ impl Ctx<'_> {
         if store.head()?.seq != 0 || store.has_tokens()? {
             return Ok(false);
         }
-        let outcome = import::import(
+        let outcome = jsonl::import(
             store,
             crate::EXAMPLE_DATASET.as_bytes(),
             crate::EXAMPLE_NAME,
             &self.cli.by,
-            import::Trust::Operator,
+            intake::Trust::Operator,
             false,
             &mut |_, _| {},
         )?;
@@ -597,60 +597,36 @@ impl Ctx<'_> {
         id: Option<String>,
         expected_seq: Option<u64>,
     ) -> anyhow::Result<ExitCode> {
-        let def = self
-            .catalog
-            .require_kind(kind)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let data = match data {
-            Some(text) => serde_json::from_str(text).context("--data is not valid JSON")?,
-            None => {
-                let mut map = Map::new();
-                let mut errors = Vec::new();
-                for pair in set {
-                    let Some((field, value)) = pair.split_once('=') else {
-                        bail!("--set {pair}: expected FIELD=VALUE");
-                    };
-                    match def.field(field.trim()) {
-                        Some(f) => match f.coerce(value) {
-                            Ok(v) => {
-                                map.insert(f.name.clone(), v);
-                            }
-                            Err(reason) => errors.push(format!("data.{field}: {reason}")),
-                        },
-                        None => errors.push(format!(
-                            "data.{field}: is not a field of {kind}; its fields are: {}",
-                            def.fields
-                                .iter()
-                                .map(|f| f.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
-                    }
-                }
-                if !errors.is_empty() {
-                    bail!("{}", errors.join("\n"));
-                }
-                Value::Object(map)
-            }
+        let fields = match data {
+            Some(text) => intake::Fields::Json(
+                serde_json::from_str(text).context("--data is not valid JSON")?,
+            ),
+            None => intake::Fields::Typed(
+                set.iter()
+                    .map(|pair| match pair.split_once('=') {
+                        Some((field, value)) => Ok((field.to_owned(), value.to_owned())),
+                        None => Err(anyhow::anyhow!("--set {pair}: expected FIELD=VALUE")),
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+            ),
         };
-        let draft = Draft {
-            id,
+        let submission = intake::Submission {
             kind: kind.to_owned(),
             occurred,
-            data,
-            ..Draft::default()
+            fields,
+            id,
         };
-        let event = NewEvent::parse(&self.catalog, draft)?;
-        let store = self.open()?;
-        let receipts = store.append(Batch {
-            events: vec![event],
-            expected_seq,
+        let by = intake::Recorder {
             author: self.cli.by.clone(),
-            import: None,
-        })?;
-        let r = &receipts[0];
+            expected_seq,
+        };
+        let store = self.open()?;
+        let r = match intake::record(&store, submission, by) {
+            Ok(r) => r,
+            Err(e) => return self.refused(e),
+        };
         if self.cli.json {
-            self.print_json(r)?;
+            self.print_json(&r)?;
         } else if r.existing {
             println!(
                 "{} seq {} ({})",
@@ -684,14 +660,17 @@ impl Ctx<'_> {
                 }
             }
         };
-        let options = crate::office::ImportOptions {
+        let options = intake::ImportOptions {
             name: &file.to_string_lossy(),
             author: &self.cli.by,
-            trust: import::Trust::Operator,
+            trust: intake::Trust::Operator,
             dry_run,
             max_events: None,
         };
-        let outcome = crate::office::import_file(&store, &bytes, options, &mut progress)?;
+        let outcome = match intake::import_file(&store, &bytes, options, &mut progress) {
+            Ok(outcome) => outcome,
+            Err(e) => return self.refused(e),
+        };
         if self.cli.json {
             self.print_json(&outcome)?;
         } else {
@@ -708,16 +687,44 @@ impl Ctx<'_> {
                 Mode::Checked => self.t("校验通过（未写入）", "checked; nothing written"),
             };
             println!(
-                "{what}: {} {}, {} {}, {} {}",
+                "{what}: {} {}, {} {}, {} {}, {} {}",
                 self.t("行数", "lines"),
                 outcome.lines,
-                self.t("新增", "added"),
+                self.t("新增", "new"),
                 outcome.added,
                 self.t("已存在", "existing"),
-                outcome.existing
+                outcome.existing,
+                self.t("冲突", "conflicting"),
+                outcome.conflicting
             );
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(if outcome.conflicting > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
+
+    /// Every problem intake found, in the chosen language (or as JSON); other errors
+    /// go on as errors.
+    fn refused(&self, e: intake::IntakeError) -> anyhow::Result<ExitCode> {
+        let intake::IntakeError::Refused(problems) = e else {
+            return Err(e.into());
+        };
+        let en = self.cli.lang == Lang::En;
+        if self.cli.json {
+            let errors: Vec<_> = problems.iter().map(|p| p.json(en)).collect();
+            let error = self.t("校验未通过，未写入任何内容", "refused; nothing was written");
+            self.print_json(&json!({"error": error, "total": problems.total(), "errors": errors}))?;
+        } else {
+            let said = self.t(
+                "处问题，未写入任何内容：",
+                "problem(s) found; nothing was written:",
+            );
+            eprintln!("{} {said}", problems.total());
+            eprintln!("{}", problems.text(en));
+        }
+        Ok(ExitCode::FAILURE)
     }
 
     fn log(&self, filter: Filter) -> anyhow::Result<ExitCode> {
@@ -819,11 +826,11 @@ impl Ctx<'_> {
                 let file = std::fs::File::create(path)
                     .with_context(|| format!("could not create {}", path.display()))?;
                 let mut w = std::io::BufWriter::new(file);
-                let n = import::export(&store, &mut w)?;
+                let n = jsonl::export(&store, &mut w)?;
                 w.into_inner()?.sync_all()?;
                 n
             }
-            None => import::export(
+            None => jsonl::export(
                 &store,
                 &mut std::io::BufWriter::new(std::io::stdout().lock()),
             )?,
@@ -852,7 +859,7 @@ impl Ctx<'_> {
         if let Some(path) = file {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("could not read {}", path.display()))?;
-            return match import::verify_file(&self.catalog, &bytes) {
+            return match jsonl::verify_file(&self.catalog, &bytes) {
                 Ok((count, hash)) => {
                     self.print_verified(count, &hash.to_string())?;
                     Ok(ExitCode::SUCCESS)

@@ -17,7 +17,7 @@ use crate::{
 mod coerce;
 mod normalise;
 
-pub use coerce::Input;
+pub use coerce::{number_text, Input};
 
 /// The catalog files embedded at build time, so adding a kind is adding a file.
 static EMBEDDED: include_dir::Dir<'static> =
@@ -332,11 +332,15 @@ impl FieldDef {
                 .then_some(())
                 .ok_or_else(|| Reason::NotBoolean { got: got() }),
             FieldType::Date => {
-                let s = v.as_str().ok_or_else(|| Reason::NotDateValue { got: got() })?;
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| Reason::NotDateValue { got: got() })?;
                 parse_date(s).map(|_| ())
             }
             FieldType::Enum => {
-                let s = v.as_str().ok_or_else(|| Reason::NotEnumValue { got: got() })?;
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| Reason::NotEnumValue { got: got() })?;
                 if self.values.iter().any(|e| e.value == s) {
                     Ok(())
                 } else {
@@ -371,7 +375,9 @@ impl FieldDef {
     }
 
     fn check_text(&self, v: &Value) -> Result<(), Reason> {
-        let s = v.as_str().ok_or_else(|| Reason::NotText { got: Got::of(v) })?;
+        let s = v
+            .as_str()
+            .ok_or_else(|| Reason::NotText { got: Got::of(v) })?;
         if s.trim().is_empty() {
             return Err(Reason::Empty);
         }

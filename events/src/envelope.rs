@@ -45,8 +45,7 @@ impl FromStr for Hash {
 
     fn from_str(s: &str) -> Result<Self, NotAHash> {
         let mut out = [0u8; 32];
-        const_hex::decode_to_slice(s, &mut out)
-            .map_err(|_| NotAHash(excerpt(s).into_owned()))?;
+        const_hex::decode_to_slice(s, &mut out).map_err(|_| NotAHash(excerpt(s).into_owned()))?;
         Ok(Hash(out))
     }
 }

@@ -300,8 +300,10 @@ pub enum Reason {
         /// The parser's words.
         detail: String,
     },
-    /// A file with no events.
+    /// A file or a batch with no events.
     NoEvents,
+    /// A request body that is neither an event, nor a list of them, nor a batch.
+    NotABatch,
     /// A workbook with no rows under a kind's header.
     NoRows,
     /// A draft where an exported event was expected.
@@ -523,6 +525,10 @@ impl Reason {
                 format!("is malformed: {detail}"),
             ),
             NoEvents => pick("没有任何记录".into(), "holds no events".into()),
+            NotABatch => pick(
+                "必须是一条记录、记录列表或 {\"events\": [...]}".into(),
+                "must be an event, a list of events, or {\"events\": [...]}".into(),
+            ),
             NoRows => pick(
                 "没有任何记录：请在某一事项工作表的表头下方填写数据行".into(),
                 "holds no events: fill in rows below the header of a kind's sheet".into(),
@@ -572,7 +578,10 @@ impl Reason {
     /// Whether the store refused because the id is taken by other content: a
     /// conflict (409) rather than bad input (422).
     pub fn is_conflict(&self) -> bool {
-        matches!(self, Reason::IdConflict { .. } | Reason::AlreadyInLog { .. })
+        matches!(
+            self,
+            Reason::IdConflict { .. } | Reason::AlreadyInLog { .. }
+        )
     }
 }
 
@@ -583,7 +592,10 @@ fn accepted(kind: &str, headers: &[String], en: bool) -> String {
             headers.join(", ")
         )
     } else {
-        format!("{kind}可用的表头为：{}（或字段的英文名）", headers.join("、"))
+        format!(
+            "{kind}可用的表头为：{}（或字段的英文名）",
+            headers.join("、")
+        )
     }
 }
 

@@ -92,11 +92,9 @@ impl FieldDef {
                     .map(|s| Value::String(s.to_owned()))
                     .collect(),
             )),
-            FieldType::Object => {
-                serde_json::from_str(t).map_err(|e| Reason::NotJsonObject {
-                    detail: e.to_string(),
-                })
-            }
+            FieldType::Object => serde_json::from_str(t).map_err(|e| Reason::NotJsonObject {
+                detail: e.to_string(),
+            }),
             // A date is checked where the event is, so every way in names it alike.
             FieldType::Text | FieldType::Person | FieldType::Date | FieldType::Uuid => {
                 Ok(Value::String(t.to_owned()))
@@ -139,7 +137,11 @@ mod tests {
     #[test]
     fn an_enum_takes_its_chinese_label() {
         let catalog = Catalog::embedded();
-        let category = catalog.kind("class_held").unwrap().field("category").unwrap();
+        let category = catalog
+            .kind("class_held")
+            .unwrap()
+            .field("category")
+            .unwrap();
         assert_eq!(category.coerce("主体班"), Ok(Value::from("main")));
         assert_eq!(category.coerce("main"), Ok(Value::from("main")));
         assert!(matches!(
