@@ -34,7 +34,7 @@ pub enum IntakeError {
     /// Fields, lines or cells were refused, by validation or by the store's rules;
     /// nothing was written. Handling: show every listed problem to the person who
     /// submitted it, in their language ([`Problem::text`], [`Problem::json`]).
-    #[error("{} problem(s) found; nothing was written:\n{}", .0.total(), .0)]
+    #[error("{} problem(s) found; nothing was imported:\n{}", .0.total(), .0)]
     Refused(Problems),
     /// The file cannot be read as its format, or holds more than an import reads.
     /// Handling: show the message; it says what to do.

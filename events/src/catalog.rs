@@ -317,9 +317,14 @@ impl FieldDef {
         match self.ty {
             FieldType::Text | FieldType::Person => self.check_text(v),
             FieldType::Integer => {
-                let n = v.as_u64().ok_or_else(|| match v.as_i64() {
-                    Some(_) => Reason::Negative,
-                    None => Reason::NotNumber { got: got() },
+                // A number below zero or text names the value as typed input does, so
+                // every way in refuses the same bad value with the same words.
+                let n = v.as_u64().ok_or_else(|| match (v.as_i64(), v.as_str()) {
+                    (Some(n), _) => Reason::NotWholeNumber { got: n.to_string() },
+                    (None, Some(s)) => Reason::NotWholeNumber {
+                        got: excerpt(s).into_owned(),
+                    },
+                    (None, None) => Reason::NotNumber { got: got() },
                 })?;
                 let (min, max) = (self.min.unwrap_or(0), self.max.unwrap_or(DEFAULT_MAX_INT));
                 if n < min || n > max {

@@ -74,8 +74,6 @@ pub enum Reason {
         /// The field's Chinese label.
         label: String,
     },
-    /// A whole number below zero.
-    Negative,
     /// Typed text that is not a whole number.
     NotWholeNumber {
         /// What was typed.
@@ -356,7 +354,6 @@ impl Reason {
         let pick = |zh: String, e: String| if en { e } else { zh };
         match self {
             Required { label } => pick(format!("必须填写（{label}）"), format!("is required ({label})")),
-            Negative => pick("必须是不小于 0 的整数".into(), "must be a whole number ≥ 0".into()),
             NotWholeNumber { got } => pick(
                 format!("必须是不小于 0 的整数，而不是“{got}”"),
                 format!("must be a whole number ≥ 0, not '{got}'"),

@@ -333,7 +333,7 @@ fn an_import_with_several_bad_lines_lists_every_one_and_writes_nothing() {
     assert_eq!(errors.len(), 5, "{errors:#?}");
     // The message lists them one a line, as the CLI prints it.
     assert!(
-        message.starts_with("5 line(s) refused; nothing was imported:\n"),
+        message.starts_with("5 problem(s) found; nothing was imported:\n"),
         "{message}"
     );
     for e in &errors {

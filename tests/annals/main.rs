@@ -14,6 +14,7 @@ mod helpers;
 mod hostile;
 mod hub;
 mod import;
+mod intake;
 mod office;
 mod server;
 mod snapshot;
