@@ -288,7 +288,7 @@ async fn the_api_answers_in_the_language_asked_and_takes_chinese_labels() {
     let stored = app
         .get_json(&format!("/api/events/{id}"), Who::Reader)
         .await;
-    assert_eq!(stored["data"]["category"], "main", "{stored}");
+    assert_eq!(stored["event"]["data"]["category"], "main", "{stored}");
 }
 
 /// Issue 17 item 7: a dry run says what the import would write: new, already present,
@@ -331,7 +331,7 @@ fn a_dry_run_asks_the_store_what_the_import_would_find() {
     let file = [
         first,
         meeting(uuid::Uuid::now_v7(), "school_committee"),
-        meeting(conflicting_id, "party_committee"),
+        meeting(conflicting_id, "branch_committee"),
     ]
     .join("\n");
     let dry = intake::import_file(
