@@ -825,7 +825,7 @@ fn an_import_of_a_random_or_mutated_file_writes_all_of_it_or_nothing() {
                 }
                 let message = IntakeError::Refused(list.clone()).to_string();
                 prop_assert!(
-                    message.contains("line(s) refused; nothing was imported"),
+                    message.contains("problem(s) found; nothing was imported"),
                     "{message}"
                 );
                 prop_assert_eq!(
