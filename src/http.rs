@@ -27,6 +27,7 @@ mod events_api;
 mod figures;
 mod headers;
 mod html;
+mod lang;
 mod limits;
 mod listen;
 mod office;
@@ -225,6 +226,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(lang::from_request))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::body_deadline,

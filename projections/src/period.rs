@@ -241,7 +241,7 @@ impl FromStr for Period {
             let day = |t: &str| {
                 events::occurred::parse_date(t).map_err(|reason| Error::Argument {
                     arg: "period",
-                    reason,
+                    reason: reason.to_string(),
                 })
             };
             return Period::range(day(a)?, day(b)?);
@@ -356,8 +356,10 @@ impl Query {
             reason: format!("{offset_seconds} seconds is not a valid UTC offset"),
         })?;
         let on = match on {
-            Some(s) => events::occurred::parse_date(s)
-                .map_err(|reason| Error::Argument { arg: "on", reason })?,
+            Some(s) => events::occurred::parse_date(s).map_err(|reason| Error::Argument {
+                arg: "on",
+                reason: reason.to_string(),
+            })?,
             None => now.with_timezone(&offset).date_naive(),
         };
         let known_at = match known_at {

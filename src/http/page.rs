@@ -11,7 +11,7 @@ use axum::{
     Form, Router,
 };
 use chrono::{Datelike, Utc};
-use events::{catalog::FieldType, Draft, NewEvent};
+use events::catalog::FieldType;
 use projections::{
     facts::Status,
     period::{Bucket, Lang, Period, Query as Figures},
@@ -19,10 +19,13 @@ use projections::{
     timeline,
 };
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{auth::Visitor, html, ApiError, AppState, Inner};
-use crate::store::{Batch, Role, TokenInfo};
+use crate::{
+    intake::{self, Fields, IntakeError, Recorder, Submission},
+    store::{Role, TokenInfo},
+};
 
 const LATEST: usize = 20;
 
@@ -409,28 +412,6 @@ fn record_in(
 ) -> Result<Response, ApiError> {
     let lang = form.get("lang").cloned();
     let kind = form.get("kind").cloned().unwrap_or_default();
-    let catalog = s.store.catalog();
-    let mut errors = BTreeMap::new();
-    let mut data = Map::new();
-    if let Some(def) = catalog.kind(&kind) {
-        for f in &def.fields {
-            let raw = form
-                .get(&format!("f_{}", f.name))
-                .map(|v| v.trim())
-                .unwrap_or("");
-            if raw.is_empty() {
-                continue;
-            }
-            match f.coerce(raw) {
-                Ok(v) => {
-                    data.insert(f.name.clone(), v);
-                }
-                Err(reason) => {
-                    errors.insert(format!("data.{}", f.name), reason);
-                }
-            }
-        }
-    }
     let occurred = match (form.get("occurred_from"), form.get("occurred_to")) {
         (Some(a), Some(b)) if !b.trim().is_empty() && b != a => {
             Some(format!("{}..{}", a.trim(), b.trim()))
@@ -438,42 +419,35 @@ fn record_in(
         (Some(a), _) if !a.trim().is_empty() => Some(a.trim().to_owned()),
         _ => None,
     };
-    let draft = Draft {
+    let fields = form
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("f_")?.to_owned(), v.clone())))
+        .collect();
+    let submission = Submission {
         kind: kind.clone(),
         occurred,
-        data: Value::Object(data),
-        ..Draft::default()
+        fields: Fields::Typed(fields),
+        id: None,
     };
-    let appended = match NewEvent::parse(catalog, draft) {
-        Ok(ev) if errors.is_empty() => s
-            .store
-            .append(Batch {
-                events: vec![ev.recorded_now_by(caller.name.clone())],
-                expected_seq: None,
-                author: caller.name.clone(),
-                import: None,
-            })
-            .map_err(|e| match e {
-                crate::store::StoreError::Rejected(items) => {
-                    for i in items {
-                        errors.insert(i.error.field, i.error.reason);
-                    }
-                    None
-                }
-                other => Some(other),
-            }),
-        Ok(_) => Err(None),
-        Err(events::Error::Invalid(list)) => {
-            for f in list {
-                errors.entry(f.field).or_insert(f.reason);
+    let by = Recorder {
+        author: caller.name.clone(),
+        expected_seq: None,
+    };
+    let en = lang.as_deref().and_then(|l| l.parse().ok()) == Some(Lang::En);
+    // Each problem beside its field, in the page's language.
+    let appended = intake::record(&s.store, submission, by).map_err(|e| match e {
+        IntakeError::Refused(problems) => {
+            let mut errors = BTreeMap::new();
+            for p in problems {
+                errors.entry(p.field.clone()).or_insert(p.reason.text(en));
             }
-            Err(None)
+            Ok(errors)
         }
-        Err(other) => return Err(ApiError::Internal(other.into())),
-    };
+        other => Err(other),
+    });
     match appended {
-        Ok(receipts) => {
-            let seq = receipts.first().map_or(0, |r| r.seq);
+        Ok(receipt) => {
+            let seq = receipt.seq;
             // Back to the same language; only known kinds and languages reach the URL.
             let lang = match lang
                 .as_deref()
@@ -485,8 +459,8 @@ fn record_in(
             };
             Ok(Redirect::to(&format!("/?recorded={seq}&kind={kind}&lang={lang}")).into_response())
         }
-        Err(Some(store_error)) => Err(store_error.into()),
-        Err(None) => {
+        Err(Err(other)) => Err(other.into()),
+        Err(Ok(errors)) => {
             let values = form
                 .iter()
                 .filter_map(|(k, v)| k.strip_prefix("f_").map(|n| (n.to_owned(), v.clone())))

@@ -15,6 +15,7 @@ mod helpers;
 mod hostile;
 mod hub;
 mod import;
+mod intake;
 mod office;
 mod pacing;
 mod server;

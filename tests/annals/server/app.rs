@@ -115,12 +115,12 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         let store = store.clone();
         move || {
             if options.example {
-                annals::import::import(
+                annals::intake::jsonl::import(
                     &store,
                     annals::EXAMPLE_DATASET.as_bytes(),
                     annals::EXAMPLE_NAME,
                     "测试",
-                    annals::import::Trust::Operator,
+                    annals::intake::Trust::Operator,
                     false,
                     &mut |_, _| {},
                 )
