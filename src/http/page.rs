@@ -153,6 +153,11 @@ fn summary(lang: Lang, def: Option<&events::catalog::KindDef>, data: &Value) -> 
     let Some(def) = def else {
         return data.to_string();
     };
+    // Each language's own punctuation: full-width in Chinese only.
+    let (colon, semicolon) = match lang {
+        Lang::Zh => ("：", "；"),
+        Lang::En => (": ", "; "),
+    };
     let text: Vec<String> = def
         .present(data)
         .filter(|(f, _)| f.ty != FieldType::Object && f.name != "file_sha256")
@@ -162,10 +167,10 @@ fn summary(lang: Lang, def: Option<&events::catalog::KindDef>, data: &Value) -> 
                 "file_name" => shown.rsplit(['/', '\\']).next().unwrap_or("").to_owned(),
                 _ => shown,
             };
-            format!("{}：{}", lang.pick(&f.label_zh, &f.label_en), shown)
+            format!("{}{colon}{}", lang.pick(&f.label_zh, &f.label_en), shown)
         })
         .collect();
-    let joined = text.join("；");
+    let joined = text.join(semicolon);
     if joined.chars().count() > 90 {
         joined.chars().take(90).collect::<String>() + "…"
     } else {
@@ -245,7 +250,11 @@ pub fn render(
         .iter()
         .map(|p| Bar {
             label: lang.pick(&p.label_zh, &p.label_en).to_owned(),
-            unit: lang.pick(&p.unit_zh, &p.unit_en).to_owned(),
+            // "9 / 17个", but "9 / 17 classes": English spaces a number from its unit.
+            unit: match lang {
+                Lang::Zh => p.unit_zh.clone(),
+                Lang::En => format!(" {}", p.unit_en),
+            },
             actual: p.actual,
             target: p.target,
             done_pct: p.share_done * 100.0,
@@ -292,7 +301,7 @@ pub fn render(
                 summary: summary(lang, def, &data.to_value()),
                 correctable: def.is_some_and(|k| !k.system) && f.latest().is_some(),
                 status,
-                by: f.recorded_by().to_owned(),
+                by: lang.author(f.recorded_by()).to_owned(),
             }
         })
         .collect();

@@ -88,7 +88,7 @@ pub fn decode(record: &[u8], seq: u64, prev_hash: Hash) -> Result<Envelope, Stri
         seq,
         kind,
         version,
-        occurred: Occurred::range(from, to)?,
+        occurred: Occurred::range(from, to).map_err(|r| r.to_string())?,
         recorded_at: DateTime::<Utc>::from_timestamp_micros(micros)
             .ok_or("the recording time is out of range")?,
         recorded_by,

@@ -8,5 +8,6 @@ mod logs;
 mod page;
 mod reads;
 mod roles;
+mod schema;
 mod shutdown;
 mod stream;

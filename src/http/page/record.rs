@@ -13,7 +13,7 @@ use axum::{
 };
 use events::{
     catalog::{AMENDED, VOIDED},
-    Draft, NewEvent,
+    NewEvent,
 };
 use projections::period::Lang;
 use serde_json::{json, Map, Value};
@@ -25,7 +25,8 @@ use super::{
 };
 use crate::{
     http::{auth::Visitor, ApiError, AppState, Inner},
-    store::{Batch, Role, StoreError, TokenInfo},
+    intake::{self, Fields, IntakeError, Recorder, Submission},
+    store::{Role, TokenInfo},
 };
 
 /// The form's fields, by name, as sent.
@@ -81,10 +82,10 @@ fn field_of(problem: &str) -> String {
         .to_owned()
 }
 
-/// The form read: the draft it makes, and the form as it is shown again if refused
+/// The form read: the submission it makes, and the form as it is shown again if refused
 /// (with the messages of the fields that could not be read).
 struct Read {
-    draft: Draft,
+    submission: Submission,
     filled: Filled,
 }
 
@@ -115,8 +116,14 @@ fn read(s: &Inner, form: &Sent, lang: Lang) -> Result<Read, ApiError> {
         Some((t, kind)) => (Some(t), kind),
         None => (None, text("kind").to_owned()),
     };
+    // A new event's fields are typed text intake converts; an amendment's sit inside
+    // its own data, so they are converted here by the same catalog.
+    let typed: Vec<(String, String)> = form
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("f_")?.to_owned(), v.clone())))
+        .collect();
     let mut data = Map::new();
-    if let (Some(def), false) = (catalog.kind(&kind), mode == Mode::Void) {
+    if let (Some(def), Mode::Amend) = (catalog.kind(&kind), mode) {
         for f in &def.fields {
             let raw = text(&format!("f_{}", f.name));
             if raw.is_empty() {
@@ -127,7 +134,7 @@ fn read(s: &Inner, form: &Sent, lang: Lang) -> Result<Read, ApiError> {
                     data.insert(f.name.clone(), v);
                 }
                 Err(reason) => {
-                    errors.insert(f.name.clone(), reason);
+                    errors.insert(f.name.clone(), reason.text(lang == Lang::En));
                 }
             }
         }
@@ -140,21 +147,20 @@ fn read(s: &Inner, form: &Sent, lang: Lang) -> Result<Read, ApiError> {
             body.insert("reason".into(), json!(text("reason")));
         }
     }
-    let (draft_kind, occurred, data) = match mode {
-        Mode::New => (kind.clone(), occurred(form), Value::Object(data)),
+    let (draft_kind, occurred, fields) = match mode {
+        Mode::New => (kind.clone(), occurred(form), Fields::Typed(typed)),
         Mode::Amend => {
             body.insert("data".into(), Value::Object(data));
-            (AMENDED.to_owned(), None, Value::Object(body))
+            (AMENDED.to_owned(), None, Fields::Json(Value::Object(body)))
         }
-        Mode::Void => (VOIDED.to_owned(), None, Value::Object(body)),
+        Mode::Void => (VOIDED.to_owned(), None, Fields::Json(Value::Object(body))),
     };
     Ok(Read {
-        draft: Draft {
+        submission: Submission {
             id: Some(form_id.to_string()),
             kind: draft_kind,
             occurred,
-            data,
-            ..Draft::default()
+            fields,
         },
         filled: Filled {
             mode,
@@ -174,44 +180,31 @@ fn record_in(
     form: &Sent,
 ) -> Result<Response, ApiError> {
     let lang = keep.lang();
-    let Read { draft, mut filled } = read(s, form, lang)?;
-    let event = match NewEvent::parse(s.store.catalog(), draft) {
+    let Read {
+        submission,
+        mut filled,
+    } = read(s, form, lang)?;
+    let event = match intake::validate(s.store.catalog(), submission) {
         Ok(ev) if filled.errors.is_empty() => ev,
         Ok(_) => return again(s, caller, keep, filled, None),
-        Err(events::Error::Invalid(list)) => {
-            for f in list {
-                filled.errors.entry(field_of(&f.field)).or_insert(f.reason);
-            }
-            return again(s, caller, keep, filled, None);
-        }
-        Err(other) => return Err(ApiError::Internal(other.into())),
+        Err(problems) => return refused(s, caller, keep, filled, problems.iter()),
     };
     if filled.mode == Mode::New {
         if let Some(same) = held_back(s, &event, form, lang)? {
             return again(s, caller, keep, filled, Some(same));
         }
     }
-    let appended = s.store.append(Batch {
-        events: vec![event.recorded_now_by(caller.name.clone())],
-        expected_seq: None,
+    let by = Recorder {
         author: caller.name.clone(),
-        import: None,
-    });
-    match appended {
-        Ok(receipts) => {
-            let seq = receipts.first().map_or(0, |r| r.seq).to_string();
+        expected_seq: None,
+    };
+    match intake::append(&s.store, event, by) {
+        Ok(receipt) => {
+            let seq = receipt.seq.to_string();
             let to = keep.to(&[("recorded", &seq), ("kind", &filled.kind)], "latest");
             Ok(Redirect::to(&to).into_response())
         }
-        Err(StoreError::Rejected(items)) => {
-            for i in items {
-                filled
-                    .errors
-                    .entry(field_of(&i.error.field))
-                    .or_insert(i.error.reason);
-            }
-            again(s, caller, keep, filled, None)
-        }
+        Err(IntakeError::Refused(problems)) => refused(s, caller, keep, filled, problems.iter()),
         Err(other) => match ApiError::from(other) {
             internal @ ApiError::Internal(_) => Err(internal),
             // Said on the page, above the button, in the page's language.
@@ -227,6 +220,24 @@ fn record_in(
             }
         },
     }
+}
+
+/// The form again with each problem beside its field, in the page's language.
+fn refused<'p>(
+    s: &Inner,
+    caller: &TokenInfo,
+    keep: &Keep,
+    mut filled: Filled,
+    problems: impl Iterator<Item = &'p intake::Problem>,
+) -> Result<Response, ApiError> {
+    let en = keep.lang() == Lang::En;
+    for p in problems {
+        filled
+            .errors
+            .entry(field_of(&p.field))
+            .or_insert_with(|| p.reason.text(en));
+    }
+    again(s, caller, keep, filled, None)
 }
 
 /// The live event this new one looks like, unless the clerk has confirmed it or the

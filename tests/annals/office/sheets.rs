@@ -3,7 +3,7 @@
 use std::{collections::BTreeMap, time::Instant};
 
 use annals::{
-    import::Mode,
+    intake::{self, IntakeError, Mode},
     office::{self, OfficeError},
     store::Filter,
 };
@@ -281,7 +281,11 @@ fn a_workbook_with_five_bad_cells_imports_nothing_and_lists_all_five() {
 #[test]
 fn a_file_that_is_not_a_workbook_is_refused_saying_what_to_save_it_as() {
     let store = TestStore::new();
-    let docx = office::docx::report("# 标题\n\n正文。").unwrap();
+    let closing = projections::report::Closing {
+        signer: "县委党校".into(),
+        date: "2023年7月3日".into(),
+    };
+    let docx = office::docx::report("# 标题\n\n正文。", &closing).unwrap();
     let mut old_xls = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
     old_xls.resize(4096, 0);
     for (bytes, name, needle) in [
@@ -295,7 +299,9 @@ fn a_file_that_is_not_a_workbook_is_refused_saying_what_to_save_it_as() {
         (old_xls, "register.xls", "Excel 97–2003 workbook (.xls)"),
     ] {
         match import(&store.store, &bytes, name) {
-            Err(OfficeError::Unreadable(msg)) => assert!(msg.contains(needle), "{msg}"),
+            Err(IntakeError::File(OfficeError::Unreadable(msg))) => {
+                assert!(msg.contains(needle), "{msg}")
+            }
             other => panic!("{name}: expected unreadable, got {other:?}"),
         }
     }
@@ -310,7 +316,10 @@ fn a_password_protected_workbook_is_refused_with_a_clear_message() {
     let bytes = include_bytes!("../../fixtures/password-protected.xlsx");
     let store = TestStore::new();
     let err = import(&store.store, bytes, "加密.xlsx").unwrap_err();
-    assert!(matches!(err, OfficeError::Encrypted), "{err:?}");
+    assert!(
+        matches!(err, IntakeError::File(OfficeError::Encrypted)),
+        "{err:?}"
+    );
     let msg = err.to_string();
     assert!(
         msg.contains("password-protected") && msg.contains("remove the password"),
@@ -575,7 +584,9 @@ fn a_csv_sheet_is_named_by_its_file_and_must_be_utf8() {
     // "开始日期" in GBK, as Excel's plain CSV writes it on a Chinese Windows.
     let gbk = b"\xbf\xaa\xca\xbc\xc8\xd5\xc6\xda\n";
     match import(&store.store, gbk, "举办培训班.csv") {
-        Err(OfficeError::Unreadable(msg)) => assert!(msg.contains("CSV UTF-8"), "{msg}"),
+        Err(IntakeError::File(OfficeError::Unreadable(msg))) => {
+            assert!(msg.contains("CSV UTF-8"), "{msg}")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -620,14 +631,14 @@ fn import_rows(rows: u32) {
     let store = TestStore::new();
     let mut calls = Vec::new();
     let started = Instant::now();
-    let options = office::ImportOptions {
+    let options = intake::ImportOptions {
         name: "登记表.xlsx",
         author: crate::helpers::AUTHOR,
-        trust: annals::import::Trust::Operator,
+        trust: annals::intake::Trust::Operator,
         dry_run: false,
         max_events: None,
     };
-    let outcome = office::import_file(&store.store, &bytes, options, &mut |done, total| {
+    let outcome = intake::import_file(&store.store, &bytes, options, &mut |done, total| {
         calls.push((done, total))
     })
     .unwrap();
@@ -731,19 +742,19 @@ fn issue_7_the_limit_counts_events_not_formatted_rows() {
         let bordered = Format::new().set_border(rust_xlsxwriter::FormatBorder::Thin);
         ws.write_blank(20_000, 0, &bordered).map(|_| ())
     });
-    let options = |max| office::ImportOptions {
+    let options = |max| intake::ImportOptions {
         name: "登记表.xlsx",
         author: crate::helpers::AUTHOR,
-        trust: annals::import::Trust::Operator,
+        trust: annals::intake::Trust::Operator,
         dry_run: false,
         max_events: Some(max),
     };
-    match office::import_file(&s.store, &bytes, options(2), &mut |_, _| {}) {
-        Err(OfficeError::TooMany { rows: 3, limit: 2 }) => {}
+    match intake::import_file(&s.store, &bytes, options(2), &mut |_, _| {}) {
+        Err(IntakeError::TooMany { rows: 3, limit: 2 }) => {}
         other => panic!("{other:?}"),
     }
     assert_eq!(s.head_seq(), 0);
-    let outcome = office::import_file(&s.store, &bytes, options(10), &mut |_, _| {}).unwrap();
+    let outcome = intake::import_file(&s.store, &bytes, options(10), &mut |_, _| {}).unwrap();
     assert_eq!((outcome.mode, outcome.added), (Mode::Appended, 3));
 }
 
@@ -767,14 +778,18 @@ fn issue_7_sheet_problems_are_listed_before_row_problems() {
         Ok(())
     });
     let err = import(&s.store, &bytes, "登记表.xlsx").unwrap_err();
-    let OfficeError::Cells(cells) = &err else {
+    let IntakeError::Refused(cells) = &err else {
         panic!("{err:?}")
     };
     // Issue 13: the first hundred are kept, the rest counted.
     assert_eq!((cells.total(), cells.listed().len()), (151, 100));
     let cells = cells.listed();
-    assert!(cells[0].at.starts_with("培训班登记!A1"), "{:?}", cells[0]);
-    assert_eq!(cells[1].at, "举办培训班!G2");
+    assert!(
+        matches!(&cells[0].at, intake::At::Cell(at) if at.starts_with("培训班登记!A1")),
+        "{:?}",
+        cells[0]
+    );
+    assert_eq!(cells[1].at, intake::At::Cell("举办培训班!G2".into()));
     let listed = err.to_string();
     assert!(listed.contains("培训班登记!A1") && listed.contains("… and 51 more"));
 }
@@ -804,7 +819,9 @@ fn issue_7_a_cell_past_the_last_column_is_refused() {
     let damaged = out.finish().unwrap().into_inner();
     let s = TestStore::new();
     match import(&s.store, &damaged, "登记表.xlsx") {
-        Err(OfficeError::Unreadable(msg)) => assert!(msg.contains("column XFD"), "{msg}"),
+        Err(IntakeError::File(OfficeError::Unreadable(msg))) => {
+            assert!(msg.contains("column XFD"), "{msg}")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(s.head_seq(), 0);

@@ -16,7 +16,7 @@ use std::{
 
 use annals::{
     http::{self, AppState, Config},
-    import::{self, ImportError, Mode},
+    intake::{self, IntakeError, Mode},
     store::Role,
 };
 use axum::{
@@ -540,7 +540,10 @@ fn parse_draft(catalog: &Catalog, bytes: &[u8]) -> Result<&'static str, TestCase
         Err(events::Error::Invalid(list)) => {
             prop_assert!(!list.is_empty(), "a refusal lists its fields");
             for f in &list {
-                prop_assert!(!f.field.is_empty() && !f.reason.is_empty(), "{f:?}");
+                prop_assert!(
+                    !f.field.is_empty() && !f.reason.to_string().is_empty(),
+                    "{f:?}"
+                );
             }
             Ok("refused by field")
         }
@@ -762,12 +765,12 @@ fn an_import_of_a_random_or_mutated_file_writes_all_of_it_or_nothing() {
         let s = slot.get_or_insert_with(TestStore::new);
         let before = s.store.head().unwrap();
         let run = |dry_run| {
-            import::import(
+            intake::jsonl::import(
                 &s.store,
                 &bytes,
                 "fuzz.jsonl",
                 AUTHOR,
-                annals::import::Trust::Operator,
+                annals::intake::Trust::Operator,
                 dry_run,
                 &mut |_, _| {},
             )
@@ -802,21 +805,27 @@ fn an_import_of_a_random_or_mutated_file_writes_all_of_it_or_nothing() {
                     *slot = None;
                 }
             }
-            Err(ImportError::Lines(list)) => {
+            Err(IntakeError::Refused(list)) => {
                 prop_assert!(!list.is_empty());
                 for l in &list {
+                    let annals::intake::At::Line(line) = l.at else {
+                        return Err(TestCaseError::fail(format!("not at a line: {l:?}")));
+                    };
                     prop_assert!(
-                        (1..=line_count).contains(&l.line),
+                        (1..=line_count).contains(&line),
                         "line {} of a file of {} lines: {:?}",
-                        l.line,
+                        line,
                         line_count,
                         l
                     );
-                    prop_assert!(!l.field.is_empty() && !l.reason.is_empty(), "{l:?}");
+                    prop_assert!(
+                        !l.field.is_empty() && !l.reason.to_string().is_empty(),
+                        "{l:?}"
+                    );
                 }
-                let message = ImportError::Lines(list.clone()).to_string();
+                let message = IntakeError::Refused(list.clone()).to_string();
                 prop_assert!(
-                    message.contains("line(s) refused; nothing was imported"),
+                    message.contains("problem(s) found; nothing was imported"),
                     "{message}"
                 );
                 prop_assert_eq!(
@@ -826,8 +835,8 @@ fn an_import_of_a_random_or_mutated_file_writes_all_of_it_or_nothing() {
                 );
                 count(&tally, "refused by line");
             }
-            Err(ImportError::Store(e)) => {
-                return Err(TestCaseError::fail(format!("the store failed: {e}")));
+            Err(e) => {
+                return Err(TestCaseError::fail(format!("the import failed: {e}")));
             }
         }
         Ok(())
@@ -1144,12 +1153,12 @@ impl Target {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path());
-        import::import(
+        intake::jsonl::import(
             &store,
             annals::EXAMPLE_DATASET.as_bytes(),
             annals::EXAMPLE_NAME,
             AUTHOR,
-            annals::import::Trust::Operator,
+            annals::intake::Trust::Operator,
             false,
             &mut |_, _| {},
         )
