@@ -22,6 +22,7 @@ mod record;
 mod seal;
 mod serve;
 mod show;
+mod table;
 mod verify;
 
 use context::Ctx;
@@ -44,7 +45,7 @@ pub struct Cli {
     #[arg(long, env = "ANNALS_CATALOG", global = true)]
     pub catalog: Option<PathBuf>,
     /// Who is recording; written as `recorded_by` on what this command records.
-    #[arg(long, env = "ANNALS_USER", default_value = "命令行", global = true)]
+    #[arg(long, env = "ANNALS_USER", default_value = projections::period::SYSTEM_CLI, global = true)]
     pub by: String,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
@@ -58,6 +59,10 @@ pub struct Cli {
     /// A folder of report templates (*.j2) to use instead of the embedded ones.
     #[arg(long, env = "ANNALS_TEMPLATES", global = true)]
     pub templates: Option<PathBuf>,
+    /// The school's name, which signs its reports (落款), such as 某某县委党校
+    /// (default: 县委党校, or County Party School in English).
+    #[arg(long, env = "ANNALS_SCHOOL", global = true)]
+    pub school: Option<String>,
     /// The school's UTC offset, for "today" and for days given as `known_at`.
     #[arg(long, env = "ANNALS_UTC_OFFSET", default_value = "+08:00", value_parser = parse_offset, global = true)]
     pub utc_offset: FixedOffset,
@@ -238,7 +243,7 @@ pub enum Command {
     Log(log::LogArgs),
     /// Show one event and every correction of it.
     Show {
-        /// The event's id.
+        /// The event's seq (as the page and `log` show it) or its id.
         id: String,
     },
     /// List the catalog's kinds and their fields.
@@ -350,7 +355,10 @@ pub enum Command {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let catalog = Arc::new(load_catalog(cli.catalog.as_deref())?);
+    let catalog = Arc::new(load_catalog(
+        cli.catalog.as_deref(),
+        cli.metrics.as_deref(),
+    )?);
     let ctx = Ctx { cli: &cli, catalog };
     // With no command, serve with the defaults (and environment) `annals serve` has.
     let default = Command::Serve(ServeArgs::from_arg_matches(

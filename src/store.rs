@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 mod damage;
 mod legacy;
+mod lookup;
 mod migrate;
 pub mod raw;
 mod read;

@@ -9,7 +9,7 @@ use std::{
 };
 
 use annals::{
-    import,
+    intake,
     store::{Filter, Options, Store},
 };
 use chrono::Utc;
@@ -72,12 +72,12 @@ pub fn run(what: &str, path: &Path, extra: Option<&str>) {
             let bytes = std::fs::read(extra.expect("the JSONL file")).expect("the JSONL file");
             let store = Store::open(path, catalog, Options::default()).expect("the store opens");
             let t = Instant::now();
-            let outcome = import::import(
+            let outcome = intake::jsonl::import(
                 &store,
                 &bytes,
                 "bench.jsonl",
                 "bench",
-                import::Trust::Operator,
+                intake::Trust::Operator,
                 false,
                 &mut |_, _| {},
             )

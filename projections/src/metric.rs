@@ -378,7 +378,7 @@ impl Metric {
                     f.check(v).map_err(|reason| Problem::Filter {
                         field: name.clone(),
                         value: v.to_string(),
-                        reason,
+                        reason: reason.to_string(),
                     })?;
                 }
             }

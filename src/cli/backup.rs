@@ -12,7 +12,7 @@ use events::Envelope;
 
 use super::Ctx;
 use crate::{
-    import::{self, Mode},
+    intake::{self, jsonl, Mode},
     store::{Seal, StoreError},
 };
 
@@ -40,12 +40,12 @@ impl Ctx<'_> {
                     other => other?,
                 };
                 let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-                import::export(&store, &mut out)?;
+                jsonl::export(&store, &mut out)?;
                 out.into_inner()?.sync_all()?;
             }
         }
         let bytes = std::fs::read(&partial)?;
-        let (seq, hash) = import::verify_file(&self.catalog, &bytes)
+        let (seq, hash) = jsonl::verify_file(&self.catalog, &bytes)
             .context("the backup does not verify; nothing was kept")?;
         let at = last_recorded_at(&bytes).unwrap_or_else(chrono::Utc::now);
         let seal = Seal { seq, hash, at };
@@ -64,7 +64,7 @@ impl Ctx<'_> {
         let bytes =
             std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
         // The whole chain first: a damaged backup writes nothing.
-        let (seq, hash) = import::verify_file(&self.catalog, &bytes)
+        let (seq, hash) = jsonl::verify_file(&self.catalog, &bytes)
             .context("the backup does not verify; nothing was restored")?;
         let store = self.open()?;
         if store.head_seq() != 0 {
@@ -73,12 +73,12 @@ impl Ctx<'_> {
                 self.cli.store.display()
             );
         }
-        let outcome = import::import(
+        let outcome = jsonl::import(
             &store,
             &bytes,
             &file.to_string_lossy(),
             &self.cli.by,
-            import::Trust::Operator,
+            intake::Trust::Operator,
             false,
             &mut |_, _| {},
         )?;

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::{
-    import,
+    intake::{self, jsonl},
     store::{Filter, Store},
 };
 
@@ -17,12 +17,12 @@ impl Ctx<'_> {
         if store.head()?.seq != 0 || store.has_tokens()? {
             return Ok(false);
         }
-        let outcome = import::import(
+        let outcome = jsonl::import(
             store,
             crate::EXAMPLE_DATASET.as_bytes(),
             crate::EXAMPLE_NAME,
             &self.cli.by,
-            import::Trust::Operator,
+            intake::Trust::Operator,
             false,
             &mut |_, _| {},
         )?;
@@ -64,7 +64,11 @@ impl Ctx<'_> {
             store.path().display()
         );
         for (kind, n) in &counts {
-            println!("  {:<28} {:>6}", self.kind_label(kind), n);
+            println!(
+                "  {} {:>6}",
+                super::table::pad(&self.kind_label(kind), 28),
+                n
+            );
         }
         let head = store.head()?;
         println!(

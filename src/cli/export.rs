@@ -4,7 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::Context;
 
 use super::Ctx;
-use crate::import;
+use crate::intake::jsonl;
 
 impl Ctx<'_> {
     pub(super) fn export(&self, out: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
@@ -14,11 +14,11 @@ impl Ctx<'_> {
                 let file = std::fs::File::create(path)
                     .with_context(|| format!("could not create {}", path.display()))?;
                 let mut w = std::io::BufWriter::new(file);
-                let n = import::export(&store, &mut w)?;
+                let n = jsonl::export(&store, &mut w)?;
                 w.into_inner()?.sync_all()?;
                 n
             }
-            None => import::export(
+            None => jsonl::export(
                 &store,
                 &mut std::io::BufWriter::new(std::io::stdout().lock()),
             )?,

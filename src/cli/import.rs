@@ -4,7 +4,7 @@ use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 use anyhow::Context;
 
 use super::Ctx;
-use crate::import::{self, Mode};
+use crate::intake::{self, Mode};
 
 /// Imports of more lines than this show a progress bar on a terminal.
 const PROGRESS_FROM_LINES: usize = 5_000;
@@ -24,14 +24,17 @@ impl Ctx<'_> {
                 }
             }
         };
-        let options = crate::office::ImportOptions {
+        let options = intake::ImportOptions {
             name: &file.to_string_lossy(),
             author: &self.cli.by,
-            trust: import::Trust::Operator,
+            trust: intake::Trust::Operator,
             dry_run,
             max_events: None,
         };
-        let outcome = crate::office::import_file(&store, &bytes, options, &mut progress)?;
+        let outcome = match intake::import_file(&store, &bytes, options, &mut progress) {
+            Ok(outcome) => outcome,
+            Err(e) => return self.refused(e),
+        };
         if self.cli.json {
             self.print_json(&outcome)?;
         } else {
@@ -48,15 +51,21 @@ impl Ctx<'_> {
                 Mode::Checked => self.t("校验通过（未写入）", "checked; nothing written"),
             };
             println!(
-                "{what}: {} {}, {} {}, {} {}",
+                "{what}: {} {}, {} {}, {} {}, {} {}",
                 self.t("行数", "lines"),
                 outcome.lines,
-                self.t("新增", "added"),
+                self.t("新增", "new"),
                 outcome.added,
                 self.t("已存在", "existing"),
-                outcome.existing
+                outcome.existing,
+                self.t("冲突", "conflicting"),
+                outcome.conflicting
             );
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(if outcome.conflicting > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
     }
 }

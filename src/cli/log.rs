@@ -120,7 +120,7 @@ impl Ctx<'_> {
             e.recorded_at
                 .with_timezone(&self.cli.utc_offset)
                 .format("%Y-%m-%d %H:%M"),
-            e.recorded_by
+            self.cli.lang.author(&e.recorded_by)
         )
     }
 }

@@ -1,12 +1,12 @@
 //! `annals record`: one event from `--set FIELD=VALUE` pairs or `--data` JSON.
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
-use events::{Draft, NewEvent};
-use serde_json::{Map, Value};
+use anyhow::Context;
+use projections::period::Lang;
+use serde_json::json;
 
 use super::Ctx;
-use crate::store::Batch;
+use crate::intake;
 
 impl Ctx<'_> {
     pub(super) fn record(
@@ -18,60 +18,36 @@ impl Ctx<'_> {
         id: Option<String>,
         expected_seq: Option<u64>,
     ) -> anyhow::Result<ExitCode> {
-        let def = self
-            .catalog
-            .require_kind(kind)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let data = match data {
-            Some(text) => serde_json::from_str(text).context("--data is not valid JSON")?,
-            None => {
-                let mut map = Map::new();
-                let mut errors = Vec::new();
-                for pair in set {
-                    let Some((field, value)) = pair.split_once('=') else {
-                        bail!("--set {pair}: expected FIELD=VALUE");
-                    };
-                    match def.field(field.trim()) {
-                        Some(f) => match f.coerce(value) {
-                            Ok(v) => {
-                                map.insert(f.name.clone(), v);
-                            }
-                            Err(reason) => errors.push(format!("data.{field}: {reason}")),
-                        },
-                        None => errors.push(format!(
-                            "data.{field}: is not a field of {kind}; its fields are: {}",
-                            def.fields
-                                .iter()
-                                .map(|f| f.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
-                    }
-                }
-                if !errors.is_empty() {
-                    bail!("{}", errors.join("\n"));
-                }
-                Value::Object(map)
-            }
+        let fields = match data {
+            Some(text) => intake::Fields::Json(
+                serde_json::from_str(text).context("--data is not valid JSON")?,
+            ),
+            None => intake::Fields::Typed(
+                set.iter()
+                    .map(|pair| match pair.split_once('=') {
+                        Some((field, value)) => Ok((field.to_owned(), value.to_owned())),
+                        None => Err(anyhow::anyhow!("--set {pair}: expected FIELD=VALUE")),
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+            ),
         };
-        let draft = Draft {
-            id,
+        let submission = intake::Submission {
             kind: kind.to_owned(),
             occurred,
-            data,
-            ..Draft::default()
+            fields,
+            id,
         };
-        let event = NewEvent::parse(&self.catalog, draft)?;
-        let store = self.open()?;
-        let receipts = store.append(Batch {
-            events: vec![event],
-            expected_seq,
+        let by = intake::Recorder {
             author: self.cli.by.clone(),
-            import: None,
-        })?;
-        let r = &receipts[0];
+            expected_seq,
+        };
+        let store = self.open()?;
+        let r = match intake::record(&store, submission, by) {
+            Ok(r) => r,
+            Err(e) => return self.refused(e),
+        };
         if self.cli.json {
-            self.print_json(r)?;
+            self.print_json(&r)?;
         } else if r.existing {
             println!(
                 "{} seq {} ({})",
@@ -89,5 +65,27 @@ impl Ctx<'_> {
             );
         }
         Ok(ExitCode::SUCCESS)
+    }
+
+    /// Every problem intake found, in the chosen language (or as JSON); other errors
+    /// go on as errors. `import` reports its refusals the same way.
+    pub(super) fn refused(&self, e: intake::IntakeError) -> anyhow::Result<ExitCode> {
+        let intake::IntakeError::Refused(problems) = e else {
+            return Err(e.into());
+        };
+        let en = self.cli.lang == Lang::En;
+        if self.cli.json {
+            let errors: Vec<_> = problems.iter().map(|p| p.json(en)).collect();
+            let error = self.t("校验未通过，未写入任何内容", "refused; nothing was written");
+            self.print_json(&json!({"error": error, "total": problems.total(), "errors": errors}))?;
+        } else {
+            let said = self.t(
+                "处问题，未写入任何内容：",
+                "problem(s) found; nothing was written:",
+            );
+            eprintln!("{} {said}", problems.total());
+            eprintln!("{}", problems.text(en));
+        }
+        Ok(ExitCode::FAILURE)
     }
 }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::Ctx;
-use crate::{import, store::Store};
+use crate::{intake::jsonl, store::Store};
 
 impl Ctx<'_> {
     pub(super) fn verify(
@@ -17,7 +17,7 @@ impl Ctx<'_> {
         if let Some(path) = file {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("could not read {}", path.display()))?;
-            return match import::verify_file(&self.catalog, &bytes) {
+            return match jsonl::verify_file(&self.catalog, &bytes) {
                 Ok((count, hash)) => {
                     self.print_verified(count, &hash.to_string())?;
                     Ok(ExitCode::SUCCESS)

@@ -85,7 +85,7 @@ pub fn decode(record: &[u8], seq: u64, prev_hash: Hash) -> Result<Envelope, Dama
         seq,
         kind,
         version,
-        occurred: Occurred::range(from, to).map_err(Damage::Dates)?,
+        occurred: Occurred::range(from, to).map_err(|r| Damage::Dates(r.to_string()))?,
         recorded_at: DateTime::<Utc>::from_timestamp_micros(micros)
             .ok_or(Damage::Time("the recording time"))?,
         recorded_by,

@@ -3,7 +3,7 @@
 use std::{collections::BTreeMap, time::Instant};
 
 use annals::{
-    import::Mode,
+    intake::{self, IntakeError, Mode},
     office::{self, OfficeError},
     store::Filter,
 };
@@ -68,14 +68,14 @@ fn import_rows(rows: u32) {
     let store = TestStore::new();
     let mut calls = Vec::new();
     let started = Instant::now();
-    let options = office::ImportOptions {
+    let options = intake::ImportOptions {
         name: "登记表.xlsx",
         author: crate::helpers::AUTHOR,
-        trust: annals::import::Trust::Operator,
+        trust: annals::intake::Trust::Operator,
         dry_run: false,
         max_events: None,
     };
-    let outcome = office::import_file(&store.store, &bytes, options, &mut |done, total| {
+    let outcome = intake::import_file(&store.store, &bytes, options, &mut |done, total| {
         calls.push((done, total))
     })
     .unwrap();

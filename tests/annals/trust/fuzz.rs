@@ -16,7 +16,7 @@ use std::{
 
 use annals::{
     http::{self, AppState, Config},
-    import::{self, ImportError, Mode},
+    intake::{self, IntakeError, Mode},
     store::Role,
 };
 use axum::{

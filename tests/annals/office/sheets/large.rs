@@ -77,19 +77,19 @@ fn issue_7_the_limit_counts_events_not_formatted_rows() {
         let bordered = Format::new().set_border(rust_xlsxwriter::FormatBorder::Thin);
         ws.write_blank(20_000, 0, &bordered).map(|_| ())
     });
-    let options = |max| office::ImportOptions {
+    let options = |max| intake::ImportOptions {
         name: "登记表.xlsx",
         author: crate::helpers::AUTHOR,
-        trust: annals::import::Trust::Operator,
+        trust: annals::intake::Trust::Operator,
         dry_run: false,
         max_events: Some(max),
     };
-    match office::import_file(&s.store, &bytes, options(2), &mut |_, _| {}) {
-        Err(OfficeError::TooMany { rows: 3, limit: 2 }) => {}
+    match intake::import_file(&s.store, &bytes, options(2), &mut |_, _| {}) {
+        Err(IntakeError::TooMany { rows: 3, limit: 2 }) => {}
         other => panic!("{other:?}"),
     }
     assert_eq!(s.head_seq(), 0);
-    let outcome = office::import_file(&s.store, &bytes, options(10), &mut |_, _| {}).unwrap();
+    let outcome = intake::import_file(&s.store, &bytes, options(10), &mut |_, _| {}).unwrap();
     assert_eq!((outcome.mode, outcome.added), (Mode::Appended, 3));
 }
 
@@ -113,14 +113,18 @@ fn issue_7_sheet_problems_are_listed_before_row_problems() {
         Ok(())
     });
     let err = import(&s.store, &bytes, "登记表.xlsx").unwrap_err();
-    let OfficeError::Cells(cells) = &err else {
+    let IntakeError::Refused(cells) = &err else {
         panic!("{err:?}")
     };
     // Issue 13: the first hundred are kept, the rest counted.
     assert_eq!((cells.total(), cells.listed().len()), (151, 100));
     let cells = cells.listed();
-    assert!(cells[0].at.starts_with("培训班登记!A1"), "{:?}", cells[0]);
-    assert_eq!(cells[1].at, "举办培训班!G2");
+    assert!(
+        matches!(&cells[0].at, intake::At::Cell(at) if at.starts_with("培训班登记!A1")),
+        "{:?}",
+        cells[0]
+    );
+    assert_eq!(cells[1].at, intake::At::Cell("举办培训班!G2".into()));
     let listed = err.to_string();
     assert!(listed.contains("培训班登记!A1") && listed.contains("… and 51 more"));
 }
@@ -150,7 +154,9 @@ fn issue_7_a_cell_past_the_last_column_is_refused() {
     let damaged = out.finish().unwrap().into_inner();
     let s = TestStore::new();
     match import(&s.store, &damaged, "登记表.xlsx") {
-        Err(OfficeError::Unreadable(msg)) => assert!(msg.contains("column XFD"), "{msg}"),
+        Err(IntakeError::File(OfficeError::Unreadable(msg))) => {
+            assert!(msg.contains("column XFD"), "{msg}")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(s.head_seq(), 0);

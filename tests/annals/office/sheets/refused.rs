@@ -45,7 +45,11 @@ fn a_workbook_with_five_bad_cells_imports_nothing_and_lists_all_five() {
 #[test]
 fn a_file_that_is_not_a_workbook_is_refused_saying_what_to_save_it_as() {
     let store = TestStore::new();
-    let docx = office::docx::report("# 标题\n\n正文。").unwrap();
+    let closing = projections::report::Closing {
+        signer: "县委党校".into(),
+        date: "2023年7月3日".into(),
+    };
+    let docx = office::docx::report("# 标题\n\n正文。", &closing).unwrap();
     let mut old_xls = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
     old_xls.resize(4096, 0);
     for (bytes, name, needle) in [
@@ -59,7 +63,9 @@ fn a_file_that_is_not_a_workbook_is_refused_saying_what_to_save_it_as() {
         (old_xls, "register.xls", "Excel 97–2003 workbook (.xls)"),
     ] {
         match import(&store.store, &bytes, name) {
-            Err(OfficeError::Unreadable(msg)) => assert!(msg.contains(needle), "{msg}"),
+            Err(IntakeError::File(OfficeError::Unreadable(msg))) => {
+                assert!(msg.contains(needle), "{msg}")
+            }
             other => panic!("{name}: expected unreadable, got {other:?}"),
         }
     }
@@ -74,7 +80,10 @@ fn a_password_protected_workbook_is_refused_with_a_clear_message() {
     let bytes = include_bytes!("../../../fixtures/password-protected.xlsx");
     let store = TestStore::new();
     let err = import(&store.store, bytes, "加密.xlsx").unwrap_err();
-    assert!(matches!(err, OfficeError::Encrypted), "{err:?}");
+    assert!(
+        matches!(err, IntakeError::File(OfficeError::Encrypted)),
+        "{err:?}"
+    );
     let msg = err.to_string();
     assert!(
         msg.contains("password-protected") && msg.contains("remove the password"),
@@ -339,7 +348,9 @@ fn a_csv_sheet_is_named_by_its_file_and_must_be_utf8() {
     // "开始日期" in GBK, as Excel's plain CSV writes it on a Chinese Windows.
     let gbk = b"\xbf\xaa\xca\xbc\xc8\xd5\xc6\xda\n";
     match import(&store.store, gbk, "举办培训班.csv") {
-        Err(OfficeError::Unreadable(msg)) => assert!(msg.contains("CSV UTF-8"), "{msg}"),
+        Err(IntakeError::File(OfficeError::Unreadable(msg))) => {
+            assert!(msg.contains("CSV UTF-8"), "{msg}")
+        }
         other => panic!("{other:?}"),
     }
 }

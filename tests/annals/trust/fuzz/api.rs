@@ -214,12 +214,12 @@ impl Target {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path());
-        import::import(
+        intake::jsonl::import(
             &store,
             annals::EXAMPLE_DATASET.as_bytes(),
             annals::EXAMPLE_NAME,
             AUTHOR,
-            annals::import::Trust::Operator,
+            annals::intake::Trust::Operator,
             false,
             &mut |_, _| {},
         )

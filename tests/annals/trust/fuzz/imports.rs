@@ -132,12 +132,12 @@ fn an_import_of_a_random_or_mutated_file_writes_all_of_it_or_nothing() {
         let s = slot.get_or_insert_with(TestStore::new);
         let before = s.store.head().unwrap();
         let run = |dry_run| {
-            import::import(
+            intake::jsonl::import(
                 &s.store,
                 &bytes,
                 "fuzz.jsonl",
                 AUTHOR,
-                annals::import::Trust::Operator,
+                annals::intake::Trust::Operator,
                 dry_run,
                 &mut |_, _| {},
             )
@@ -172,21 +172,27 @@ fn an_import_of_a_random_or_mutated_file_writes_all_of_it_or_nothing() {
                     *slot = None;
                 }
             }
-            Err(ImportError::Lines(list)) => {
+            Err(IntakeError::Refused(list)) => {
                 prop_assert!(!list.is_empty());
                 for l in &list {
+                    let annals::intake::At::Line(line) = l.at else {
+                        return Err(TestCaseError::fail(format!("not at a line: {l:?}")));
+                    };
                     prop_assert!(
-                        (1..=line_count).contains(&l.line),
+                        (1..=line_count).contains(&line),
                         "line {} of a file of {} lines: {:?}",
-                        l.line,
+                        line,
                         line_count,
                         l
                     );
-                    prop_assert!(!l.field.is_empty() && !l.reason.is_empty(), "{l:?}");
+                    prop_assert!(
+                        !l.field.is_empty() && !l.reason.to_string().is_empty(),
+                        "{l:?}"
+                    );
                 }
-                let message = ImportError::Lines(list.clone()).to_string();
+                let message = IntakeError::Refused(list.clone()).to_string();
                 prop_assert!(
-                    message.contains("line(s) refused; nothing was imported"),
+                    message.contains("problem(s) found; nothing was imported"),
                     "{message}"
                 );
                 prop_assert_eq!(
@@ -196,8 +202,8 @@ fn an_import_of_a_random_or_mutated_file_writes_all_of_it_or_nothing() {
                 );
                 count(&tally, "refused by line");
             }
-            Err(ImportError::Store(e)) => {
-                return Err(TestCaseError::fail(format!("the store failed: {e}")));
+            Err(e) => {
+                return Err(TestCaseError::fail(format!("the import failed: {e}")));
             }
         }
         Ok(())
