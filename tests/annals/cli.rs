@@ -1,4 +1,7 @@
-//! The `annals` binary, run as a school office would run it, against temporary stores.
+//! The `annals` binary, run as a school office would run it, against temporary stores;
+//! its tables line up with Chinese text (`tables`).
+mod tables;
+
 use std::{
     io::{BufRead, BufReader},
     process::Stdio,

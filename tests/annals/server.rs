@@ -2,6 +2,7 @@
 //! every route, each error status, who may do what, the stream, the page and shutdown.
 pub(crate) mod app;
 pub(crate) mod binary;
+mod browser;
 mod clerk;
 mod events;
 mod logs;

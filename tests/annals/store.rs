@@ -1,5 +1,7 @@
-//! The store through the library API: refusals that write nothing, idempotency,
-//! optimistic concurrency, reads, group commit, and `verify` against tampering.
+//! The store: refusals that write nothing, idempotency, optimistic concurrency, reads,
+//! group commit and `verify` against tampering through the library API; a killed
+//! import (`crash`), full and damaged disks (`faults`), backups (`backup`) and the
+//! fold's snapshot beside the log (`snapshot`).
 use std::{collections::BTreeSet, sync::Arc};
 
 use annals::store::{Batch, Filter, Options, Store, StoreError};
@@ -13,10 +15,14 @@ use crate::helpers::{
 };
 
 mod appends;
+mod backup;
+mod crash;
+mod faults;
 mod migrate;
 mod open;
 mod reads;
 mod refusals;
+mod snapshot;
 mod tamper;
 
 /// Submits `draft` to a store that already holds one event and asserts it is refused

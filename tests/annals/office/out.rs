@@ -10,8 +10,8 @@ use calamine::Data;
 
 use super::{class_book, part, read_book};
 use crate::{
-    figures::{REPORT_SENTENCES, SEED},
     helpers::{annals, run, TestStore},
+    projections::figures::{REPORT_SENTENCES, SEED},
 };
 
 fn tool(var: &str, default: &str) -> PathBuf {

@@ -4,7 +4,7 @@
 //! imported in this process to check what they are refused with.
 //!
 //! To measure by hand (RELIABILITY.md, "Imports: memory"), write every file with
-//! `HOSTILE_OUT=/tmp/hostile cargo test --test annals hostile::write -- --ignored`.
+//! `HOSTILE_OUT=/tmp/hostile cargo test --test annals intake::hostile::write -- --ignored`.
 use annals::intake::IntakeError;
 use annals::office::{OfficeError, XLSX_TYPE};
 use reqwest::{header::CONTENT_TYPE, StatusCode};

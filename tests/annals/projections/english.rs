@@ -6,7 +6,7 @@ use projections::period::Lang;
 
 use crate::{
     helpers::{annals, run, TestStore},
-    pacing::report_on_june_30,
+    projections::pacing::report_on_june_30,
     server::app::{spawn_open_app, Who},
 };
 
