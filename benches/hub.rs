@@ -23,7 +23,7 @@ use std::{
 
 use annals::{
     hub::{self, figures::Folds, http as hub_http, protocol::Piece},
-    import,
+    intake,
     store::{Filter, Options, Store},
 };
 use chrono::FixedOffset;
@@ -64,12 +64,12 @@ fn log(n: usize, seed: u64, catalog: &Arc<Catalog>) -> Vec<Envelope> {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let store = Store::open(dir.path(), catalog.clone(), Options::default()).expect("a store");
     let jsonl = synth::generate(n, seed).jsonl();
-    import::import(
+    intake::jsonl::import(
         &store,
         &jsonl,
         "synth.jsonl",
         "bench",
-        import::Trust::Operator,
+        intake::Trust::Operator,
         false,
         &mut |_, _| {},
     )

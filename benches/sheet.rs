@@ -17,7 +17,8 @@
 use std::{io::Cursor, path::Path, sync::Arc, time::Instant};
 
 use annals::{
-    office::{self, ImportOptions},
+    intake::{self, ImportOptions},
+    office,
     store::{Options, Store},
 };
 use calamine::{Reader, SheetType, Xlsx};
@@ -103,12 +104,12 @@ fn import(catalog: &Arc<Catalog>, dir: &Path, bytes: &[u8], name: &str, dry_run:
     let options = ImportOptions {
         name,
         author: "bench",
-        trust: annals::import::Trust::Operator,
+        trust: annals::intake::Trust::Operator,
         dry_run,
         max_events: None,
     };
     let started = Instant::now();
-    office::import_file(&store, bytes, options, &mut |_, _| {}).expect("the file imports");
+    intake::import_file(&store, bytes, options, &mut |_, _| {}).expect("the file imports");
     let took = started.elapsed().as_secs_f64();
     eprintln!("{name} (dry run: {dry_run}): {took:.3} s");
     took
@@ -153,7 +154,7 @@ fn check_rows(catalog: &Arc<Catalog>, dir: &Path, book: &[u8]) -> f64 {
     let options = ImportOptions {
         name: "登记表.xlsx",
         author: "bench",
-        trust: annals::import::Trust::Operator,
+        trust: annals::intake::Trust::Operator,
         dry_run: true,
         max_events: None,
     };
@@ -166,7 +167,7 @@ fn check_rows(catalog: &Arc<Catalog>, dir: &Path, book: &[u8]) -> f64 {
         }
         Ok(())
     };
-    office::sheet::import(&store, replay, book, options, &mut |_, _| {}).expect("the rows check");
+    intake::sheet::import(&store, replay, book, options, &mut |_, _| {}).expect("the rows check");
     let took = started.elapsed().as_secs_f64();
     eprintln!("rows checked alone: {took:.3} s");
     took

@@ -1,31 +1,33 @@
-//! The `annals` command line: each command opens the store, calls one operation and
-//! prints its result, as text in Chinese (or English) or as JSON.
-use std::{
-    io::{IsTerminal, Write},
-    path::PathBuf,
-    process::ExitCode,
-    sync::Arc,
-};
+//! The `annals` command line: its arguments and the dispatch to one file per command
+//! (`cli/*.rs`), each of which opens the store, calls one operation and prints its
+//! result, as text in Chinese (or English) or as JSON.
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
-use anyhow::{bail, Context};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::FixedOffset;
 use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
-use events::{Catalog, Draft, Envelope, NewEvent};
-use projections::period::{Lang, Query};
-use serde_json::{json, Map, Value};
+use projections::period::Lang;
 
 mod backup;
+mod context;
+mod demo;
+mod export;
 mod figures;
 mod hub;
+mod import;
+mod kinds;
+mod log;
 mod office;
 mod push;
+mod record;
+mod seal;
 mod serve;
+mod show;
+mod table;
+mod verify;
 
-use crate::{
-    config::load_catalog,
-    import::{self, Mode},
-    store::{Batch, Filter, Options, Store},
-};
+use context::Ctx;
+
+use crate::config::load_catalog;
 
 /// Annals: the activity log of a county Party School (县委党校工作纪实).
 #[derive(Debug, Parser)]
@@ -43,7 +45,7 @@ pub struct Cli {
     #[arg(long, env = "ANNALS_CATALOG", global = true)]
     pub catalog: Option<PathBuf>,
     /// Who is recording; written as `recorded_by` on what this command records.
-    #[arg(long, env = "ANNALS_USER", default_value = "命令行", global = true)]
+    #[arg(long, env = "ANNALS_USER", default_value = projections::period::SYSTEM_CLI, global = true)]
     pub by: String,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
@@ -57,6 +59,10 @@ pub struct Cli {
     /// A folder of report templates (*.j2) to use instead of the embedded ones.
     #[arg(long, env = "ANNALS_TEMPLATES", global = true)]
     pub templates: Option<PathBuf>,
+    /// The school's name, which signs its reports (落款), such as 某某县委党校
+    /// (default: 县委党校, or County Party School in English).
+    #[arg(long, env = "ANNALS_SCHOOL", global = true)]
+    pub school: Option<String>,
     /// The school's UTC offset, for "today" and for days given as `known_at`.
     #[arg(long, env = "ANNALS_UTC_OFFSET", default_value = "+08:00", value_parser = parse_offset, global = true)]
     pub utc_offset: FixedOffset,
@@ -234,32 +240,10 @@ pub enum Command {
         dry_run: bool,
     },
     /// List events.
-    Log {
-        /// Only this kind.
-        #[arg(long)]
-        kind: Option<String>,
-        /// Only events on or after this day.
-        #[arg(long)]
-        from: Option<String>,
-        /// Only events on or before this day.
-        #[arg(long)]
-        to: Option<String>,
-        /// Only events recorded at or after this moment (RFC 3339).
-        #[arg(long)]
-        recorded_from: Option<String>,
-        /// Only events recorded at or before this moment (RFC 3339).
-        #[arg(long)]
-        recorded_to: Option<String>,
-        /// Start at this seq.
-        #[arg(long)]
-        since_seq: Option<u64>,
-        /// At most this many events.
-        #[arg(long)]
-        limit: Option<usize>,
-    },
+    Log(log::LogArgs),
     /// Show one event and every correction of it.
     Show {
-        /// The event's id.
+        /// The event's seq (as the page and `log` show it) or its id.
         id: String,
     },
     /// List the catalog's kinds and their fields.
@@ -371,7 +355,10 @@ pub enum Command {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let catalog = Arc::new(load_catalog(cli.catalog.as_deref())?);
+    let catalog = Arc::new(load_catalog(
+        cli.catalog.as_deref(),
+        cli.metrics.as_deref(),
+    )?);
     let ctx = Ctx { cli: &cli, catalog };
     // With no command, serve with the defaults (and environment) `annals serve` has.
     let default = Command::Serve(ServeArgs::from_arg_matches(
@@ -402,43 +389,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             *expected_seq,
         ),
         Command::Import { file, dry_run } => ctx.import(file, *dry_run),
-        Command::Log {
-            kind,
-            from,
-            to,
-            recorded_from,
-            recorded_to,
-            since_seq,
-            limit,
-        } => {
-            let filter = Filter {
-                from_seq: *since_seq,
-                to_seq: None,
-                kind: kind.clone(),
-                occurred: match (from, to) {
-                    (None, None) => None,
-                    (f, t) => Some((
-                        f.as_deref().map(day).transpose()?.unwrap_or(NaiveDate::MIN),
-                        t.as_deref().map(day).transpose()?.unwrap_or(NaiveDate::MAX),
-                    )),
-                },
-                recorded: match (recorded_from, recorded_to) {
-                    (None, None) => None,
-                    (f, t) => Some((
-                        f.as_deref()
-                            .map(moment)
-                            .transpose()?
-                            .unwrap_or(DateTime::<Utc>::MIN_UTC),
-                        t.as_deref()
-                            .map(moment)
-                            .transpose()?
-                            .unwrap_or(DateTime::<Utc>::MAX_UTC),
-                    )),
-                },
-                limit: *limit,
-            };
-            ctx.log(filter)
-        }
+        Command::Log(args) => ctx.log(args),
         Command::Show { id } => ctx.show(id),
         Command::Kinds => ctx.kinds(),
         Command::Export {
@@ -462,448 +413,5 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Timeline { metric, by, when } => ctx.timeline(metric.as_deref(), by, when),
         Command::Person { name, year, when } => ctx.person(name.as_deref(), *year, when),
         Command::Report { format, out, when } => ctx.report(*format, out.as_deref(), when),
-    }
-}
-
-/// Imports of more lines than this show a progress bar on a terminal.
-const PROGRESS_FROM_LINES: usize = 5_000;
-
-fn day(s: &str) -> anyhow::Result<NaiveDate> {
-    events::occurred::parse_date(s).map_err(anyhow::Error::msg)
-}
-
-fn moment(s: &str) -> anyhow::Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .with_context(|| {
-            format!("'{s}' is not a moment in RFC 3339 form, such as 2023-07-03T09:00:00+08:00")
-        })
-}
-
-struct Ctx<'a> {
-    cli: &'a Cli,
-    catalog: Arc<Catalog>,
-}
-
-impl Ctx<'_> {
-    fn t<'s>(&self, zh: &'s str, en: &'s str) -> &'s str {
-        self.cli.lang.pick(zh, en)
-    }
-
-    fn query(&self, when: &When) -> anyhow::Result<Query> {
-        Ok(Query::parse(
-            when.period.as_deref(),
-            when.on.as_deref(),
-            when.known_at.as_deref(),
-            Utc::now(),
-            self.cli.utc_offset.local_minus_utc(),
-        )?)
-    }
-
-    fn open(&self) -> anyhow::Result<Store> {
-        let options = Options {
-            offset: self.cli.utc_offset,
-            ..Options::default()
-        };
-        Store::open(&self.cli.store, self.catalog.clone(), options)
-            .with_context(|| format!("could not open the store at {}", self.cli.store.display()))
-    }
-
-    fn print_json(&self, v: &impl serde::Serialize) -> anyhow::Result<()> {
-        println!("{}", serde_json::to_string_pretty(v)?);
-        Ok(())
-    }
-
-    /// Loads the example dataset into an empty store, saying so; true if it did.
-    fn load_demo_if_empty(&self, store: &Store) -> anyhow::Result<bool> {
-        // A store with tokens has been in use: with no events it lost them, and demo
-        // data would hide that.
-        if store.head()?.seq != 0 || store.has_tokens()? {
-            return Ok(false);
-        }
-        let outcome = import::import(
-            store,
-            crate::EXAMPLE_DATASET.as_bytes(),
-            crate::EXAMPLE_NAME,
-            &self.cli.by,
-            import::Trust::Operator,
-            false,
-            &mut |_, _| {},
-        )?;
-        println!(
-            "{} {} {}",
-            self.t(
-                "存储为空，已载入演示数据（示例：2023年上半年），共",
-                "The store was empty; loaded the demo dataset (2023 H1):"
-            ),
-            outcome.added,
-            self.t(
-                "条。这是演示数据，不是真实记录。",
-                "events. This is demo data, not a real record."
-            )
-        );
-        Ok(true)
-    }
-
-    fn demo(&self) -> anyhow::Result<ExitCode> {
-        let store = self.open()?;
-        self.load_demo_if_empty(&store)?;
-        self.summary(&store)?;
-        self.report_verify(&store)
-    }
-
-    fn summary(&self, store: &Store) -> anyhow::Result<()> {
-        let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
-        for e in store.scan(Filter::default()) {
-            *counts.entry(e?.kind).or_default() += 1;
-        }
-        if self.cli.json {
-            return self.print_json(
-                &json!({"store": store.path(), "head": store.head()?, "kinds": counts}),
-            );
-        }
-        println!(
-            "{} {}",
-            self.t("存储位置：", "Store:"),
-            store.path().display()
-        );
-        for (kind, n) in &counts {
-            println!("  {:<28} {:>6}", self.kind_label(kind), n);
-        }
-        let head = store.head()?;
-        println!(
-            "{} {}  {} {}",
-            self.t("记录总数：", "Events:"),
-            head.seq,
-            self.t("链头哈希：", "Head hash:"),
-            head.hash
-        );
-        Ok(())
-    }
-
-    fn kind_label(&self, kind: &str) -> String {
-        match self.catalog.kind(kind) {
-            Some(k) => format!("{} ({})", self.t(&k.label_zh, &k.label_en), k.name),
-            None => kind.to_owned(),
-        }
-    }
-
-    fn record(
-        &self,
-        kind: &str,
-        occurred: Option<String>,
-        set: &[String],
-        data: Option<&str>,
-        id: Option<String>,
-        expected_seq: Option<u64>,
-    ) -> anyhow::Result<ExitCode> {
-        let def = self
-            .catalog
-            .require_kind(kind)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let data = match data {
-            Some(text) => serde_json::from_str(text).context("--data is not valid JSON")?,
-            None => {
-                let mut map = Map::new();
-                let mut errors = Vec::new();
-                for pair in set {
-                    let Some((field, value)) = pair.split_once('=') else {
-                        bail!("--set {pair}: expected FIELD=VALUE");
-                    };
-                    match def.field(field.trim()) {
-                        Some(f) => match f.coerce(value) {
-                            Ok(v) => {
-                                map.insert(f.name.clone(), v);
-                            }
-                            Err(reason) => errors.push(format!("data.{field}: {reason}")),
-                        },
-                        None => errors.push(format!(
-                            "data.{field}: is not a field of {kind}; its fields are: {}",
-                            def.fields
-                                .iter()
-                                .map(|f| f.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
-                    }
-                }
-                if !errors.is_empty() {
-                    bail!("{}", errors.join("\n"));
-                }
-                Value::Object(map)
-            }
-        };
-        let draft = Draft {
-            id,
-            kind: kind.to_owned(),
-            occurred,
-            data,
-            ..Draft::default()
-        };
-        let event = NewEvent::parse(&self.catalog, draft)?;
-        let store = self.open()?;
-        let receipts = store.append(Batch {
-            events: vec![event],
-            expected_seq,
-            author: self.cli.by.clone(),
-            import: None,
-        })?;
-        let r = &receipts[0];
-        if self.cli.json {
-            self.print_json(r)?;
-        } else if r.existing {
-            println!(
-                "{} seq {} ({})",
-                self.t("已存在，未重复记录：", "Already recorded, nothing written:"),
-                r.seq,
-                r.id
-            );
-        } else {
-            println!(
-                "{} seq {}  id {}  hash {}",
-                self.t("已记录：", "Recorded:"),
-                r.seq,
-                r.id,
-                r.hash
-            );
-        }
-        Ok(ExitCode::SUCCESS)
-    }
-
-    fn import(&self, file: &PathBuf, dry_run: bool) -> anyhow::Result<ExitCode> {
-        let bytes =
-            std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
-        let store = self.open()?;
-        // A bar only where someone watches, and only for files that take a moment.
-        let show_progress = std::io::stderr().is_terminal();
-        let mut progress = |done: usize, total: usize| {
-            if show_progress && total > PROGRESS_FROM_LINES {
-                eprint!("\r{} {done}/{total}", self.t("校验中", "checking"));
-                if done == total {
-                    eprintln!();
-                }
-            }
-        };
-        let options = crate::office::ImportOptions {
-            name: &file.to_string_lossy(),
-            author: &self.cli.by,
-            trust: import::Trust::Operator,
-            dry_run,
-            max_events: None,
-        };
-        let outcome = crate::office::import_file(&store, &bytes, options, &mut progress)?;
-        if self.cli.json {
-            self.print_json(&outcome)?;
-        } else {
-            let what = match outcome.mode {
-                Mode::Restored => self.t(
-                    "按原样恢复（保留序号、时间与哈希）",
-                    "restored verbatim (seq, times and hashes kept)",
-                ),
-                Mode::Appended => self.t("作为新记录导入", "imported as new events"),
-                Mode::Unchanged => self.t(
-                    "全部已存在，未写入任何内容",
-                    "everything was already there; nothing written",
-                ),
-                Mode::Checked => self.t("校验通过（未写入）", "checked; nothing written"),
-            };
-            println!(
-                "{what}: {} {}, {} {}, {} {}",
-                self.t("行数", "lines"),
-                outcome.lines,
-                self.t("新增", "added"),
-                outcome.added,
-                self.t("已存在", "existing"),
-                outcome.existing
-            );
-        }
-        Ok(ExitCode::SUCCESS)
-    }
-
-    fn log(&self, filter: Filter) -> anyhow::Result<ExitCode> {
-        let store = self.open()?;
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        for e in store.scan(filter) {
-            let e = e?;
-            if self.cli.json {
-                serde_json::to_writer(&mut out, &e)?;
-                writeln!(out)?;
-            } else {
-                writeln!(out, "{}", self.line(&e))?;
-            }
-        }
-        out.flush()?;
-        Ok(ExitCode::SUCCESS)
-    }
-
-    /// One event as a line of text: seq, date, kind, its fields, and who recorded it when.
-    fn line(&self, e: &Envelope) -> String {
-        let label = self.kind_label(&e.kind);
-        let en = self.cli.lang == Lang::En;
-        let fields: Vec<String> = match self.catalog.kind(&e.kind) {
-            Some(def) => def
-                .present(&e.data)
-                .map(|(f, v)| format!("{}={}", self.t(&f.label_zh, &f.label_en), f.display(v, en)))
-                .collect(),
-            None => vec![e.data.to_string()],
-        };
-        let mut text = fields.join(" ");
-        if text.chars().count() > 80 {
-            text = text.chars().take(80).collect::<String>() + "…";
-        }
-        format!(
-            "{:>6}  {:<22}  {}  {}  [{} {}]",
-            e.seq,
-            e.occurred.to_string(),
-            label,
-            text,
-            e.recorded_at
-                .with_timezone(&self.cli.utc_offset)
-                .format("%Y-%m-%d %H:%M"),
-            e.recorded_by
-        )
-    }
-
-    fn show(&self, id: &str) -> anyhow::Result<ExitCode> {
-        let id: uuid::Uuid = id
-            .parse()
-            .with_context(|| format!("'{id}' is not an event id (UUID)"))?;
-        let store = self.open()?;
-        let Some(event) = store.get(id)? else {
-            bail!("there is no event {id}");
-        };
-        let corrections = store.corrections_of(id)?;
-        if self.cli.json {
-            return self
-                .print_json(&json!({"event": event, "corrections": corrections}))
-                .map(|_| ExitCode::SUCCESS);
-        }
-        println!("{}", self.line(&event));
-        println!("  id {}  hash {}", event.id, event.hash);
-        for c in &corrections {
-            println!("  ↳ {}", self.line(c));
-        }
-        Ok(ExitCode::SUCCESS)
-    }
-
-    fn kinds(&self) -> anyhow::Result<ExitCode> {
-        if self.cli.json {
-            return self
-                .print_json(&self.catalog.kinds().collect::<Vec<_>>())
-                .map(|_| ExitCode::SUCCESS);
-        }
-        for k in self.catalog.kinds() {
-            println!("{}  {}", k.name, self.t(&k.label_zh, &k.label_en));
-            for f in &k.fields {
-                let req = if f.required {
-                    self.t("（必填）", " (required)")
-                } else {
-                    ""
-                };
-                println!(
-                    "    {:<18} {}{req}  [{:?}]",
-                    f.name,
-                    self.t(&f.label_zh, &f.label_en),
-                    f.ty
-                );
-            }
-        }
-        Ok(ExitCode::SUCCESS)
-    }
-
-    fn export(&self, out: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
-        let store = self.open()?;
-        let n = match out {
-            Some(path) => {
-                let file = std::fs::File::create(path)
-                    .with_context(|| format!("could not create {}", path.display()))?;
-                let mut w = std::io::BufWriter::new(file);
-                let n = import::export(&store, &mut w)?;
-                w.into_inner()?.sync_all()?;
-                n
-            }
-            None => import::export(
-                &store,
-                &mut std::io::BufWriter::new(std::io::stdout().lock()),
-            )?,
-        };
-        if out.is_some() {
-            eprintln!("{} {n}", self.t("已导出记录：", "Exported events:"));
-        }
-        Ok(ExitCode::SUCCESS)
-    }
-
-    fn seal(&self) -> anyhow::Result<ExitCode> {
-        let seal = self.open()?.seal()?;
-        if self.cli.json {
-            self.print_json(&seal)?;
-        } else {
-            println!("{seal}");
-        }
-        Ok(ExitCode::SUCCESS)
-    }
-
-    fn verify(
-        &self,
-        file: Option<&PathBuf>,
-        against: Option<&crate::store::Seal>,
-    ) -> anyhow::Result<ExitCode> {
-        if let Some(path) = file {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("could not read {}", path.display()))?;
-            return match import::verify_file(&self.catalog, &bytes) {
-                Ok((count, hash)) => {
-                    self.print_verified(count, &hash.to_string())?;
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("{}: {e}", self.t("校验失败", "verification failed"));
-                    Ok(ExitCode::FAILURE)
-                }
-            };
-        }
-        let store = self.open()?;
-        match against {
-            Some(seal) => self.print_verification(store.verify_against(seal)?),
-            None => self.report_verify(&store),
-        }
-    }
-
-    fn report_verify(&self, store: &Store) -> anyhow::Result<ExitCode> {
-        self.print_verification(crate::views::verify(store)?)
-    }
-
-    fn print_verification(
-        &self,
-        result: Result<crate::store::VerifyReport, crate::store::VerifyFailure>,
-    ) -> anyhow::Result<ExitCode> {
-        match result {
-            Ok(report) => {
-                self.print_verified(report.count, &report.head_hash.to_string())?;
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(failure) => {
-                if self.cli.json {
-                    self.print_json(
-                        &json!({"ok": false, "seq": failure.seq, "reason": failure.reason}),
-                    )?;
-                }
-                eprintln!("{}: {failure}", self.t("校验失败", "verification failed"));
-                Ok(ExitCode::FAILURE)
-            }
-        }
-    }
-
-    fn print_verified(&self, count: u64, hash: &str) -> anyhow::Result<()> {
-        if self.cli.json {
-            return self.print_json(&json!({"ok": true, "count": count, "head_hash": hash}));
-        }
-        println!(
-            "{} {count}  {} {hash}",
-            self.t("校验通过，记录数：", "verified; events:"),
-            self.t("链头哈希：", "head hash:")
-        );
-        Ok(())
     }
 }

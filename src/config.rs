@@ -3,17 +3,39 @@
 use std::path::Path;
 
 use anyhow::Context;
-use events::Catalog;
+use events::{
+    catalog::{EnumValue, TARGET_SET},
+    Catalog,
+};
 
-/// Reads every `*.toml` in `dir` (sorted by name) as the catalog, or the embedded one.
-pub fn load_catalog(dir: Option<&Path>) -> anyhow::Result<Catalog> {
-    let Some(dir) = dir else {
-        return Ok(Catalog::embedded());
+/// The field of `target_set` that names a metric.
+const TARGET_METRIC: &str = "metric";
+
+/// Reads every `*.toml` in `dir` (sorted by name) as the catalog, or the embedded one,
+/// with `target_set`'s metric made a choice of the metrics defined in `metrics` (or the
+/// embedded ones), by name or Chinese label: a year's target for a metric that does not
+/// exist is refused on every way in, as any other value outside an enum is.
+pub fn load_catalog(dir: Option<&Path>, metrics: Option<&Path>) -> anyhow::Result<Catalog> {
+    let mut catalog = match dir {
+        None => Catalog::embedded(),
+        Some(dir) => {
+            let files = read_files(dir, "toml")
+                .with_context(|| format!("could not read the catalog folder {}", dir.display()))?;
+            Catalog::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+                .with_context(|| format!("the catalog in {} is not valid", dir.display()))?
+        }
     };
-    let files = read_files(dir, "toml")
-        .with_context(|| format!("could not read the catalog folder {}", dir.display()))?;
-    Catalog::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-        .with_context(|| format!("the catalog in {} is not valid", dir.display()))
+    let defined = load_metrics(metrics, &catalog)?;
+    let choices = defined
+        .iter()
+        .map(|m| EnumValue {
+            value: m.name.clone(),
+            label_zh: m.label_zh.clone(),
+            label_en: m.label_en.clone(),
+        })
+        .collect();
+    catalog.set_choices(TARGET_SET, TARGET_METRIC, choices)?;
+    Ok(catalog)
 }
 
 /// `(file name, contents)` of every `*.{ext}` file in a folder, sorted by name.

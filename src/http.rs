@@ -22,13 +22,15 @@ mod assets;
 mod auth;
 mod backup;
 mod docs;
-mod error;
+pub(crate) mod error;
 mod events_api;
 mod figures;
 mod headers;
 mod html;
+mod lang;
 mod limits;
 mod listen;
+mod markdown;
 mod office;
 mod page;
 mod same_origin;
@@ -69,6 +71,9 @@ pub struct Config {
     /// The most imports read at once; the next waits its turn. Each may take as much
     /// memory as its limits allow, so a crowd of them must not add up.
     pub imports_at_once: usize,
+    /// The school's name, which signs its reports (落款); the report's default
+    /// (县委党校) when not given.
+    pub school: Option<String>,
 }
 
 impl Default for Config {
@@ -87,6 +92,7 @@ impl Default for Config {
             session_ttl: Duration::from_secs(12 * 3600),
             max_sessions: 10_000,
             imports_at_once: 1,
+            school: None,
         }
     }
 }
@@ -221,6 +227,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(lang::from_request))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::body_deadline,

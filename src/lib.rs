@@ -4,9 +4,10 @@
 //! # Layout
 //! - [`store`]: the store in sled: atomic, durable, idempotent appends through one
 //!   writer thread (group commit), streaming reads, and `verify`.
-//! - [`import`]: the JSONL file format: import (all or nothing), export and file checks.
-//! - [`office`]: spreadsheets in (xlsx, CSV) through the same import; the report as
-//!   Word and the figures as Excel out.
+//! - [`intake`]: the only way in: a submission, a batch or a file (JSONL, workbook,
+//!   CSV) validated, appended, and its problems located in one shape.
+//! - [`office`]: workbooks read for intake; the report as Word and the figures as
+//!   Excel out.
 //! - [`config`]: loading the catalog, metrics and report templates (embedded, or a
 //!   deployment's own folders).
 //! - [`views`]: the log folded into the read models the CLI and server print.
@@ -20,7 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod hub;
-pub mod import;
+pub mod intake;
 pub mod office;
 pub mod private;
 pub mod store;

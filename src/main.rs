@@ -11,8 +11,15 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match annals::cli::run(annals::cli::Cli::parse()) {
+    let cli = annals::cli::Cli::parse();
+    let json = cli.json;
+    match annals::cli::run(cli) {
         Ok(code) => code,
+        // With --json, errors are JSON too (issue 17 item 13).
+        Err(e) if json => {
+            println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -21,7 +21,9 @@ use events::{catalog::Correction, Catalog, Envelope, FieldError, Hash, NewEvent,
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod damage;
 mod legacy;
+mod lookup;
 mod migrate;
 pub mod raw;
 mod read;
@@ -34,9 +36,10 @@ mod writer;
 
 use trees::Trees;
 
+pub use damage::Damage;
 pub use read::{Filter, Scan};
-pub use tokens::{Role, TokenError, TokenInfo, MAX_TOKEN_DAYS};
-pub use verify::{Seal, VerifyFailure, VerifyReport};
+pub use tokens::{NotARole, Role, TokenError, TokenInfo, MAX_TOKEN_DAYS};
+pub use verify::{NotASeal, Seal, VerifyFailure, VerifyReport};
 pub use writer::{gather, CHUNK};
 
 /// The old log file's name: a store that still has one is moved into sled on open.
@@ -557,25 +560,27 @@ fn drop_unfinished_sled_snapshots(sled_dir: &Path) -> std::io::Result<()> {
 }
 
 /// The committed head must be the last event sled holds, with that hash.
-fn check_head(trees: &Trees, head: &Head) -> Result<(), String> {
-    let last = trees.events.last().map_err(|e| e.to_string())?;
+fn check_head(trees: &Trees, head: &Head) -> Result<(), Damage> {
+    let last = trees.events.last()?;
     match (head.seq, last) {
         (0, None) => Ok(()),
-        (0, Some(_)) => Err("sled holds events but no committed head".into()),
-        (seq, None) => Err(format!(
-            "the committed head is seq {seq} but sled holds no events"
+        (0, Some(_)) => Err(Damage::inconsistent(
+            "sled holds events but no committed head",
         )),
+        (seq, None) => Err(Damage::inconsistent(format!(
+            "the committed head is seq {seq} but sled holds no events"
+        ))),
         (seq, Some((key, bytes))) => {
             if trees::seq_of(&key) != Some(seq) {
-                return Err(format!(
+                return Err(Damage::inconsistent(format!(
                     "the committed head is seq {seq} but sled's last event is another"
-                ));
+                )));
             }
             match record::hash(&bytes) {
                 Ok(h) if h == head.hash => Ok(()),
-                _ => Err(format!(
+                _ => Err(Damage::inconsistent(format!(
                     "the event at the committed head (seq {seq}) does not carry its hash"
-                )),
+                ))),
             }
         }
     }
@@ -591,12 +596,12 @@ const SEEN_FILE: &str = "annals.seen";
 /// How far the store has reached, as its note says: `None` when there is no note (a new
 /// store); an error when there is one that does not read as a seq, which is refused
 /// rather than taken as no note, or the guard would fail open.
-fn read_seen(dir: &Path) -> Result<Option<u64>, String> {
+fn read_seen(dir: &Path) -> Result<Option<u64>, Damage> {
     match std::fs::read_to_string(dir.join(SEEN_FILE)) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("its note of how far it reached ({SEEN_FILE}) cannot be read: {e}")),
+        Err(e) => Err(Damage::inconsistent(format!("its note of how far it reached ({SEEN_FILE}) cannot be read: {e}"))),
         Ok(text) => text.trim().parse().map(Some).map_err(|_| {
-            format!("its note of how far it reached ({SEEN_FILE}) is garbled; restore the folder whole from a backup")
+            Damage::inconsistent(format!("its note of how far it reached ({SEEN_FILE}) is garbled; restore the folder whole from a backup"))
         }),
     }
 }

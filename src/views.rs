@@ -153,41 +153,56 @@ fn read_snapshot(store: &Store) -> Option<Facts> {
     }
 }
 
+/// Why the snapshot beside the log is not started from; the fold then reads the whole
+/// log, so each is only logged.
+#[derive(Debug, thiserror::Error)]
+enum Unfit {
+    #[error("it is too short to be a facts snapshot")]
+    TooShort,
+    #[error("it is not a facts snapshot")]
+    NotASnapshot,
+    #[error("it was taken at seq {seq}, past the log's head {head}")]
+    PastHead { seq: u64, head: u64 },
+    #[error("the log's event {0} is not the one it was taken at")]
+    OtherEvent(u64),
+    #[error("the log's event {seq} could not be read: {source}")]
+    Unreadable { seq: u64, source: StoreError },
+    #[error("it was taken with another catalog")]
+    OtherCatalog,
+    #[error(transparent)]
+    Facts(#[from] projections::error::SnapshotError),
+    #[error("its header says seq {header} but it holds the facts to seq {held}")]
+    OtherHead { header: u64, held: u64 },
+}
+
 /// The facts in a snapshot, if its header matches the log and the catalog.
-fn load_snapshot(store: &Store, bytes: &[u8]) -> Result<Facts, String> {
-    let header = bytes
-        .get(..SNAPSHOT_HEADER)
-        .ok_or("it is too short to be a facts snapshot")?;
+fn load_snapshot(store: &Store, bytes: &[u8]) -> Result<Facts, Unfit> {
+    let header = bytes.get(..SNAPSHOT_HEADER).ok_or(Unfit::TooShort)?;
     if &header[..8] != SNAPSHOT_MAGIC {
-        return Err("it is not a facts snapshot".into());
+        return Err(Unfit::NotASnapshot);
     }
     let seq = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
     let hash = Hash(header[16..48].try_into().expect("32 bytes"));
     if seq > store.head_seq() {
-        return Err(format!(
-            "it was taken at seq {seq}, past the log's head {}",
-            store.head_seq()
-        ));
+        return Err(Unfit::PastHead {
+            seq,
+            head: store.head_seq(),
+        });
     }
     match store.get_seq(seq) {
         Ok(Some(e)) if e.hash == hash => {}
-        Ok(_) => {
-            return Err(format!(
-                "the log's event {seq} is not the one it was taken at"
-            ))
-        }
-        Err(e) => return Err(format!("the log's event {seq} could not be read: {e}")),
+        Ok(_) => return Err(Unfit::OtherEvent(seq)),
+        Err(source) => return Err(Unfit::Unreadable { seq, source }),
     }
     if header[48..80] != catalog_fingerprint(store.catalog()).0 {
-        return Err("it was taken with another catalog".into());
+        return Err(Unfit::OtherCatalog);
     }
-    let facts =
-        Facts::from_snapshot_vec(bytes[SNAPSHOT_HEADER..].to_vec()).map_err(|e| e.to_string())?;
+    let facts = Facts::from_snapshot_vec(bytes[SNAPSHOT_HEADER..].to_vec())?;
     if facts.head_seq() != seq {
-        return Err(format!(
-            "its header says seq {seq} but it holds the facts to seq {}",
-            facts.head_seq()
-        ));
+        return Err(Unfit::OtherHead {
+            header: seq,
+            held: facts.head_seq(),
+        });
     }
     Ok(facts)
 }

@@ -9,7 +9,7 @@ use std::{
 };
 
 use annals::{
-    import,
+    intake,
     store::{Filter, Options, Store},
 };
 use chrono::Utc;
@@ -72,12 +72,12 @@ pub fn run(what: &str, path: &Path, extra: Option<&str>) {
             let bytes = std::fs::read(extra.expect("the JSONL file")).expect("the JSONL file");
             let store = Store::open(path, catalog, Options::default()).expect("the store opens");
             let t = Instant::now();
-            let outcome = import::import(
+            let outcome = intake::jsonl::import(
                 &store,
                 &bytes,
                 "bench.jsonl",
                 "bench",
-                import::Trust::Operator,
+                intake::Trust::Operator,
                 false,
                 &mut |_, _| {},
             )
@@ -113,12 +113,15 @@ pub fn run(what: &str, path: &Path, extra: Option<&str>) {
             let t = Instant::now();
             while t.elapsed() < Duration::from_secs(10) {
                 let rate = match (&store, raw.take()) {
-                    (Some(store), _) => {
-                        crate::annals_writers(store, crate::writer_events(&catalog, &mut rng, 250))
-                    }
+                    (Some(store), _) => crate::writers::annals_writers(
+                        store,
+                        crate::writers::writer_events(&catalog, &mut rng, 250),
+                    ),
                     (None, Some(db)) => {
-                        let (rate, db) =
-                            crate::raw_writers(db, crate::writer_records(&catalog, &mut rng, 250));
+                        let (rate, db) = crate::writers::raw_writers(
+                            db,
+                            crate::writers::writer_records(&catalog, &mut rng, 250),
+                        );
                         raw = Some(db);
                         rate
                     }
@@ -136,22 +139,16 @@ pub fn run(what: &str, path: &Path, extra: Option<&str>) {
                 .expect("after 1970")
                 .as_nanos() as u64;
             let mut rng = Rng::new(SEED ^ nanos);
-            let mut evs = crate::writer_events(&catalog, &mut rng, 125).concat();
-            let mut lat = Vec::new();
+            let mut evs = crate::writers::writer_events(&catalog, &mut rng, 125).concat();
+            let mut lat = crate::stats::Latencies::default();
             let t = Instant::now();
             if what == "singles-annals" {
                 let store = Store::open(path, catalog.clone(), Options::default())
                     .expect("the store opens");
                 for ev in evs.drain(..) {
                     let one = Instant::now();
-                    store
-                        .append(annals::store::Batch {
-                            events: vec![ev],
-                            author: "bench".into(),
-                            ..Default::default()
-                        })
-                        .expect("the append");
-                    lat.push(one.elapsed().as_secs_f64() * 1e3);
+                    crate::append_one(&store, ev);
+                    lat.record(one.elapsed().as_secs_f64() * 1e3);
                 }
             } else {
                 let group =
@@ -161,14 +158,14 @@ pub fn run(what: &str, path: &Path, extra: Option<&str>) {
                     let r = crate::raw_record(&ev, 0);
                     let one = Instant::now();
                     appender.append(r).expect("the raw append");
-                    lat.push(one.elapsed().as_secs_f64() * 1e3);
+                    lat.record(one.elapsed().as_secs_f64() * 1e3);
                 }
             }
             let rate = lat.len() as f64 / t.elapsed().as_secs_f64();
-            let p50 = crate::table::percentile(&mut lat, 0.5);
             eprintln!(
-                "{rate:.0}/s p50 {p50:.3} ms p99 {:.3} ms",
-                crate::table::percentile(&mut lat, 0.99)
+                "{rate:.0}/s p50 {:.3} ms p99 {:.3} ms",
+                lat.quantile(0.5),
+                lat.quantile(0.99)
             );
             return;
         }

@@ -1,5 +1,6 @@
 //! `annals serve` under load: the server started as its own process, a load generator
-//! of keep-alive connections, and the server's peak memory.
+//! of keep-alive connections (reqwest's clients; the loop that drives them is ours),
+//! and the server's peak memory.
 use std::{
     io::{BufRead, BufReader},
     path::Path,
@@ -7,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{synth::LAST_YEAR, table::percentile};
+use crate::{stats::Latencies, synth::LAST_YEAR};
 
 /// Starts `annals serve` on the store, warms it, drives `GET /api/progress` from
 /// keep-alive connections for a fixed time, reads its peak RSS and stops it.
@@ -71,91 +72,54 @@ pub fn peak_rss_mb(pid: u32) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// The load generator: `connections` keep-alive connections, each sending the next
-/// request when the last answer is read, until `duration` has passed (and at most a
-/// million requests). Loopback only.
+/// The load generator: `connections` keep-alive connections (one reqwest client each,
+/// so each holds its own), each sending the next request when the last answer is read,
+/// until `duration` has passed (and at most a million requests). Returns (requests/s,
+/// p99 ms, the first request's ms).
 pub async fn load(
     addr: &str,
     path: &str,
     connections: usize,
     duration: Duration,
 ) -> (f64, f64, f64) {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes();
-    async fn one(
-        conn: &mut tokio::net::TcpStream,
-        request: &[u8],
-        buf: &mut Vec<u8>,
-    ) -> std::io::Result<()> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        conn.write_all(request).await?;
-        buf.clear();
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            let n = conn.read(&mut chunk).await?;
-            if n == 0 {
-                return Err(std::io::Error::other("the server closed the connection"));
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                continue;
-            };
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            if !head.starts_with("http/1.1 200") {
-                return Err(std::io::Error::other(format!("answer: {head}")));
-            }
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .ok_or_else(|| std::io::Error::other("no content-length"))?;
-            while buf.len() < end + 4 + length {
-                let n = conn.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err(std::io::Error::other("the body was cut short"));
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Ok(());
-        }
+    let url = format!("http://{addr}{path}");
+    let client = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .tcp_nodelay(true)
+            .build()
+            .expect("a client")
+    };
+    async fn one(client: &reqwest::Client, url: &str) {
+        let answer = client.get(url).send().await.expect("a request");
+        assert_eq!(answer.status(), reqwest::StatusCode::OK, "{url}");
+        answer.bytes().await.expect("the body");
     }
     // The first request folds the log into the server's cache.
-    let mut conn = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("the server accepts");
-    let mut buf = Vec::new();
     let t = Instant::now();
-    one(&mut conn, &request, &mut buf)
-        .await
-        .expect("the first request");
+    one(&client(), &url).await;
     let first_ms = t.elapsed().as_secs_f64() * 1e3;
-    drop(conn);
     let budget = 1_000_000 / connections;
     let started = Instant::now();
     let tasks: Vec<_> = (0..connections)
         .map(|_| {
-            let request = request.clone();
-            let addr = addr.to_owned();
+            let (client, url) = (client(), url.clone());
             tokio::spawn(async move {
-                let mut conn = tokio::net::TcpStream::connect(&addr)
-                    .await
-                    .expect("the server accepts");
-                conn.set_nodelay(true).expect("nodelay");
-                let mut buf = Vec::new();
-                let mut lat = Vec::new();
+                let mut lat = Latencies::default();
                 while started.elapsed() < duration && lat.len() < budget {
                     let t = Instant::now();
-                    one(&mut conn, &request, &mut buf).await.expect("a request");
-                    lat.push(t.elapsed().as_secs_f64() * 1e3);
+                    one(&client, &url).await;
+                    lat.record(t.elapsed().as_secs_f64() * 1e3);
                 }
                 lat
             })
         })
         .collect();
-    let mut all = Vec::new();
+    let mut all = Latencies::default();
     for t in tasks {
-        all.extend(t.await.expect("a connection"));
+        all.add(&t.await.expect("a connection"));
     }
     let secs = started.elapsed().as_secs_f64();
     let rps = all.len() as f64 / secs;
-    (rps, percentile(&mut all, 0.99), first_ms)
+    (rps, all.quantile(0.99), first_ms)
 }

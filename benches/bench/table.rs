@@ -1,23 +1,14 @@
-//! The benchmark's statistics and its Markdown table: one row per measure, the three
+//! The benchmark's Markdown table: one row per measure, the three
 //! systems side by side, Annals ÷ raw sled and Annals against SQLite, and the bar.
 
-/// The median (the upper one of an even count).
+/// The median of a measure's runs (the upper one of an even count): a handful of
+/// figures, one a run, where latencies within a run go to a histogram (`stats.rs`).
 pub fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     if xs.is_empty() {
         return f64::NAN;
     }
     xs[xs.len() / 2]
-}
-
-/// The nearest-rank percentile `p` (0..=1).
-pub fn percentile(xs: &mut [f64], p: f64) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((xs.len() as f64 - 1.0) * p).round() as usize;
-    xs[i]
 }
 
 /// One row of the table.

@@ -87,6 +87,11 @@ pub struct Agreement {
     pub known_at: DateTime<Utc>,
 }
 
+/// Every difference between the systems' figures, one a line.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct Disagreement(pub Vec<String>);
+
 /// Checks that both systems give the same figures, naming every difference.
 pub fn check(
     facts: &Facts,
@@ -95,7 +100,7 @@ pub fn check(
     rng: &mut Rng,
     span: (DateTime<Utc>, DateTime<Utc>),
     now: DateTime<Utc>,
-) -> Result<Agreement, String> {
+) -> Result<Agreement, Disagreement> {
     let q = year_query(now);
     let ours = annals_values(facts, metrics, &q);
     let theirs = sqlite_values(db, metrics, &q);
@@ -135,7 +140,7 @@ pub fn check(
             known_at,
         })
     } else {
-        Err(diffs.join("\n"))
+        Err(Disagreement(diffs))
     }
 }
 

@@ -9,11 +9,15 @@ use serde_json::Value;
 use crate::{
     canonical,
     error::{excerpt, Error},
+    message::{Choice, Got, Reason},
     occurred::parse_date,
-    text, FieldError,
+    FieldError,
 };
 
+mod coerce;
 mod normalise;
+
+pub use coerce::{number_text, Input};
 
 /// The catalog files embedded at build time, so adding a kind is adding a file.
 static EMBEDDED: include_dir::Dir<'static> =
@@ -190,6 +194,15 @@ pub struct KindDef {
     /// Upcasting rules from older versions, oldest first.
     #[serde(rename = "upcast", default, skip_serializing_if = "Vec::is_empty")]
     pub upcasts: Vec<Upcast>,
+    /// The fields that, with the dates, say two events of this kind are the same
+    /// happening (a class's id and session): a new one matching a live one is held back
+    /// as a likely repeat. Empty: no such check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity: Vec<String>,
+    /// Where forms list the kind, smallest first (then by name): the order a clerk
+    /// looks for them in, not the names' alphabet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -217,26 +230,23 @@ impl KindDef {
     /// knows its canonical length (encoding is most of what checking costs).
     pub fn validate_sized(&self, data: &Value, canonical_len: usize) -> Vec<FieldError> {
         let Some(map) = data.as_object() else {
-            return vec![FieldError::new("data", "must be a JSON object of fields")];
+            return vec![FieldError::new("data", Reason::DataNotObject)];
         };
         let mut errors = Vec::new();
         if canonical_len > MAX_PAYLOAD_BYTES {
             errors.push(FieldError::new(
                 "data",
-                format!("is larger than {} KiB", MAX_PAYLOAD_BYTES / 1024),
+                Reason::PayloadTooLarge {
+                    kib: MAX_PAYLOAD_BYTES / 1024,
+                },
             ));
             return errors;
         }
         for key in map.keys() {
             if self.field(key).is_none() {
-                let known: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
                 errors.push(FieldError::new(
                     format!("data.{}", excerpt(key)),
-                    format!(
-                        "is not a field of {}; its fields are: {}",
-                        self.name,
-                        known.join(", ")
-                    ),
+                    self.unknown_field(),
                 ));
             }
         }
@@ -244,7 +254,9 @@ impl KindDef {
             match map.get(&f.name) {
                 None | Some(Value::Null) if f.required => errors.push(FieldError::new(
                     format!("data.{}", f.name),
-                    format!("is required ({})", f.label_zh),
+                    Reason::Required {
+                        label: f.label_zh.clone(),
+                    },
                 )),
                 None | Some(Value::Null) => {}
                 Some(v) => {
@@ -255,6 +267,14 @@ impl KindDef {
             }
         }
         errors
+    }
+
+    /// Why a field this kind does not have is refused: the fields it has.
+    pub fn unknown_field(&self) -> Reason {
+        Reason::UnknownField {
+            kind: self.name.clone(),
+            known: self.fields.iter().map(|f| f.name.clone()).collect(),
+        }
     }
 
     /// The fields `data` holds, in the catalog's order, with their values.
@@ -301,54 +321,58 @@ impl FieldDef {
     }
 
     /// Checks one value against this field's type and limits.
-    pub fn check(&self, v: &Value) -> Result<(), String> {
+    pub fn check(&self, v: &Value) -> Result<(), Reason> {
+        let got = || Got::of(v);
         match self.ty {
             FieldType::Text | FieldType::Person => self.check_text(v),
             FieldType::Integer => {
-                let n = v.as_u64().ok_or_else(|| match v.as_i64() {
-                    Some(_) => "must be a whole number ≥ 0".to_string(),
-                    None => format!("must be a whole number, not {}", describe(v)),
+                // A number below zero or text names the value as typed input does, so
+                // every way in refuses the same bad value with the same words.
+                let n = v.as_u64().ok_or_else(|| match (v.as_i64(), v.as_str()) {
+                    (Some(n), _) => Reason::NotWholeNumber { got: n.to_string() },
+                    (None, Some(s)) => Reason::NotWholeNumber {
+                        got: excerpt(s).into_owned(),
+                    },
+                    (None, None) => Reason::NotNumber { got: got() },
                 })?;
                 let (min, max) = (self.min.unwrap_or(0), self.max.unwrap_or(DEFAULT_MAX_INT));
                 if n < min || n > max {
-                    return Err(format!("must be between {min} and {max}, not {n}"));
+                    return Err(Reason::OutOfRange { min, max, got: n });
                 }
                 Ok(())
             }
             FieldType::Boolean => v
                 .is_boolean()
                 .then_some(())
-                .ok_or_else(|| format!("must be true or false, not {}", describe(v))),
+                .ok_or_else(|| Reason::NotBoolean { got: got() }),
             FieldType::Date => {
                 let s = v
                     .as_str()
-                    .ok_or_else(|| format!("must be a date YYYY-MM-DD, not {}", describe(v)))?;
+                    .ok_or_else(|| Reason::NotDateValue { got: got() })?;
                 parse_date(s).map(|_| ())
             }
             FieldType::Enum => {
-                let s = v.as_str().ok_or_else(|| {
-                    format!("must be one of the listed values, not {}", describe(v))
-                })?;
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| Reason::NotEnumValue { got: got() })?;
                 if self.values.iter().any(|e| e.value == s) {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "'{}' is not one of: {}",
-                        excerpt(s),
-                        self.enum_choices()
-                    ))
+                    Err(self.not_one_of(s))
                 }
             }
             FieldType::List | FieldType::People => {
-                let items = v
-                    .as_array()
-                    .ok_or_else(|| format!("must be a list, not {}", describe(v)))?;
+                let items = v.as_array().ok_or_else(|| Reason::NotList { got: got() })?;
                 if items.len() > MAX_LIST_ITEMS {
-                    return Err(format!("has more than {MAX_LIST_ITEMS} items"));
+                    return Err(Reason::TooManyItems {
+                        max: MAX_LIST_ITEMS,
+                    });
                 }
                 for (i, item) in items.iter().enumerate() {
-                    self.check_text(item)
-                        .map_err(|r| format!("item {}: {r}", i + 1))?;
+                    self.check_text(item).map_err(|r| Reason::Item {
+                        n: i + 1,
+                        reason: Box::new(r),
+                    })?;
                 }
                 Ok(())
             }
@@ -356,30 +380,30 @@ impl FieldDef {
                 .as_str()
                 .and_then(|s| uuid::Uuid::parse_str(s).ok())
                 .map(|_| ())
-                .ok_or_else(|| format!("must be an event id (UUID), not {}", describe(v))),
+                .ok_or_else(|| Reason::NotEventId { got: got() }),
             FieldType::Object => v
                 .is_object()
                 .then_some(())
-                .ok_or_else(|| format!("must be an object of fields, not {}", describe(v))),
+                .ok_or_else(|| Reason::NotObject { got: got() }),
         }
     }
 
-    fn check_text(&self, v: &Value) -> Result<(), String> {
+    fn check_text(&self, v: &Value) -> Result<(), Reason> {
         let s = v
             .as_str()
-            .ok_or_else(|| format!("must be text, not {}", describe(v)))?;
+            .ok_or_else(|| Reason::NotText { got: Got::of(v) })?;
         if s.trim().is_empty() {
-            return Err("must not be empty".into());
+            return Err(Reason::Empty);
         }
         let n = s.chars().count();
         if n > self.max_len() {
-            return Err(format!(
-                "is {n} characters long; the limit is {}",
-                self.max_len()
-            ));
+            return Err(Reason::TooLong {
+                len: n,
+                max: self.max_len(),
+            });
         }
         if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            return Err("contains control characters".into());
+            return Err(Reason::ControlCharacters);
         }
         Ok(())
     }
@@ -407,68 +431,28 @@ impl FieldDef {
         }
     }
 
-    fn enum_choices(&self) -> String {
-        self.values
-            .iter()
-            .map(|e| format!("{} ({})", e.value, e.label_zh))
-            .collect::<Vec<_>>()
-            .join(", ")
+    /// The enum value `typed` names: a value, its Chinese label or its English label.
+    pub fn enum_value(&self, typed: &str) -> Option<&EnumValue> {
+        self.values.iter().find(|e| e.value == typed).or_else(|| {
+            self.values
+                .iter()
+                .find(|e| e.label_zh == typed || e.label_en.eq_ignore_ascii_case(typed))
+        })
     }
 
-    /// Converts a value typed as text (a CLI `--set`, a spreadsheet cell) into this
-    /// field's JSON form, its text made canonical (see [`crate::text`]). Enum fields also
-    /// accept their Chinese or English label; lists are split on commas or the Chinese
-    /// enumeration comma.
-    pub fn coerce(&self, typed: &str) -> Result<Value, String> {
-        // Canonical first, so that a label or a number pasted with an invisible
-        // character or a no-break space is still recognised.
-        let canonical = match self.ty {
-            FieldType::Object => std::borrow::Cow::Borrowed(typed.trim()),
-            FieldType::Person => text::normalise_name(typed),
-            _ => text::normalise(typed),
-        };
-        let t: &str = &canonical;
-        match self.ty {
-            FieldType::Integer => t
-                .parse::<u64>()
-                .map(Value::from)
-                .map_err(|_| format!("must be a whole number ≥ 0, not '{}'", excerpt(t))),
-            FieldType::Boolean => match t.to_lowercase().as_str() {
-                "true" | "yes" | "y" | "1" | "是" => Ok(Value::Bool(true)),
-                "false" | "no" | "n" | "0" | "否" => Ok(Value::Bool(false)),
-                _ => Err(format!("must be yes or no (是/否), not '{}'", excerpt(t))),
-            },
-            FieldType::Enum => self
+    /// Why `got` is refused by this enum field.
+    fn not_one_of(&self, got: &str) -> Reason {
+        Reason::NotOneOf {
+            got: excerpt(got).into_owned(),
+            choices: self
                 .values
                 .iter()
-                .find(|e| e.value == t || e.label_zh == t || e.label_en.eq_ignore_ascii_case(t))
-                .map(|e| Value::String(e.value.clone()))
-                .ok_or_else(|| format!("'{}' is not one of: {}", excerpt(t), self.enum_choices())),
-            FieldType::List | FieldType::People => Ok(Value::Array(
-                t.split([',', '，', '、', ';', '；'])
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| Value::String(s.to_owned()))
-                    .collect(),
-            )),
-            FieldType::Object => {
-                serde_json::from_str(t).map_err(|e| format!("must be a JSON object: {e}"))
-            }
-            FieldType::Text | FieldType::Person | FieldType::Date | FieldType::Uuid => {
-                Ok(Value::String(t.to_owned()))
-            }
+                .map(|e| Choice {
+                    value: e.value.clone(),
+                    label_zh: e.label_zh.clone(),
+                })
+                .collect(),
         }
-    }
-}
-
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("text '{}'", excerpt(s)),
-        Value::Array(_) => "a list".into(),
-        Value::Object(_) => "an object".into(),
     }
 }
 
@@ -515,6 +499,11 @@ impl Catalog {
                     return Err(bad(format!("field '{}' is defined twice", f.name)));
                 }
             }
+            if let Some(unknown) = kind.identity.iter().find(|n| kind.field(n).is_none()) {
+                return Err(bad(format!(
+                    "identity names '{unknown}', which is not a field"
+                )));
+            }
             if kinds.contains_key(&kind.name) {
                 return Err(bad(format!("kind '{}' is defined twice", kind.name)));
             }
@@ -541,17 +530,37 @@ impl Catalog {
         self.kinds.values()
     }
 
+    /// Makes a kind's field a choice of `values`: the application fills `target_set`'s
+    /// metric from the metric definitions, which only it knows, so the ordinary enum
+    /// check refuses a target for a metric that does not exist.
+    pub fn set_choices(
+        &mut self,
+        kind: &str,
+        field: &str,
+        values: Vec<EnumValue>,
+    ) -> Result<(), Error> {
+        let f = self
+            .kinds
+            .get_mut(kind)
+            .and_then(|k| k.fields.iter_mut().find(|f| f.name == field))
+            .ok_or_else(|| Error::Catalog {
+                file: format!("{kind}.toml"),
+                reason: format!("the catalog has no field '{field}' of '{kind}'"),
+            })?;
+        f.ty = FieldType::Enum;
+        f.values = values;
+        Ok(())
+    }
+
     /// The kind of that name, or a field error listing the known kinds.
     pub fn require_kind(&self, name: &str) -> Result<&KindDef, FieldError> {
         self.kind(name).ok_or_else(|| {
-            let known: Vec<&str> = self.kinds.keys().map(String::as_str).collect();
             FieldError::new(
                 "kind",
-                format!(
-                    "unknown kind '{}'; known kinds: {}",
-                    excerpt(name),
-                    known.join(", ")
-                ),
+                Reason::UnknownKind {
+                    got: excerpt(name).into_owned(),
+                    known: self.kinds.keys().cloned().collect(),
+                },
             )
         })
     }
@@ -639,5 +648,15 @@ mod tests {
     fn a_malformed_catalog_file_is_named() {
         let err = Catalog::from_files([("bad.toml", "name = 3")]).unwrap_err();
         assert!(err.to_string().starts_with("catalog file bad.toml:"));
+    }
+
+    #[test]
+    fn an_identity_names_fields_of_its_kind() {
+        let catalog = Catalog::embedded();
+        let class = catalog.kind("class_held").unwrap();
+        assert_eq!(class.identity, ["class_id", "session"]);
+        let text = "name = \"x_done\"\nlabel_zh = \"x\"\nlabel_en = \"x\"\noccurs = \"date\"\nidentity = [\"nope\"]\n";
+        let err = Catalog::from_files([("x_done.toml", text)]).unwrap_err();
+        assert!(err.to_string().contains("identity names 'nope'"), "{err}");
     }
 }

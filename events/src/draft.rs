@@ -8,6 +8,7 @@ use crate::{
     canonical,
     catalog::{Catalog, Correction, Occurs},
     error::{Error, FieldError},
+    message::Reason,
     occurred::Occurred,
 };
 
@@ -67,10 +68,9 @@ impl NewEvent {
         if kind.system {
             return Err(FieldError::new(
                 "kind",
-                format!(
-                    "'{}' is written by Annals itself and cannot be recorded",
-                    kind.name
-                ),
+                Reason::SystemKind {
+                    kind: kind.name.clone(),
+                },
             )
             .into());
         }
@@ -79,7 +79,7 @@ impl NewEvent {
             None => None,
             Some(Ok(id)) => Some(id),
             Some(Err(_)) => {
-                errors.push(FieldError::new("id", "must be a UUID"));
+                errors.push(FieldError::new("id", Reason::NotUuid));
                 None
             }
         };
@@ -87,15 +87,15 @@ impl NewEvent {
         if version == 0 || version > kind.version {
             errors.push(FieldError::new(
                 "version",
-                format!("must be between 1 and {} for {}", kind.version, kind.name),
+                Reason::BadVersion {
+                    max: kind.version,
+                    kind: kind.name.clone(),
+                },
             ));
         }
         let occurred = match draft.occurred.as_deref().map(str::parse::<Occurred>) {
             None if kind.correction.is_none() => {
-                errors.push(FieldError::new(
-                    "occurred",
-                    "is required (the date it happened)",
-                ));
+                errors.push(FieldError::new("occurred", Reason::OccurredRequired));
                 None
             }
             None => None,
@@ -106,7 +106,9 @@ impl NewEvent {
             Some(Ok(o)) if kind.occurs == Occurs::Date && !o.is_single_day() => {
                 errors.push(FieldError::new(
                     "occurred",
-                    format!("{} happens on one day, not over a range", kind.name),
+                    Reason::OneDayKind {
+                        kind: kind.name.clone(),
+                    },
                 ));
                 None
             }
@@ -120,10 +122,7 @@ impl NewEvent {
             None => None,
             Some(Ok(t)) => Some(crate::envelope::truncate(t.with_timezone(&Utc))),
             Some(Err(_)) => {
-                errors.push(FieldError::new(
-                    "recorded_at",
-                    "must be a moment in RFC 3339 form, such as 2023-07-03T09:00:00+08:00",
-                ));
+                errors.push(FieldError::new("recorded_at", Reason::NotMoment));
                 None
             }
         };
@@ -131,7 +130,9 @@ impl NewEvent {
             if by.trim().is_empty() || by.chars().count() > MAX_AUTHOR_LEN {
                 errors.push(FieldError::new(
                     "recorded_by",
-                    format!("must be 1 to {MAX_AUTHOR_LEN} characters"),
+                    Reason::AuthorLength {
+                        max: MAX_AUTHOR_LEN,
+                    },
                 ));
             }
         }

@@ -35,13 +35,17 @@ impl fmt::Debug for Hash {
     }
 }
 
-impl FromStr for Hash {
-    type Err = String;
+/// A text that is not a hash: 64 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not 64 hex digits")]
+pub struct NotAHash(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
+impl FromStr for Hash {
+    type Err = NotAHash;
+
+    fn from_str(s: &str) -> Result<Self, NotAHash> {
         let mut out = [0u8; 32];
-        const_hex::decode_to_slice(s, &mut out)
-            .map_err(|_| format!("'{}' is not 64 hex digits", excerpt(s)))?;
+        const_hex::decode_to_slice(s, &mut out).map_err(|_| NotAHash(excerpt(s).into_owned()))?;
         Ok(Hash(out))
     }
 }

@@ -1,6 +1,8 @@
 //! The error type of the `events` crate, and how its messages quote values.
 use std::{borrow::Cow, fmt};
 
+use crate::message::Reason;
+
 /// The most characters of a value an error message quotes.
 pub const EXCERPT_CHARS: usize = 40;
 
@@ -30,16 +32,16 @@ pub fn cut(text: &str, chars: usize) -> Cow<'_, str> {
 pub struct FieldError {
     /// The field's name (`occurred`, `kind`, `data.trainees`, …).
     pub field: String,
-    /// Why the value was refused, in plain words.
-    pub reason: String,
+    /// Why the value was refused; its words come from the message catalog.
+    pub reason: Reason,
 }
 
 impl FieldError {
-    /// A field error from anything printable.
-    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// A field error.
+    pub fn new(field: impl Into<String>, reason: Reason) -> Self {
         Self {
             field: field.into(),
-            reason: reason.into(),
+            reason,
         }
     }
 }

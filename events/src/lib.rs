@@ -13,6 +13,7 @@
 //! - [`text`]: the canonical form of what people type (names, titles), applied where
 //!   data is validated.
 //! - [`error`]: the one error type of this crate.
+//! - [`message`]: why something is refused, typed, with its words in Chinese and English.
 //!
 //! ```
 //! use events::{catalog::Catalog, draft::{Draft, NewEvent}};
@@ -29,6 +30,7 @@ pub mod catalog;
 pub mod draft;
 pub mod envelope;
 pub mod error;
+pub mod message;
 pub mod occurred;
 pub mod text;
 
@@ -36,4 +38,5 @@ pub use catalog::Catalog;
 pub use draft::{Draft, NewEvent};
 pub use envelope::{Envelope, Hash, Unsealed, GENESIS};
 pub use error::{Error, FieldError};
+pub use message::Reason;
 pub use occurred::Occurred;

@@ -4,7 +4,7 @@ use std::{fmt, str::FromStr};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::excerpt;
+use crate::{error::excerpt, message::Reason};
 
 /// The school's UTC offset unless a deployment configures another: Asia/Shanghai,
 /// which keeps +08:00 all year.
@@ -25,9 +25,12 @@ impl Occurred {
     }
 
     /// A range of days; refused when it ends before it starts.
-    pub fn range(from: NaiveDate, to: NaiveDate) -> Result<Self, String> {
+    pub fn range(from: NaiveDate, to: NaiveDate) -> Result<Self, Reason> {
         if to < from {
-            return Err(format!("the range ends ({to}) before it starts ({from})"));
+            return Err(Reason::RangeBackwards {
+                from: from.to_string(),
+                to: to.to_string(),
+            });
         }
         Ok(Self { from, to })
     }
@@ -49,23 +52,27 @@ impl Occurred {
 }
 
 /// Parses `YYYY-MM-DD`, refusing impossible days and years outside 1900–2100.
-pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    let invalid = || format!("'{}' is not a real date in the form YYYY-MM-DD", excerpt(s));
+pub fn parse_date(s: &str) -> Result<NaiveDate, Reason> {
+    let invalid = || Reason::NotDate {
+        got: excerpt(s).into_owned(),
+    };
     let d = match iso_day(s.trim().as_bytes()) {
         // The form every tool here writes, read without chrono's format parser.
         Some((y, m, d)) => NaiveDate::from_ymd_opt(y, m, d).ok_or_else(invalid)?,
         None => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| invalid())?,
     };
     if !(1900..=2100).contains(&d.year()) {
-        return Err(format!("'{}' is outside the years 1900–2100", excerpt(s)));
+        return Err(Reason::YearOutOfRange {
+            got: excerpt(s).into_owned(),
+        });
     }
     Ok(d)
 }
 
 impl FromStr for Occurred {
-    type Err = String;
+    type Err = Reason;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, Reason> {
         match s.split_once("..") {
             Some((a, b)) => Occurred::range(parse_date(a)?, parse_date(b)?),
             None => Ok(Occurred::on(parse_date(s)?)),
@@ -176,10 +183,12 @@ mod tests {
         assert!("2023-02-30"
             .parse::<Occurred>()
             .unwrap_err()
+            .to_string()
             .contains("not a real date"));
         assert!("2023-07-02..2023-06-29"
             .parse::<Occurred>()
             .unwrap_err()
+            .to_string()
             .contains("before it starts"));
         assert!("0023-01-01".parse::<Occurred>().is_err());
     }

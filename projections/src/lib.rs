@@ -8,9 +8,11 @@
 //! - [`metric`]: metric definitions (data files) and their evaluation.
 //! - [`period`]: periods (`2023H1`, `2023Q2`, `2023-06`, `FROM..TO`) and query times.
 //! - [`progress`]: targets, their revisions, and progress against the year.
+//! - [`pacing`]: every target judged together against the calendar, with a tolerance.
 //! - [`timeline`]: metrics as series, and the chronological event timeline.
 //! - [`people`]: each teacher's record and the "三个一" rule.
 //! - [`report`]: the half-year report, rendered from a template.
+//! - [`same`]: the live event a new one repeats, by its kind's identity fields.
 //!
 //! ```
 //! use projections::{facts::Facts, metric::Metrics, period::Query};
@@ -24,10 +26,12 @@
 pub mod error;
 pub mod facts;
 pub mod metric;
+pub mod pacing;
 pub mod people;
 pub mod period;
 pub mod progress;
 pub mod report;
+pub mod same;
 pub mod timeline;
 
 pub use error::{Error, SnapshotError};

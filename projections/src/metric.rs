@@ -323,41 +323,47 @@ impl Metric {
     }
 
     /// Checks the definition against the catalog: kinds, fields, types and enum values.
-    fn check(&self, catalog: &Catalog) -> Result<(), String> {
+    fn check(&self, catalog: &Catalog) -> Result<(), Problem> {
         if self.kinds.is_empty() {
-            return Err("names no kinds".into());
+            return Err(Problem::NoKinds);
         }
         match (self.aggregate, &self.field) {
-            (Aggregate::Count, Some(_)) => return Err("a count takes no field".into()),
+            (Aggregate::Count, Some(_)) => return Err(Problem::CountWithField),
             (Aggregate::Sum | Aggregate::Distinct, None) => {
-                return Err(format!("aggregate '{:?}' needs a field", self.aggregate).to_lowercase())
+                return Err(Problem::NeedsField(
+                    format!("{:?}", self.aggregate).to_lowercase(),
+                ))
             }
             _ => {}
         }
         for kind in &self.kinds {
             let def = catalog
                 .kind(kind)
-                .ok_or_else(|| format!("unknown kind '{kind}'"))?;
+                .ok_or_else(|| Problem::UnknownKind(kind.clone()))?;
             let field = |name: &str| {
-                def.field(name)
-                    .ok_or_else(|| format!("kind '{kind}' has no field '{name}'"))
+                def.field(name).ok_or_else(|| Problem::NoField {
+                    kind: kind.clone(),
+                    field: name.to_owned(),
+                })
             };
             if let Some(name) = &self.field {
                 let f = field(name)?;
                 match (self.aggregate, f.ty) {
                     (Aggregate::Sum, FieldType::Integer) => {}
                     (Aggregate::Sum, _) => {
-                        return Err(format!(
-                            "field '{name}' of '{kind}' is not an integer, so it cannot be summed"
-                        ))
+                        return Err(Problem::NotSummable {
+                            kind: kind.clone(),
+                            field: name.clone(),
+                        })
                     }
                     (
                         Aggregate::Distinct,
                         FieldType::List | FieldType::People | FieldType::Object,
                     ) => {
-                        return Err(format!(
-                        "field '{name}' of '{kind}' is a list or object; distinct needs one value"
-                    ))
+                        return Err(Problem::NotOneValue {
+                            kind: kind.clone(),
+                            field: name.clone(),
+                        })
                     }
                     _ => {}
                 }
@@ -369,13 +375,41 @@ impl Metric {
                     one => vec![one],
                 };
                 for v in values {
-                    f.check(v)
-                        .map_err(|reason| format!("filter {name} = {v}: {reason}"))?;
+                    f.check(v).map_err(|reason| Problem::Filter {
+                        field: name.clone(),
+                        value: v.to_string(),
+                        reason: reason.to_string(),
+                    })?;
                 }
             }
         }
         Ok(())
     }
+}
+
+/// What is wrong with one metric definition: the reason [`Error::Definition`] gives.
+#[derive(Debug, thiserror::Error)]
+enum Problem {
+    #[error("names no kinds")]
+    NoKinds,
+    #[error("a count takes no field")]
+    CountWithField,
+    #[error("aggregate '{0}' needs a field")]
+    NeedsField(String),
+    #[error("unknown kind '{0}'")]
+    UnknownKind(String),
+    #[error("kind '{kind}' has no field '{field}'")]
+    NoField { kind: String, field: String },
+    #[error("field '{field}' of '{kind}' is not an integer, so it cannot be summed")]
+    NotSummable { kind: String, field: String },
+    #[error("field '{field}' of '{kind}' is a list or object; distinct needs one value")]
+    NotOneValue { kind: String, field: String },
+    #[error("filter {field} = {value}: {reason}")]
+    Filter {
+        field: String,
+        value: String,
+        reason: String,
+    },
 }
 
 /// Every metric, in the order of their files, and their groups.
@@ -413,7 +447,7 @@ impl Metrics {
             let parsed: File = toml::from_str(text).map_err(|e| bad("-", e.to_string()))?;
             out.groups.extend(parsed.group);
             for m in parsed.metric {
-                m.check(catalog).map_err(|r| bad(&m.name, r))?;
+                m.check(catalog).map_err(|r| bad(&m.name, r.to_string()))?;
                 if out.get(&m.name).is_some() {
                     return Err(bad(&m.name, "is defined twice".into()));
                 }

@@ -7,6 +7,11 @@ use serde::Serialize;
 
 use crate::Error;
 
+/// The author the command line records as when `--by` is not given.
+pub const SYSTEM_CLI: &str = "命令行";
+/// The holder of the admin token the server makes on its first start.
+pub const SYSTEM_ADMIN: &str = "管理员";
+
 /// A language for labels and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -39,6 +44,24 @@ impl Lang {
         match self {
             Lang::Zh => zh,
             Lang::En => en,
+        }
+    }
+
+    /// Who recorded an event, as this language names them: the names Annals itself
+    /// gives (the command line's default author, the first admin token's holder) are
+    /// translated; a person's or an office's name is shown as written.
+    ///
+    /// ```
+    /// use projections::period::{Lang, SYSTEM_CLI};
+    /// assert_eq!(Lang::En.author(SYSTEM_CLI), "command line");
+    /// assert_eq!(Lang::Zh.author(SYSTEM_CLI), "命令行");
+    /// assert_eq!(Lang::En.author("教务科"), "教务科");
+    /// ```
+    pub fn author(self, by: &str) -> &str {
+        match (self, by) {
+            (Lang::En, SYSTEM_CLI) => "command line",
+            (Lang::En, SYSTEM_ADMIN) => "administrator",
+            _ => by,
         }
     }
 }
@@ -218,7 +241,7 @@ impl FromStr for Period {
             let day = |t: &str| {
                 events::occurred::parse_date(t).map_err(|reason| Error::Argument {
                     arg: "period",
-                    reason,
+                    reason: reason.to_string(),
                 })
             };
             return Period::range(day(a)?, day(b)?);
@@ -333,8 +356,10 @@ impl Query {
             reason: format!("{offset_seconds} seconds is not a valid UTC offset"),
         })?;
         let on = match on {
-            Some(s) => events::occurred::parse_date(s)
-                .map_err(|reason| Error::Argument { arg: "on", reason })?,
+            Some(s) => events::occurred::parse_date(s).map_err(|reason| Error::Argument {
+                arg: "on",
+                reason: reason.to_string(),
+            })?,
             None => now.with_timezone(&offset).date_naive(),
         };
         let known_at = match known_at {

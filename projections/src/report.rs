@@ -2,13 +2,14 @@
 //! and the year-on-year change, gathered into one context and worded by a template.
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use events::Occurred;
 use serde::Serialize;
 
 use crate::{
     facts::Facts,
     metric::Metrics,
+    pacing::{self, Pacing},
     period::{Lang, Query},
     progress::{self, Pace},
     Error, EMBEDDED_TEMPLATES,
@@ -42,6 +43,8 @@ pub struct Figure {
     pub last_year_recorded: bool,
     /// value − last_year.
     pub change: i64,
+    /// Whether either year has a value, so the year-on-year table lists it.
+    pub has_value: bool,
 }
 
 /// A group of figures, as the seed report groups them.
@@ -80,12 +83,36 @@ pub struct PlanLine {
 pub struct Plan {
     /// What is planned.
     pub title: String,
-    /// By when.
+    /// By when, as `YYYY-MM-DD`.
     pub due: String,
+    /// By when, as the report's language writes a day (`2023年12月31日`).
+    pub due_label: String,
     /// The area of work.
     pub area: String,
     /// When it was decided.
     pub occurred: Occurred,
+}
+
+/// What closes the report, as an official document closes (落款 and 成文日期).
+#[derive(Debug, Clone, Serialize)]
+pub struct Closing {
+    /// Who issues it: the school's name.
+    pub signer: String,
+    /// The day it was written (成文日期), in the report's language.
+    pub date: String,
+}
+
+/// The school's name when none is configured.
+pub fn default_school(lang: Lang) -> &'static str {
+    lang.pick("县委党校", "County Party School")
+}
+
+/// A day as the report's language writes it: `2023年12月31日`, or `2023-12-31`.
+pub fn day_label(day: NaiveDate, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => day.format("%Y年%-m月%-d日").to_string(),
+        Lang::En => day.to_string(),
+    }
 }
 
 /// Everything a report says, before wording. The JSON format is this, as is.
@@ -119,6 +146,13 @@ pub struct Report {
     pub plan: Vec<PlanLine>,
     /// Whether `on` is near the middle of the year (for "时间过半、任务过半").
     pub mid_year: bool,
+    /// Every target judged together against the calendar, when the year has targets.
+    pub pacing: Option<Pacing>,
+    /// The labels of figures with no value this period or last year's, which the
+    /// year-on-year table leaves out and names in one line.
+    pub without_values: Vec<String>,
+    /// The school that issues it and the day it was written.
+    pub closing: Closing,
 
     /// Intentions recorded for after the period.
     pub plans: Vec<Plan>,
@@ -154,6 +188,7 @@ pub fn build(
                 .map(|m| {
                     let value = m.value(facts, &q);
                     let last_year = m.value(facts, &last);
+                    let last_year_recorded = m.recorded(facts, &last);
                     f.insert(m.name.clone(), value);
                     Figure {
                         name: m.name.clone(),
@@ -162,15 +197,24 @@ pub fn build(
                         unit: m.unit(lang).to_owned(),
                         value,
                         last_year,
-                        last_year_recorded: m.recorded(facts, &last),
+                        last_year_recorded,
                         change: value as i64 - last_year as i64,
+                        has_value: value > 0 || (last_year_recorded && last_year > 0),
                     }
                 })
                 .collect(),
         })
+        .collect::<Vec<Section>>();
+    let without_values = sections
+        .iter()
+        .flat_map(|s| &s.figures)
+        .filter(|x| !x.has_value)
+        .map(|x| x.label.clone())
         .collect();
     let year = q.period.from().year();
-    let plan: Vec<PlanLine> = progress::progress(facts, metrics, year, on, q.known_at)
+    let lines = progress::progress(facts, metrics, year, on, q.known_at);
+    let pacing = pacing::judge(&lines, lang);
+    let plan: Vec<PlanLine> = lines
         .into_iter()
         .map(|p| PlanLine {
             label: lang.pick(&p.label_zh, &p.label_en).to_owned(),
@@ -190,13 +234,15 @@ pub fn build(
         .filter_map(|fact| {
             let d = fact.data_at(q.known_at)?;
             let due = d.get("due")?.as_str()?;
-            (due > q.period.to().to_string().as_str()).then(|| Plan {
+            let due_day = NaiveDate::parse_from_str(due, "%Y-%m-%d").ok()?;
+            (due_day > q.period.to()).then(|| Plan {
                 title: d
                     .get("title")
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()
                     .to_owned(),
                 due: due.to_owned(),
+                due_label: day_label(due_day, lang),
                 area: d
                     .get("area")
                     .and_then(|v| v.as_str())
@@ -211,16 +257,16 @@ pub fn build(
         period_label: q.period.label(lang),
         lang,
         year,
-        on: match lang {
-            Lang::Zh => on.format("%Y年%-m月%-d日").to_string(),
-            Lang::En => on.to_string(),
-        },
+        on: day_label(on, lang),
         known_at: q.known_at,
-        known_at_local: q
-            .known_at
-            .with_timezone(&offset)
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
+        known_at_local: {
+            let local = q.known_at.with_timezone(&offset);
+            format!(
+                "{} {}",
+                day_label(local.date_naive(), lang),
+                local.format("%H:%M")
+            )
+        },
         generated_at,
         seal,
         f,
@@ -229,9 +275,31 @@ pub fn build(
             .iter()
             .map(|l| (l.progress.metric.clone(), l.clone()))
             .collect(),
+        pacing,
         plan,
         mid_year: (0.45..=0.55).contains(&share),
         plans,
+        without_values,
+        closing: Closing {
+            signer: default_school(lang).to_owned(),
+            date: match lang {
+                Lang::Zh => day_label(generated_at.with_timezone(&offset).date_naive(), lang),
+                Lang::En => generated_at
+                    .with_timezone(&offset)
+                    .format("%-d %B %Y")
+                    .to_string(),
+            },
+        },
+    }
+}
+
+impl Report {
+    /// The report signed by the school of that name (its 落款) instead of the default.
+    pub fn signed_by(mut self, school: Option<&str>) -> Self {
+        if let Some(name) = school.map(str::trim).filter(|n| !n.is_empty()) {
+            self.closing.signer = name.to_owned();
+        }
+        self
     }
 }
 

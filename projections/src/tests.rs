@@ -357,3 +357,34 @@ fn one_teacher_typed_three_ways_is_one_person() {
     let zoe = people::person(&facts, "Zoë", 2023, d("2023-12-31"), t("2023-12-31"));
     assert_eq!(zoe.lectures_given, 2);
 }
+
+#[test]
+fn the_year_keeps_pace_when_no_target_lags_by_more_than_five_points() {
+    use crate::pacing::{judge, Verdict};
+    // On 30 June 49.6% of the year is gone; 20 sessions is the target.
+    let verdict = |sessions: usize| {
+        let mut given = Given::default();
+        given.target("main_sessions", 2023, 20, "2023-01-10");
+        given.target("main_classes", 2023, 2, "2023-01-10");
+        for n in 0..sessions {
+            given.class(&format!("C{}", n % 2), "2023-03-01", "2023-03-01", 10);
+        }
+        let lines = progress::progress(
+            &given.facts(),
+            &metrics(),
+            2023,
+            d("2023-06-30"),
+            t("2023-07-01"),
+        );
+        let pacing = judge(&lines, Lang::Zh).expect("targets");
+        (pacing.verdict, pacing.lagging.len())
+    };
+    // 10 of 20 = 50.0%: on pace (the classes, 2 of 2, are done).
+    assert_eq!(verdict(10), (Verdict::Met, 0));
+    // 9 of 20 = 45.0%, 4.6 points behind: within the tolerance.
+    assert_eq!(verdict(9), (Verdict::Broadly, 1));
+    // 8 of 20 = 40.0%, 9.6 points behind: named as lagging.
+    assert_eq!(verdict(8), (Verdict::NotMet, 1));
+    // No targets, no judgement.
+    assert!(judge(&[], Lang::Zh).is_none());
+}

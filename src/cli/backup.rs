@@ -2,8 +2,7 @@
 //! from the store or, while a server holds it, from the server's `/api/export`; and
 //! restoring one into an empty store, its chain checked before anything is written.
 use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::TcpStream,
+    io::Write,
     path::{Path, PathBuf},
     process::ExitCode,
 };
@@ -13,7 +12,7 @@ use events::Envelope;
 
 use super::Ctx;
 use crate::{
-    import::{self, Mode},
+    intake::{self, jsonl, Mode},
     store::{Seal, StoreError},
 };
 
@@ -41,12 +40,12 @@ impl Ctx<'_> {
                     other => other?,
                 };
                 let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-                import::export(&store, &mut out)?;
+                jsonl::export(&store, &mut out)?;
                 out.into_inner()?.sync_all()?;
             }
         }
         let bytes = std::fs::read(&partial)?;
-        let (seq, hash) = import::verify_file(&self.catalog, &bytes)
+        let (seq, hash) = jsonl::verify_file(&self.catalog, &bytes)
             .context("the backup does not verify; nothing was kept")?;
         let at = last_recorded_at(&bytes).unwrap_or_else(chrono::Utc::now);
         let seal = Seal { seq, hash, at };
@@ -65,7 +64,7 @@ impl Ctx<'_> {
         let bytes =
             std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
         // The whole chain first: a damaged backup writes nothing.
-        let (seq, hash) = import::verify_file(&self.catalog, &bytes)
+        let (seq, hash) = jsonl::verify_file(&self.catalog, &bytes)
             .context("the backup does not verify; nothing was restored")?;
         let store = self.open()?;
         if store.head_seq() != 0 {
@@ -74,12 +73,12 @@ impl Ctx<'_> {
                 self.cli.store.display()
             );
         }
-        let outcome = import::import(
+        let outcome = jsonl::import(
             &store,
             &bytes,
             &file.to_string_lossy(),
             &self.cli.by,
-            import::Trust::Operator,
+            intake::Trust::Operator,
             false,
             &mut |_, _| {},
         )?;
@@ -113,38 +112,39 @@ fn last_recorded_at(bytes: &[u8]) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|e| e.recorded_at)
 }
 
-/// Fetches `/api/export` over plain HTTP into `to`. HTTP/1.0 keeps the body unchunked,
-/// so the rest of the stream after the headers is the file.
+/// Fetches `/api/export` into `to` with reqwest, the body written as it arrives.
 fn download(url: &str, token: Option<&str>, to: &Path) -> anyhow::Result<()> {
     let addr = url
         .strip_prefix("http://")
         .context("--server must be an http:// address on the internal network, such as http://127.0.0.1:8080")?
         .trim_end_matches('/');
-    let mut stream =
-        TcpStream::connect(addr).with_context(|| format!("could not connect to {addr}"))?;
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "GET /api/export HTTP/1.0\r\nHost: {addr}\r\n{auth}\r\n"
-    )?;
-    let mut reader = BufReader::new(stream);
-    let mut status = String::new();
-    reader.read_line(&mut status)?;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
-            break;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(async {
+        // Redirects are not followed: the token goes to the server named, or nowhere.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let mut request = client.get(format!("http://{addr}/api/export"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
         }
-    }
-    if status.split_whitespace().nth(1) != Some("200") {
-        let mut detail = String::new();
-        let _ = reader.read_to_string(&mut detail);
-        bail!("the server answered {}: {}", status.trim(), detail.trim());
-    }
-    let mut out = std::fs::File::create(to)?;
-    std::io::copy(&mut reader, &mut out)?;
-    out.sync_all()?;
-    Ok(())
+        let mut response = request
+            .send()
+            .await
+            .with_context(|| format!("could not connect to {addr}"))?;
+        let status = response.status();
+        if status != reqwest::StatusCode::OK {
+            let detail = response.text().await.unwrap_or_default();
+            bail!("the server answered {status}: {}", detail.trim());
+        }
+        let mut out = std::fs::File::create(to)?;
+        while let Some(chunk) = response.chunk().await? {
+            out.write_all(&chunk)?;
+        }
+        out.sync_all()?;
+        Ok(())
+    })
 }

@@ -7,13 +7,16 @@ use projections::{
     facts::Facts,
     metric::Metrics,
     people,
-    period::{Bucket, Query},
+    period::{Bucket, Lang, Query},
     progress::{self, Pace},
     timeline,
 };
 use serde_json::json;
 
-use super::{Ctx, ReportFormat, When};
+use super::{
+    table::{pad, widest},
+    Ctx, ReportFormat, When,
+};
 use crate::{config, store::Store, views};
 
 impl Ctx<'_> {
@@ -23,6 +26,14 @@ impl Ctx<'_> {
         let store = self.open()?;
         let facts = views::fold(&store)?;
         Ok((store, metrics, facts, query))
+    }
+
+    /// A unit as it follows a number: `8次`, but `8 times`.
+    fn unit(&self, unit: &str) -> String {
+        match self.cli.lang {
+            Lang::Zh => unit.to_owned(),
+            Lang::En => format!(" {unit}"),
+        }
     }
 
     pub(super) fn metrics(&self, when: &When) -> anyhow::Result<ExitCode> {
@@ -40,23 +51,26 @@ impl Ctx<'_> {
             self.print_json(&json!({"query": q, "metrics": out}))?;
             return Ok(ExitCode::SUCCESS);
         }
-        println!(
-            "{}（{} {}）",
-            q.period.label(self.cli.lang),
-            self.t("截至", "as of"),
-            q.on
-        );
+        match self.cli.lang {
+            Lang::Zh => println!("{}（截至 {}）", q.period.label(Lang::Zh), q.on),
+            Lang::En => println!("{} (as of {})", q.period.label(Lang::En), q.on),
+        }
+        let labels = widest(rows.iter().map(|(m, _, _)| m.label(self.cli.lang)));
         for g in metrics.groups() {
             println!("\n{}", self.t(&g.label_zh, &g.label_en));
             for (m, v, l) in rows.iter().filter(|(m, _, _)| m.group == g.name) {
-                let unit = m.unit(self.cli.lang);
-                println!(
-                    "  {:<4} {:<34} {:>6}{unit}   {} {l}{unit}",
+                let (figure, label) = (
                     m.figure.as_deref().unwrap_or(""),
-                    m.label(self.cli.lang),
-                    v,
-                    self.t("上年同期", "last year")
+                    pad(m.label(self.cli.lang), labels),
                 );
+                let unit = m.unit(self.cli.lang);
+                match self.cli.lang {
+                    Lang::Zh => println!("  {figure:<4} {label} {v:>6}{unit}   上年同期 {l}{unit}"),
+                    // The unit as a column of its own: "1 meetings" would not agree.
+                    Lang::En => {
+                        println!("  {figure:<4} {label} {v:>6}   last year {l:>6}   {unit}")
+                    }
+                }
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -73,14 +87,30 @@ impl Ctx<'_> {
             return Ok(ExitCode::SUCCESS);
         }
         let (elapsed, days) = progress::elapsed(year, q.on);
-        println!(
-            "{year} {}（{} {}，{} {elapsed}/{days} = {:.1}%）",
-            self.t("年度计划完成情况", "plan against done"),
-            self.t("截至", "on"),
-            q.on,
-            self.t("全年时间已过", "year elapsed"),
-            f64::from(elapsed) * 100.0 / f64::from(days)
+        let share = f64::from(elapsed) * 100.0 / f64::from(days);
+        match self.cli.lang {
+            Lang::Zh => println!(
+                "{year} 年度计划完成情况（截至 {}，全年时间已过 {elapsed}/{days} = {share:.1}%）",
+                q.on
+            ),
+            Lang::En => println!(
+                "{year} plan against done (on {}, year elapsed {elapsed}/{days} = {share:.1}%)",
+                q.on
+            ),
+        }
+        let labels = widest(
+            lines
+                .iter()
+                .map(|p| self.cli.lang.pick(&p.label_zh, &p.label_en)),
         );
+        let counts: Vec<String> = lines
+            .iter()
+            .map(|p| {
+                let unit = self.cli.lang.pick(&p.unit_zh, &p.unit_en);
+                format!("{}/{}{}", p.actual, p.target, self.unit(unit))
+            })
+            .collect();
+        let count_width = widest(counts.iter().map(String::as_str));
         if lines.is_empty() {
             println!(
                 "  {}",
@@ -90,7 +120,7 @@ impl Ctx<'_> {
                 )
             );
         }
-        for p in &lines {
+        for (p, count) in lines.iter().zip(&counts) {
             let bar_len = 20usize;
             let filled = ((p.share_done.min(1.0)) * bar_len as f64).round() as usize;
             let status = match p.pace {
@@ -105,11 +135,9 @@ impl Ctx<'_> {
                 ),
             };
             println!(
-                "  {:<20} {:>4}/{:<4}{} {}{} {:>6.1}%  {status}  {} {}",
-                self.cli.lang.pick(&p.label_zh, &p.label_en),
-                p.actual,
-                p.target,
-                self.cli.lang.pick(&p.unit_zh, &p.unit_en),
+                "  {} {} {}{} {:>6.1}%  {status}  {} {}",
+                pad(self.cli.lang.pick(&p.label_zh, &p.label_en), labels),
+                pad(count, count_width),
                 "█".repeat(filled),
                 "░".repeat(bar_len - filled),
                 p.share_done * 100.0,
@@ -154,10 +182,11 @@ impl Ctx<'_> {
                 m.label(self.cli.lang),
                 q.period.label(self.cli.lang)
             );
+            let labels = widest(points.iter().map(|p| p.label.as_str()));
             for p in &points {
                 println!(
-                    "  {:<16} {:>6} {}",
-                    p.label,
+                    "  {} {:>6} {}",
+                    pad(&p.label, labels),
                     p.value,
                     "▇".repeat(p.value.min(60) as usize)
                 );
@@ -194,7 +223,7 @@ impl Ctx<'_> {
                     "    ↳ {what} {} {}: {}",
                     c.at.with_timezone(&self.cli.utc_offset)
                         .format("%Y-%m-%d %H:%M"),
-                    c.by,
+                    self.cli.lang.author(c.by),
                     c.reason.unwrap_or("")
                 );
             }
@@ -230,10 +259,11 @@ impl Ctx<'_> {
                 "classes/lectures/led/joined/results/courses/placements · three-ones"
             )
         );
+        let names = widest(records.iter().map(|r| r.person.as_str()));
         for r in &records {
             println!(
-                "  {:<8} {:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>3}   {}{}{} {}",
-                r.person,
+                "  {} {:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>3}   {}{}{} {}",
+                pad(&r.person, names),
                 r.classes_taught,
                 r.lectures_given,
                 r.projects_led.len(),
@@ -269,7 +299,8 @@ impl Ctx<'_> {
             &q,
             self.cli.lang,
             self.cli.utc_offset,
-        )?;
+        )?
+        .signed_by(self.cli.school.as_deref());
         let text = match format {
             ReportFormat::Json => serde_json::to_string_pretty(&r)? + "\n",
             ReportFormat::Md | ReportFormat::Docx => templates
@@ -277,7 +308,7 @@ impl Ctx<'_> {
                 .context("could not write the report")?,
         };
         match (format, out) {
-            (ReportFormat::Docx, out) => self.report_docx(&text, out),
+            (ReportFormat::Docx, out) => self.report_docx(&text, &r.closing, out),
             (_, Some(path)) => self.write_file(path, text.as_bytes()),
             (_, None) => {
                 print!("{text}");

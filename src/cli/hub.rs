@@ -177,8 +177,10 @@ impl Ctx<'_> {
                         ""
                     };
                     println!(
-                        "{:<16} {:<20} seq {:>8}  {last}{fork}",
-                        s.id, s.name, s.head_seq
+                        "{} {} seq {:>8}  {last}{fork}",
+                        super::table::pad(&s.id, 16),
+                        super::table::pad(&s.name, 20),
+                        s.head_seq
                     );
                 }
             }

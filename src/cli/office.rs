@@ -77,12 +77,13 @@ impl Ctx<'_> {
     pub(super) fn report_docx(
         &self,
         markdown: &str,
+        closing: &report::Closing,
         out: Option<&Path>,
     ) -> anyhow::Result<ExitCode> {
         let Some(out) = out else {
             bail!("--format docx writes a Word document: give it a file with --out FILE");
         };
-        let bytes = office::docx::report(markdown)?;
+        let bytes = office::docx::report(markdown, closing)?;
         self.write_file(out, &bytes)
     }
 }

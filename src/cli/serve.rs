@@ -36,6 +36,7 @@ impl Ctx<'_> {
             session_ttl: std::time::Duration::from_secs(u64::from(args.session_hours) * 3600),
             max_sessions: args.max_sessions,
             imports_at_once: args.imports_at_once,
+            school: self.cli.school.clone(),
         };
         let schedule = args.push.options(&self.cli.store)?;
         let pushing = store.clone();
@@ -74,7 +75,7 @@ impl Ctx<'_> {
             name.push(".admin-token");
             name.into()
         });
-        let token = store.create_token("管理员", Role::Admin)?;
+        let token = store.create_token(projections::period::SYSTEM_ADMIN, Role::Admin)?;
         crate::private::write(&file, format!("{token}\n").as_bytes())
             .with_context(|| format!("could not write the admin token to {}", file.display()))?;
         tracing::warn!(file = %file.display(), "first start: an admin token was made and written to this file (readable by its owner only)");
@@ -130,8 +131,8 @@ impl Ctx<'_> {
                             None => self.t("有效", "live").to_owned(),
                         };
                         println!(
-                            "{:<16} {:<9} {}  {state}",
-                            t.name,
+                            "{} {:<9} {}  {state}",
+                            super::table::pad(&t.name, 16),
                             format!("{:?}", t.role).to_lowercase(),
                             t.created_at
                                 .with_timezone(&self.cli.utc_offset)

@@ -8,19 +8,12 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::store::{ItemError, StoreError};
-
-/// One failing field, with the position of the event in a batch when there is one.
-#[derive(Debug, Clone, Serialize)]
-pub struct FieldProblem {
-    /// The event's position in the batch (0-based), for batches.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<usize>,
-    /// The field.
-    pub field: String,
-    /// Why.
-    pub reason: String,
-}
+use super::lang;
+use crate::{
+    intake::{At, IntakeError, Problem, ProblemJson, Problems},
+    office::OfficeError,
+    store::StoreError,
+};
 
 /// Everything a handler can answer with besides success.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +44,7 @@ pub enum ApiError {
         /// What conflicts.
         detail: String,
         /// The events concerned.
-        errors: Vec<FieldProblem>,
+        errors: Vec<Problem>,
     },
     /// 413: the body or batch is over the limit.
     #[error("{0}")]
@@ -61,7 +54,7 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// 422: well-formed but invalid; every failing field is listed.
     #[error("{} field(s) are not valid", .0.len())]
-    Invalid(Vec<FieldProblem>),
+    Invalid(Vec<Problem>),
     /// 408: the request's body did not arrive in time.
     #[error("{0}")]
     Timeout(String),
@@ -70,13 +63,8 @@ pub enum ApiError {
     Busy(String),
     /// 422: an imported file was refused; its first problems are listed, and the detail
     /// says how many were found in all.
-    #[error("{total} problem(s) found; nothing was imported{}", unlisted(*.total, .errors))]
-    Refused {
-        /// Every problem found, listed or not.
-        total: usize,
-        /// The first of them.
-        errors: Vec<FieldProblem>,
-    },
+    #[error("{} problem(s) found; nothing was imported{}", .0.total(), unlisted(.0))]
+    Refused(Problems),
     /// 507: the disk is full; nothing was written.
     #[error("{0}")]
     InsufficientStorage(String),
@@ -85,15 +73,53 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// An RFC 9457 problem-details body: the fields every answer has, then a server's own
+/// (`more`: the failing fields here, the school and seq at the hub).
 #[derive(Serialize)]
-struct Problem<'a> {
+struct Details<'a, X> {
     #[serde(rename = "type")]
-    kind: &'a str,
+    kind: &'static str,
     title: &'a str,
     status: u16,
     detail: String,
-    #[serde(skip_serializing_if = "<[FieldProblem]>::is_empty")]
-    errors: &'a [FieldProblem],
+    #[serde(flatten)]
+    more: X,
+}
+
+/// The answer: `status` with a problem-details body. Shared by the school's server and
+/// the hub's.
+pub(crate) fn problem(
+    status: StatusCode,
+    title: &str,
+    detail: String,
+    more: impl Serialize,
+) -> Response {
+    let body = Details {
+        kind: "about:blank",
+        title,
+        status: status.as_u16(),
+        detail,
+        more,
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// The detail of a 500: the cause is logged (its whole chain), never sent.
+pub(crate) fn internal(cause: &dyn std::fmt::Display) -> String {
+    tracing::error!(error = %format!("{cause:#}"), "internal error");
+    "服务器内部错误，已记录日志。An internal error occurred; it has been logged.".to_owned()
+}
+
+/// The failing fields, where an answer has some.
+#[derive(Serialize)]
+struct Fields<'a> {
+    #[serde(skip_serializing_if = "<[ProblemJson]>::is_empty")]
+    errors: &'a [ProblemJson],
 }
 
 impl IntoResponse for ApiError {
@@ -132,46 +158,35 @@ impl IntoResponse for ApiError {
             ),
         };
         let detail = match &self {
-            ApiError::Internal(e) => {
-                tracing::error!(error = %format!("{e:#}"), "internal error");
-                "服务器内部错误，已记录日志。An internal error occurred; it has been logged."
-                    .to_owned()
-            }
+            ApiError::Internal(e) => internal(e),
             other => other.to_string(),
         };
-        let errors: &[FieldProblem] = match &self {
-            ApiError::Invalid(e)
-            | ApiError::Conflict { errors: e, .. }
-            | ApiError::Refused { errors: e, .. } => e,
-            ApiError::BadRequest { field, reason } => &[FieldProblem {
+        // Each problem in the language the request asked for (see `lang`).
+        let en = lang::english();
+        let errors: Vec<ProblemJson> = match &self {
+            ApiError::Invalid(e) | ApiError::Conflict { errors: e, .. } => {
+                e.iter().map(|p| p.json(en)).collect()
+            }
+            ApiError::Refused(e) => e.iter().map(|p| p.json(en)).collect(),
+            ApiError::BadRequest { field, reason } => vec![ProblemJson {
                 index: None,
                 field: field.clone(),
                 reason: reason.clone(),
-            }][..],
-            _ => &[],
+            }],
+            _ => Vec::new(),
         };
-        let body = Problem {
-            kind: "about:blank",
-            title,
-            status: status.as_u16(),
-            detail,
-            errors,
-        };
-        let json = serde_json::to_vec(&body).unwrap_or_default();
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            json,
-        )
-            .into_response()
+        problem(status, title, detail, Fields { errors: &errors })
     }
 }
 
 /// How many of a refused file's problems are not listed, when some are not.
-fn unlisted(total: usize, listed: &[FieldProblem]) -> String {
-    match total.saturating_sub(listed.len()) {
+fn unlisted(problems: &Problems) -> String {
+    match problems.more() {
         0 => String::new(),
-        more => format!(" (the first {} are listed, and {more} more)", listed.len()),
+        more => format!(
+            " (the first {} are listed, and {more} more)",
+            problems.listed().len()
+        ),
     }
 }
 
@@ -185,28 +200,52 @@ pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("no such route: {}", uri.path()))
 }
 
-fn items(items: Vec<ItemError>) -> Vec<FieldProblem> {
-    items
-        .into_iter()
-        .map(|i| FieldProblem {
-            index: Some(i.index),
-            field: i.error.field,
-            reason: i.error.reason,
-        })
-        .collect()
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            // A file's problems are counted past the ones listed; a submission's are few.
+            IntakeError::Refused(list)
+                if list
+                    .iter()
+                    .any(|p| matches!(p.at, At::Line(_) | At::Cell(_))) =>
+            {
+                ApiError::Refused(list)
+            }
+            // The store's refusal is typed: an id taken by other content is a conflict.
+            IntakeError::Refused(list) if list.iter().any(|p| p.reason.is_conflict()) => {
+                ApiError::Conflict {
+                    detail: "an event with this id already exists with different content".into(),
+                    errors: list.into_iter().collect(),
+                }
+            }
+            IntakeError::Refused(list) => ApiError::Invalid(list.into_iter().collect()),
+            IntakeError::File(e) => e.into(),
+            too_many @ IntakeError::TooMany { .. } => ApiError::TooLarge(too_many.to_string()),
+            IntakeError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<OfficeError> for ApiError {
+    fn from(e: OfficeError) -> Self {
+        match e {
+            unreadable @ (OfficeError::Unreadable(_) | OfficeError::Encrypted) => {
+                ApiError::Invalid(vec![Problem::new(
+                    At::Draft,
+                    "body",
+                    events::Reason::Said(unreadable.to_string()),
+                )])
+            }
+            too_large @ OfficeError::OverLimit { .. } => ApiError::TooLarge(too_large.to_string()),
+            write @ OfficeError::Write { .. } => ApiError::Internal(write.into()),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Rejected(list) if list.iter().any(|i| i.error.field == "id") => {
-                let errors = items(list);
-                ApiError::Conflict {
-                    detail: "an event with this id already exists with different content".into(),
-                    errors,
-                }
-            }
-            StoreError::Rejected(list) => ApiError::Invalid(items(list)),
+            rejected @ StoreError::Rejected(_) => IntakeError::from(rejected).into(),
             full @ StoreError::DiskFull { .. } => {
                 tracing::error!(error = %full, "disk full");
                 ApiError::InsufficientStorage(
@@ -247,11 +286,11 @@ impl From<JsonRejection> for ApiError {
                 field: "body".into(),
                 reason: format!("is not valid JSON: {}", e.body_text()),
             },
-            JsonRejection::JsonDataError(e) => ApiError::Invalid(vec![FieldProblem {
-                index: None,
-                field: "body".into(),
-                reason: e.body_text(),
-            }]),
+            JsonRejection::JsonDataError(e) => ApiError::Invalid(vec![Problem::new(
+                At::Draft,
+                "body",
+                events::Reason::Said(e.body_text()),
+            )]),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 ApiError::TooLarge("the body is over the size limit".into())
             }
@@ -287,11 +326,7 @@ impl From<events::Error> for ApiError {
         match e {
             events::Error::Invalid(list) => ApiError::Invalid(
                 list.into_iter()
-                    .map(|f| FieldProblem {
-                        index: None,
-                        field: f.field,
-                        reason: f.reason,
-                    })
+                    .map(|f| Problem::of(At::Draft, f))
                     .collect(),
             ),
             other => ApiError::Internal(other.into()),

@@ -11,17 +11,19 @@ use axum::{
     Json, Router,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use events::{Draft, Envelope, NewEvent};
+use events::{message::Got, Envelope, Reason};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{
     auth::{CanAdmin, CanRead, CanRecord},
-    error::FieldProblem,
     ApiError, AppState,
 };
-use crate::store::{Batch, Filter, Role};
+use crate::{
+    intake::{self, At, Problem, Recorder},
+    store::{Filter, Role},
+};
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -32,46 +34,30 @@ pub fn router() -> Router<AppState> {
         .route("/api/tokens/{name}", delete(revoke_token))
 }
 
-/// Turns a request body (one draft, a list, or `{events, expected_seq}`) into validated
-/// events, listing every failing field of every event.
-pub fn parse_batch(
-    body: Value,
-    author: &str,
-    limit: usize,
-    catalog: &events::Catalog,
-) -> Result<Batch, ApiError> {
+/// The drafts a request body holds (one draft, a list, or `{events, expected_seq}`),
+/// and the seq the batch expects the head at.
+fn batch_items(body: Value, limit: usize) -> Result<(Vec<Value>, Option<u64>), ApiError> {
+    let invalid =
+        |field: &str, reason| ApiError::Invalid(vec![Problem::new(At::Draft, field, reason)]);
     let (items, expected_seq) = match body {
         Value::Array(items) => (items, None),
         Value::Object(mut map) if map.contains_key("events") => {
             let expected = match map.remove("expected_seq") {
                 None | Some(Value::Null) => None,
                 Some(v) => Some(v.as_u64().ok_or_else(|| {
-                    ApiError::Invalid(vec![FieldProblem {
-                        index: None,
-                        field: "expected_seq".into(),
-                        reason: "must be a whole number".into(),
-                    }])
+                    invalid("expected_seq", Reason::NotNumber { got: Got::of(&v) })
                 })?),
             };
             match map.remove("events") {
                 Some(Value::Array(items)) => (items, expected),
-                _ => {
-                    return Err(ApiError::Invalid(vec![FieldProblem {
-                        index: None,
-                        field: "events".into(),
-                        reason: "must be a list of events".into(),
-                    }]))
+                other => {
+                    let got = Got::of(&other.unwrap_or_default());
+                    return Err(invalid("events", Reason::NotList { got }));
                 }
             }
         }
         one @ Value::Object(_) => (vec![one], None),
-        _ => {
-            return Err(ApiError::Invalid(vec![FieldProblem {
-                index: None,
-                field: "body".into(),
-                reason: "must be an event, a list of events, or {\"events\": [...]}".into(),
-            }]))
-        }
+        _ => return Err(invalid("body", Reason::NotABatch)),
     };
     if items.len() > limit {
         return Err(ApiError::TooLarge(format!(
@@ -80,44 +66,9 @@ pub fn parse_batch(
         )));
     }
     if items.is_empty() {
-        return Err(ApiError::Invalid(vec![FieldProblem {
-            index: None,
-            field: "events".into(),
-            reason: "holds no events".into(),
-        }]));
+        return Err(invalid("events", Reason::NoEvents));
     }
-    let mut events = Vec::with_capacity(items.len());
-    let mut problems = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let parsed = serde_json::from_value::<Draft>(item)
-            .map_err(|e| events::Error::from(events::FieldError::new("event", e.to_string())))
-            .and_then(|mut draft| {
-                // Who recorded it and when come from the token and the clock, never
-                // from the body, so neither is checked as written there.
-                (draft.recorded_by, draft.recorded_at) = (None, None);
-                NewEvent::parse(catalog, draft)
-            });
-        match parsed {
-            Ok(ev) => events.push(ev.recorded_now_by(author)),
-            Err(events::Error::Invalid(list)) => {
-                problems.extend(list.into_iter().map(|f| FieldProblem {
-                    index: Some(index),
-                    field: f.field,
-                    reason: f.reason,
-                }))
-            }
-            Err(other) => return Err(ApiError::Internal(other.into())),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::Invalid(problems));
-    }
-    Ok(Batch {
-        events,
-        expected_seq,
-        author: author.to_owned(),
-        import: None,
-    })
+    Ok((items, expected_seq))
 }
 
 #[tracing::instrument(skip_all, fields(by = %who.0.name))]
@@ -130,8 +81,12 @@ async fn append(
     let author = who.0.name;
     let receipts = state
         .blocking(move |s| {
-            let batch = parse_batch(body, &author, s.config.batch_limit, s.store.catalog())?;
-            Ok(s.store.append(batch)?)
+            let (items, expected_seq) = batch_items(body, s.config.batch_limit)?;
+            let by = Recorder {
+                author,
+                expected_seq,
+            };
+            Ok(intake::record_batch(&s.store, items, by)?)
         })
         .await?;
     let status = if receipts.iter().all(|r| r.existing) {
@@ -162,7 +117,7 @@ fn day(field: &str, v: Option<&str>, default: NaiveDate) -> Result<NaiveDate, Ap
     v.map_or(Ok(default), |s| {
         events::occurred::parse_date(s).map_err(|reason| ApiError::BadRequest {
             field: field.into(),
-            reason,
+            reason: reason.text(super::lang::english()),
         })
     })
 }
@@ -328,16 +283,16 @@ fn token_error(e: crate::store::TokenError) -> ApiError {
             errors: Vec::new(),
         },
         TokenError::Unknown(_) => ApiError::NotFound(e.to_string()),
-        TokenError::BadName => ApiError::Invalid(vec![FieldProblem {
-            index: None,
-            field: "name".into(),
-            reason: e.to_string(),
-        }]),
-        TokenError::BadExpiry(_) => ApiError::Invalid(vec![FieldProblem {
-            index: None,
-            field: "expires_in_days".into(),
-            reason: e.to_string(),
-        }]),
+        TokenError::BadName => ApiError::Invalid(vec![Problem::new(
+            At::Draft,
+            "name",
+            Reason::Said(e.to_string()),
+        )]),
+        TokenError::BadExpiry(_) => ApiError::Invalid(vec![Problem::new(
+            At::Draft,
+            "expires_in_days",
+            Reason::Said(e.to_string()),
+        )]),
         TokenError::Store(s) => s.into(),
     }
 }

@@ -233,7 +233,8 @@ async fn report_view(
             let q = when.query(s)?;
             let lang = when.lang()?;
             let facts = s.cache.read(&s.store)?;
-            let r = views::report(&s.store, &facts, &s.metrics, &q, lang, s.config.offset)?;
+            let r = views::report(&s.store, &facts, &s.metrics, &q, lang, s.config.offset)?
+                .signed_by(s.config.school.as_deref());
             match when.format.as_deref().unwrap_or("md") {
                 "md" => {
                     let text = s.templates.markdown(&r)?;
@@ -244,10 +245,18 @@ async fn report_view(
                         .into_response())
                 }
                 "json" => Ok(Json(r).into_response()),
-                "docx" => super::office::docx(&r.period, &s.templates.markdown(&r)?),
+                "docx" => super::office::docx(&r.period, &s.templates.markdown(&r)?, &r.closing),
+                "html" => {
+                    let keep = super::page::Keep {
+                        on: when.on.clone(),
+                        known_at: when.known_at.clone(),
+                        lang: when.lang.clone(),
+                    };
+                    super::markdown::report_page(&r.period, keep, &s.templates.markdown(&r)?)
+                }
                 other => Err(ApiError::BadRequest {
                     field: "format".into(),
-                    reason: format!("'{other}' is not a format; use md, json or docx"),
+                    reason: format!("'{other}' is not a format; use md, html, json or docx"),
                 }),
             }
         })

@@ -1,5 +1,5 @@
 //! HTML answers: one template engine, set to escape every value of every template, and
-//! the templates it holds (the progress page, the sign-in page, the API docs).
+//! the templates it holds (the progress page, the sign-in page, the API docs, the report).
 use std::sync::LazyLock;
 
 use axum::{
@@ -16,6 +16,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("page.html", include_str!("page.html.j2")),
     ("login.html", include_str!("login.html.j2")),
     ("docs.html", include_str!("docs.html.j2")),
+    ("report.html", include_str!("report.html.j2")),
 ];
 
 /// The templates, parsed once; the page tests fail if one does not parse.

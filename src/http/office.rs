@@ -1,6 +1,7 @@
 //! Office files over HTTP: `POST /api/imports` takes a workbook, a CSV sheet or a JSONL
 //! file as the body (its `Content-Type` says which) and imports it all or nothing;
-//! `GET /api/metrics.xlsx` answers the figures as a workbook. The report as a Word
+//! `GET /api/metrics.xlsx` answers the figures as a workbook, `GET /api/template.xlsx`
+//! the import template to fill in and upload. The report as a Word
 //! document is `GET /api/report?format=docx` (see `figures.rs`), answered by [`docx`].
 
 use axum::{
@@ -20,12 +21,11 @@ use serde::Deserialize;
 
 use super::{
     auth::{CanRead, CanRecord},
-    error::FieldProblem,
     ApiError, AppState, Inner,
 };
 use crate::{
-    import::{ImportError, Outcome, Problems},
-    office::{self, Format, ImportOptions, OfficeError},
+    intake::{self, Format, ImportOptions, Outcome},
+    office,
 };
 
 /// The routes of this resource.
@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/imports", post(import))
         .route("/api/metrics.xlsx", get(metrics_xlsx))
+        .route("/api/template.xlsx", get(template_xlsx))
 }
 
 /// How long an upload waits for its turn to be read before it is told to come back.
@@ -90,7 +91,7 @@ fn format_of(headers: &HeaderMap, body: &[u8]) -> Result<Format, ApiError> {
     Format::of_media_type(content_type, body).ok_or_else(|| {
         ApiError::UnsupportedMediaType(format!(
             "send the file as the body with Content-Type: {}",
-            office::ACCEPTED_TYPES
+            intake::ACCEPTED_TYPES
         ))
     })
 }
@@ -107,11 +108,11 @@ fn import_body(
         name: params.name.as_deref().unwrap_or(default_name(format)),
         author,
         // Over HTTP every line is a new event by the token's holder, whatever its role.
-        trust: crate::import::Trust::Recorder,
+        trust: intake::Trust::Recorder,
         dry_run: params.dry_run,
         max_events: Some(s.config.batch_limit),
     };
-    Ok(office::import_as(
+    Ok(intake::import(
         &s.store,
         format,
         body,
@@ -135,50 +136,6 @@ fn body_error(r: BytesRejection) -> ApiError {
         ApiError::BadRequest {
             field: "body".into(),
             reason: r.body_text(),
-        }
-    }
-}
-
-/// A refused file's problems, each named as the command line names it (the place in
-/// the file and the field, then the reason); the first hundred are listed, and all
-/// are counted.
-fn refused<T>(problems: Problems<T>, named: impl Fn(T) -> (String, String)) -> ApiError {
-    let total = problems.total();
-    let errors = problems
-        .into_iter()
-        .map(|p| {
-            let (field, reason) = named(p);
-            FieldProblem {
-                index: None,
-                field,
-                reason,
-            }
-        })
-        .collect();
-    ApiError::Refused { total, errors }
-}
-
-impl From<OfficeError> for ApiError {
-    fn from(e: OfficeError) -> Self {
-        match e {
-            OfficeError::Cells(cells) => {
-                refused(cells, |c| (format!("{}: {}", c.at, c.field), c.reason))
-            }
-            OfficeError::Jsonl(ImportError::Lines(lines)) => {
-                refused(lines, |l| (format!("{}: {}", l.line, l.field), l.reason))
-            }
-            OfficeError::Jsonl(ImportError::Store(e)) | OfficeError::Store(e) => e.into(),
-            unreadable @ (OfficeError::Unreadable(_) | OfficeError::Encrypted) => {
-                ApiError::Invalid(vec![FieldProblem {
-                    index: None,
-                    field: "body".into(),
-                    reason: unreadable.to_string(),
-                }])
-            }
-            too_large @ (OfficeError::TooMany { .. } | OfficeError::OverLimit { .. }) => {
-                ApiError::TooLarge(too_large.to_string())
-            }
-            write @ OfficeError::Write { .. } => ApiError::Internal(write.into()),
         }
     }
 }
@@ -236,9 +193,23 @@ fn metrics_workbook(s: &Inner, p: &SheetParams) -> Result<Response, ApiError> {
     Ok(attachment(office::XLSX_TYPE, &name, bytes))
 }
 
+/// The import template, from the catalog this server records with.
+async fn template_xlsx(State(state): State<AppState>, _: CanRead) -> Result<Response, ApiError> {
+    state
+        .blocking(|s| {
+            let bytes = office::template::write(s.store.catalog())?;
+            Ok(attachment(office::XLSX_TYPE, "annals-template.xlsx", bytes))
+        })
+        .await
+}
+
 /// The report's Markdown as a Word document to download.
-pub fn docx(period: &str, markdown: &str) -> Result<Response, ApiError> {
-    let bytes = office::docx::report(markdown)?;
+pub fn docx(
+    period: &str,
+    markdown: &str,
+    closing: &projections::report::Closing,
+) -> Result<Response, ApiError> {
+    let bytes = office::docx::report(markdown, closing)?;
     Ok(attachment(
         office::DOCX_TYPE,
         &format!("annals-report-{period}.docx"),

@@ -1,28 +1,33 @@
-//! `GET /`: the progress page the principal opens every morning, server-rendered, every
-//! asset embedded: plan against done, month-by-month charts, the latest events with
-//! corrections marked, a form to record an event, and the log's head and verification.
-use std::collections::BTreeMap;
-
+//! `GET /`: the progress page a school office opens every morning, server-rendered from
+//! one template: plan against done, month-by-month charts, the latest events (each with
+//! its 更正 / 作废 actions), the forms, the report's links, and the log's verification.
 use axum::{
     extract::{Query, State},
     http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
+    response::Response,
     routing::{get, post},
-    Form, Router,
+    Router,
 };
-use chrono::{Datelike, Utc};
-use events::{catalog::FieldType, Draft, NewEvent};
+use chrono::{Datelike, NaiveDate, Utc};
+use events::catalog::FieldType;
 use projections::{
-    facts::Status,
+    facts::{Facts, Status},
     period::{Bucket, Lang, Period, Query as Figures},
     progress::{self, Pace},
     timeline,
 };
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{auth::Visitor, html, ApiError, AppState, Inner};
-use crate::store::{Batch, Role, TokenInfo};
+use crate::store::{Role, TokenInfo};
+
+mod chart;
+mod form;
+mod keep;
+mod record;
+
+pub use keep::Keep;
 
 const LATEST: usize = 20;
 
@@ -30,17 +35,33 @@ const LATEST: usize = 20;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(page))
-        .route("/record", post(record))
+        .route("/record", post(record::record))
 }
 
-/// The page's query string: the two times, the language and the kind of the form.
-#[derive(Debug, Default, serde::Deserialize)]
-struct PageQuery {
-    on: Option<String>,
-    known_at: Option<String>,
-    lang: Option<String>,
+/// The page's query string: the two times and the language (kept across every form and
+/// redirect, see [`Keep`]), the kind of the record form, the seq just recorded, and the
+/// correction form asked for. All text: a bad value is said on the page, not
+/// answered with an error the browser shows as JSON.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct PageQuery {
+    #[serde(flatten)]
+    keep: Keep,
     kind: Option<String>,
-    recorded: Option<u64>,
+    recorded: Option<String>,
+    /// `amend` or `void`: open that correction form for `target`.
+    correct: Option<String>,
+    /// The event to correct: its seq or its id.
+    target: Option<String>,
+}
+
+impl PageQuery {
+    /// The page of that day and language, nothing more.
+    pub fn kept(keep: Keep) -> Self {
+        PageQuery {
+            keep,
+            ..PageQuery::default()
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -70,26 +91,29 @@ struct Row {
     summary: String,
     status: Status,
     by: String,
+    /// Whether a person may correct it (not a system record).
+    correctable: bool,
 }
 
-#[derive(Serialize)]
-struct FormField {
-    name: String,
-    label: String,
-    help: Option<String>,
-    required: bool,
-    input: &'static str,
-    choices: Vec<(String, String)>,
-    value: String,
-    error: Option<String>,
-}
-
-/// What a failed form submission brings back to the page.
+/// What a refused or held-back POST brings back to the page besides its query.
 #[derive(Default)]
-struct FormState {
-    kind: Option<String>,
-    values: BTreeMap<String, String>,
-    errors: BTreeMap<String, String>,
+pub struct Notes {
+    /// The form as it was sent, with a message beside each refused field.
+    form: Option<form::Filled>,
+    /// The live event a new one looks like: `{seq, summary}`.
+    same: Option<Value>,
+    /// The token given at 登录 was refused.
+    login_refused: bool,
+}
+
+impl Notes {
+    /// The token given at 登录 was refused: said beside the token field.
+    pub fn login_refused() -> Self {
+        Notes {
+            login_refused: true,
+            ..Notes::default()
+        }
+    }
 }
 
 fn words(lang: Lang, p: &progress::Progress) -> String {
@@ -122,59 +146,31 @@ fn words(lang: Lang, p: &progress::Progress) -> String {
     }
 }
 
-/// A bar chart of a series, drawn as SVG by the server. The page places it as markup
-/// (`| safe`), so every text in it is escaped here.
-fn svg(points: &[timeline::Point]) -> String {
-    let (w, h, pad) = (360.0_f64, 120.0_f64, 18.0_f64);
-    let max = points.iter().map(|p| p.value).max().unwrap_or(0).max(1) as f64;
-    let slot = (w - pad) / points.len().max(1) as f64;
-    let mut out =
-        format!(r#"<svg viewBox="0 0 {w} {h}" role="img" xmlns="http://www.w3.org/2000/svg">"#);
-    for (i, p) in points.iter().enumerate() {
-        let bh = (h - 2.0 * pad) * p.value as f64 / max;
-        let x = pad / 2.0 + i as f64 * slot + slot * 0.15;
-        let y = h - pad - bh;
-        out.push_str(&format!(
-            r##"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{bh:.1}" fill="#b71c1c"><title>{} {}</title></rect>"##,
-            slot * 0.7,
-            minijinja::HtmlEscape(&p.label),
-            p.value
-        ));
-        if p.value > 0 {
-            out.push_str(&format!(
-                r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{}</text>"#,
-                x + slot * 0.35,
-                y - 2.0,
-                p.value
-            ));
-        }
-        out.push_str(&format!(
-            r##"<text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle" fill="#555">{}</text>"##,
-            x + slot * 0.35,
-            h - 4.0,
-            p.period.from().month()
-        ));
-    }
-    out.push_str("</svg>");
-    out
-}
-
+/// An event's fields in a line, as a person reads them. A file's name is shown without
+/// the folders it was in: an import run at the command line records the path it was
+/// given, which says nothing to a reader and something about the importer's computer.
 fn summary(lang: Lang, def: Option<&events::catalog::KindDef>, data: &Value) -> String {
     let Some(def) = def else {
         return data.to_string();
     };
+    // Each language's own punctuation: full-width in Chinese only.
+    let (colon, semicolon) = match lang {
+        Lang::Zh => ("：", "；"),
+        Lang::En => (": ", "; "),
+    };
     let text: Vec<String> = def
         .present(data)
-        .filter(|(f, _)| f.ty != FieldType::Object)
+        .filter(|(f, _)| f.ty != FieldType::Object && f.name != "file_sha256")
         .map(|(f, v)| {
-            format!(
-                "{}：{}",
-                lang.pick(&f.label_zh, &f.label_en),
-                f.display(v, lang == Lang::En)
-            )
+            let shown = f.display(v, lang == Lang::En);
+            let shown = match f.name.as_str() {
+                "file_name" => shown.rsplit(['/', '\\']).next().unwrap_or("").to_owned(),
+                _ => shown,
+            };
+            format!("{}{colon}{}", lang.pick(&f.label_zh, &f.label_en), shown)
         })
         .collect();
-    let joined = text.join("；");
+    let joined = text.join(semicolon);
     if joined.chars().count() > 90 {
         joined.chars().take(90).collect::<String>() + "…"
     } else {
@@ -182,33 +178,83 @@ fn summary(lang: Lang, def: Option<&events::catalog::KindDef>, data: &Value) -> 
     }
 }
 
-fn render(
+/// The day the page opens on when none is asked for: today, or, for a store holding the
+/// demo (which is all in the past), the end of the half-year most of its events
+/// occurred in, so the address the server prints opens on figures rather than on an
+/// empty year. (The demo is 2023's first half; its plans for the second are dated July.)
+fn default_on(s: &Inner, facts: &Facts, today: NaiveDate) -> Option<String> {
+    if !s.demo {
+        return None;
+    }
+    let catalog = s.store.catalog();
+    let mut halves: std::collections::BTreeMap<(i32, bool), usize> = Default::default();
+    for f in facts.iter() {
+        let day = f.occurred().start();
+        if day <= today && catalog.kind(f.kind()).is_some_and(|k| !k.system) {
+            *halves.entry((day.year(), day.month() > 6)).or_default() += 1;
+        }
+    }
+    let (&(year, second), _) = halves.iter().max_by_key(|(half, n)| (**n, **half))?;
+    let end = match second {
+        false => NaiveDate::from_ymd_opt(year, 6, 30),
+        true => NaiveDate::from_ymd_opt(year, 12, 31),
+    }?;
+    Some(end.min(today).to_string())
+}
+
+type Times = (Figures, Option<(&'static str, String)>);
+
+fn times(s: &Inner, q: &Keep, facts: &Facts, lang: Lang) -> Result<Times, ApiError> {
+    let now = Utc::now();
+    let offset = s.config.offset.local_minus_utc();
+    let today = now.with_timezone(&s.config.offset).date_naive();
+    let on = q.on.clone().or_else(|| default_on(s, facts, today));
+    let parse =
+        |on: Option<&str>, known: Option<&str>| Figures::parse(None, on, known, now, offset);
+    if let Ok(f) = parse(on.as_deref(), q.known_at.as_deref()) {
+        return Ok((f, None));
+    }
+    let message = lang
+        .pick(
+            "请按 2023-06-30 的格式填写日期",
+            "write the date as 2023-06-30",
+        )
+        .to_owned();
+    let (field, good_on, good_known) = if parse(on.as_deref(), None).is_err() {
+        ("on", None, q.known_at.as_deref())
+    } else {
+        ("known_at", on.as_deref(), None)
+    };
+    let figures = parse(good_on, good_known).or_else(|_| parse(None, None))?;
+    Ok((figures, Some((field, message))))
+}
+
+/// The page as its query and the notes of a POST ask, with the status it is answered
+/// with (400 when the query's dates could not be read).
+pub fn render(
     s: &Inner,
     q: &PageQuery,
     who: Option<&TokenInfo>,
-    form: FormState,
-) -> Result<String, ApiError> {
-    let lang: Lang = q
-        .lang
-        .as_deref()
-        .map(str::parse)
-        .transpose()?
-        .unwrap_or_default();
-    let figures = Figures::parse(
-        None,
-        q.on.as_deref(),
-        q.known_at.as_deref(),
-        Utc::now(),
-        s.config.offset.local_minus_utc(),
-    )?;
+    notes: Notes,
+) -> Result<(StatusCode, String), ApiError> {
+    let lang = q.keep.lang();
+    let facts = s.cache.read(&s.store)?;
+    let (figures, bad_time) = times(s, &q.keep, &facts, lang)?;
+    let status = match bad_time {
+        Some(_) => StatusCode::BAD_REQUEST,
+        None => StatusCode::OK,
+    };
     let year = figures.on.year();
     let head = s.store.head()?;
-    let facts = s.cache.read(&s.store)?;
     let bars: Vec<Bar> = progress::progress(&facts, &s.metrics, year, figures.on, figures.known_at)
         .iter()
         .map(|p| Bar {
             label: lang.pick(&p.label_zh, &p.label_en).to_owned(),
-            unit: lang.pick(&p.unit_zh, &p.unit_en).to_owned(),
+            // "9 / 17个", but "9 / 17 classes": English spaces a number from its unit.
+            unit: match lang {
+                Lang::Zh => p.unit_zh.clone(),
+                Lang::En => format!(" {}", p.unit_en),
+            },
             actual: p.actual,
             target: p.target,
             done_pct: p.share_done * 100.0,
@@ -228,25 +274,24 @@ fn render(
         .filter(|m| m.main)
         .map(|m| Chart {
             label: m.label(lang).to_owned(),
-            svg: svg(&timeline::series(
-                m,
-                &facts,
-                &year_query,
-                Bucket::Month,
+            svg: chart::svg(
+                &timeline::series(m, &facts, &year_query, Bucket::Month, lang),
                 lang,
-            )),
+            ),
         })
         .collect();
     let catalog = s.store.catalog();
-    // The facts are in seq order: the latest known are the last ones.
+    // The facts are in seq order: the latest known are the last ones. Only what had
+    // occurred by the page's day, as the figures count it.
     let rows: Vec<Row> = facts
         .iter()
         .rev()
-        .filter(|f| f.recorded_at() <= figures.known_at)
+        .filter(|f| f.recorded_at() <= figures.known_at && f.occurred().start() <= figures.on)
         .take(LATEST)
         .map(|f| {
             let def = catalog.kind(f.kind());
             let data = f.data_at(figures.known_at).unwrap_or(f.original());
+            let status = f.status_at(figures.known_at);
             Row {
                 seq: f.seq(),
                 occurred: f.occurred().to_string(),
@@ -254,68 +299,28 @@ fn render(
                     lang.pick(&k.label_zh, &k.label_en).to_owned()
                 }),
                 summary: summary(lang, def, &data.to_value()),
-                status: f.status_at(figures.known_at),
-                by: f.recorded_by().to_owned(),
+                correctable: def.is_some_and(|k| !k.system) && f.latest().is_some(),
+                status,
+                by: lang.author(f.recorded_by()).to_owned(),
             }
         })
         .collect();
+    let filled = match notes.form {
+        Some(filled) => filled,
+        None => form::Filled::asked(s, &facts, q, lang),
+    };
     drop(facts);
-    let kind_name = form
-        .kind
-        .clone()
-        .or_else(|| q.kind.clone())
-        .unwrap_or_else(|| "class_held".into());
-    let def = catalog
-        .kind(&kind_name)
-        .or_else(|| catalog.kind("class_held"));
-    let fields: Vec<FormField> = def
-        .map(|d| {
-            d.fields
-                .iter()
-                .map(|f| FormField {
-                    name: f.name.clone(),
-                    label: lang.pick(&f.label_zh, &f.label_en).to_owned(),
-                    help: match lang {
-                        Lang::Zh => f.help_zh.clone(),
-                        Lang::En => f.help_en.clone(),
-                    },
-                    required: f.required,
-                    input: match f.ty {
-                        FieldType::Integer => "number",
-                        FieldType::Date => "date",
-                        FieldType::Enum => "select",
-                        FieldType::Boolean => "checkbox",
-                        FieldType::Object => "textarea",
-                        _ => "text",
-                    },
-                    choices: f
-                        .values
-                        .iter()
-                        .map(|e| {
-                            (
-                                e.value.clone(),
-                                lang.pick(&e.label_zh, &e.label_en).to_owned(),
-                            )
-                        })
-                        .collect(),
-                    value: form.values.get(&f.name).cloned().unwrap_or_default(),
-                    error: form.errors.get(&format!("data.{}", f.name)).cloned(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let kinds: Vec<(String, String)> = catalog
-        .kinds()
-        .filter(|k| !k.system)
-        .map(|k| {
-            (
-                k.name.clone(),
-                lang.pick(&k.label_zh, &k.label_en).to_owned(),
-            )
-        })
-        .collect();
+    let form = filled.context(catalog, lang);
     let verified = verification(s)?;
     let half = if figures.on.month() <= 6 { 1 } else { 2 };
+    // What the forms and links keep is the query as asked (a page opened on no day
+    // stays on today's, or the demo's, tomorrow too), less a date that could not be read.
+    let mut keep = q.keep.clone();
+    match bad_time {
+        Some(("on", _)) => keep.on = None,
+        Some(_) => keep.known_at = None,
+        None => {}
+    }
     let ctx = json!({
         "lang": lang,
         "zh": lang == Lang::Zh,
@@ -323,7 +328,11 @@ fn render(
         "who": who.map(|t| json!({"name": t.name, "role": t.role, "can_record": t.role >= Role::Recorder})),
         "open_reads": s.config.open_reads,
         "on": figures.on.to_string(),
-        "known_at": q.known_at.clone().unwrap_or_default(),
+        "known_at": q.keep.known_at.clone().unwrap_or_default(),
+        "time_error": bad_time.as_ref().map(|(field, message)| json!({"field": field, "message": message})),
+        "keep": keep.query(),
+        "held": keep,
+        "other_lang": Keep { lang: Some(lang.pick("en", "zh").to_owned()), ..keep.clone() }.query(),
         "year": year,
         "elapsed": progress::elapsed(year, figures.on),
         "bars": bars,
@@ -331,17 +340,13 @@ fn render(
         "rows": rows,
         "head": {"seq": head.seq, "hash": head.hash.to_string()},
         "verified": verified,
-        "kinds": kinds,
-        "kind": def.map(|d| d.name.clone()),
-        "kind_label": def.map(|d| lang.pick(&d.label_zh, &d.label_en).to_owned()),
-        "occurs_range": def.is_some_and(|d| d.occurs == events::catalog::Occurs::Range),
-        "fields": fields,
-        "form_values": form.values,
-        "form_errors": form.errors,
-        "recorded": q.recorded,
+        "form": form,
+        "same": notes.same,
+        "login_refused": notes.login_refused,
+        "recorded": q.recorded.as_deref().and_then(|r| r.parse::<u64>().ok()),
         "report_period": format!("{year}H{half}"),
     });
-    html::render("page.html", ctx)
+    Ok((status, html::render("page.html", ctx)?))
 }
 
 /// The page's line on the log's verification.
@@ -358,149 +363,21 @@ async fn page(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     if !state.config.open_reads && caller.is_none() {
-        return Ok(html::answer(StatusCode::OK, login_page(q.lang.as_deref())?));
+        return login_page(&q.keep, StatusCode::OK, "");
     }
-    let body = state
-        .blocking(move |s| render(s, &q, caller.as_ref(), FormState::default()))
+    let (status, body) = state
+        .blocking(move |s| render(s, &q, caller.as_ref(), Notes::default()))
         .await?;
-    Ok(html::answer(StatusCode::OK, body))
+    Ok(html::answer(status, body))
 }
 
-fn login_page(lang: Option<&str>) -> Result<String, ApiError> {
-    html::render("login.html", json!({ "zh": lang != Some("en") }))
-}
-
-/// The record form: fields typed as text, converted by the catalog, validated by the
-/// same code as the API; on failure the page comes back with each message beside its field.
-async fn record(
-    State(state): State<AppState>,
-    Visitor(caller): Visitor,
-    Form(form): Form<BTreeMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let Some(caller) = caller else {
-        return Err(ApiError::Unauthorized(
-            "recording needs a recorder token: sign in first".into(),
-        ));
-    };
-    if caller.role < Role::Recorder {
-        return Err(ApiError::Forbidden(format!(
-            "the token '{}' can read but not record",
-            caller.name
-        )));
-    }
-    state.blocking(move |s| record_in(s, &caller, form)).await
-}
-
-/// Validates and appends the form's event: a redirect to the page showing it, or the
-/// page again with each message beside its field.
-fn record_in(
-    s: &Inner,
-    caller: &TokenInfo,
-    form: BTreeMap<String, String>,
-) -> Result<Response, ApiError> {
-    let lang = form.get("lang").cloned();
-    let kind = form.get("kind").cloned().unwrap_or_default();
-    let catalog = s.store.catalog();
-    let mut errors = BTreeMap::new();
-    let mut data = Map::new();
-    if let Some(def) = catalog.kind(&kind) {
-        for f in &def.fields {
-            let raw = form
-                .get(&format!("f_{}", f.name))
-                .map(|v| v.trim())
-                .unwrap_or("");
-            if raw.is_empty() {
-                continue;
-            }
-            match f.coerce(raw) {
-                Ok(v) => {
-                    data.insert(f.name.clone(), v);
-                }
-                Err(reason) => {
-                    errors.insert(format!("data.{}", f.name), reason);
-                }
-            }
-        }
-    }
-    let occurred = match (form.get("occurred_from"), form.get("occurred_to")) {
-        (Some(a), Some(b)) if !b.trim().is_empty() && b != a => {
-            Some(format!("{}..{}", a.trim(), b.trim()))
-        }
-        (Some(a), _) if !a.trim().is_empty() => Some(a.trim().to_owned()),
-        _ => None,
-    };
-    let draft = Draft {
-        kind: kind.clone(),
-        occurred,
-        data: Value::Object(data),
-        ..Draft::default()
-    };
-    let appended = match NewEvent::parse(catalog, draft) {
-        Ok(ev) if errors.is_empty() => s
-            .store
-            .append(Batch {
-                events: vec![ev.recorded_now_by(caller.name.clone())],
-                expected_seq: None,
-                author: caller.name.clone(),
-                import: None,
-            })
-            .map_err(|e| match e {
-                crate::store::StoreError::Rejected(items) => {
-                    for i in items {
-                        errors.insert(i.error.field, i.error.reason);
-                    }
-                    None
-                }
-                other => Some(other),
-            }),
-        Ok(_) => Err(None),
-        Err(events::Error::Invalid(list)) => {
-            for f in list {
-                errors.entry(f.field).or_insert(f.reason);
-            }
-            Err(None)
-        }
-        Err(other) => return Err(ApiError::Internal(other.into())),
-    };
-    match appended {
-        Ok(receipts) => {
-            let seq = receipts.first().map_or(0, |r| r.seq);
-            // Back to the same language; only known kinds and languages reach the URL.
-            let lang = match lang
-                .as_deref()
-                .and_then(|l| l.parse().ok())
-                .unwrap_or_default()
-            {
-                Lang::Zh => "zh",
-                Lang::En => "en",
-            };
-            Ok(Redirect::to(&format!("/?recorded={seq}&kind={kind}&lang={lang}")).into_response())
-        }
-        Err(Some(store_error)) => Err(store_error.into()),
-        Err(None) => {
-            let values = form
-                .iter()
-                .filter_map(|(k, v)| k.strip_prefix("f_").map(|n| (n.to_owned(), v.clone())))
-                .chain(
-                    form.get("occurred_from")
-                        .map(|v| ("occurred_from".to_owned(), v.clone())),
-                )
-                .chain(
-                    form.get("occurred_to")
-                        .map(|v| ("occurred_to".to_owned(), v.clone())),
-                )
-                .collect();
-            let q = PageQuery {
-                lang,
-                ..PageQuery::default()
-            };
-            let state = FormState {
-                kind: Some(kind),
-                values,
-                errors,
-            };
-            let body = render(s, &q, Some(caller), state)?;
-            Ok(html::answer(StatusCode::UNPROCESSABLE_ENTITY, body))
-        }
-    }
+/// The sign-in page (of a server whose reads are closed, or for a form sent without a
+/// sign-in), with a message when `why` says one: `refused` (the token was not taken) or
+/// `record` (recording needs a sign-in).
+pub fn login_page(keep: &Keep, status: StatusCode, why: &str) -> Result<Response, ApiError> {
+    let body = html::render(
+        "login.html",
+        json!({ "zh": keep.lang() == Lang::Zh, "keep": keep, "lang": keep.lang(), "why": why }),
+    )?;
+    Ok(html::answer(status, body))
 }

@@ -1,16 +1,23 @@
 //! `POST /login` and `POST /logout`: a browser signs in with a token, which opens a
 //! session (`session`), and signs out, which closes it on the server, not only in the
 //! browser. Both must come from this server's own page (`same_origin`), so another site
-//! cannot sign a browser in as someone else, nor out.
+//! cannot sign a browser in as someone else, nor out. Each goes back to the page's own
+//! day and language; a refused token is said beside the token field.
 use axum::{
-    extract::State,
-    http::{header, HeaderMap},
+    extract::{rejection::FormRejection, State},
+    http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::post,
     Form, Router,
 };
 
-use super::{auth, same_origin, session::Sessions, ApiError, AppState};
+use super::{
+    auth, html,
+    page::{self, Keep, Notes, PageQuery},
+    same_origin,
+    session::Sessions,
+    ApiError, AppState,
+};
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -22,6 +29,8 @@ pub fn router() -> Router<AppState> {
 #[derive(serde::Deserialize)]
 struct Login {
     token: String,
+    #[serde(flatten)]
+    keep: Keep,
 }
 
 #[tracing::instrument(skip_all)]
@@ -37,22 +46,40 @@ async fn login(
         .blocking(move |s| Ok(s.store.check_token_hash(&hash)?.is_some()))
         .await?;
     if !live {
-        return Err(ApiError::Unauthorized(
-            "the token is not valid, has expired or has been revoked".into(),
-        ));
+        return refused(&state, f.keep).await;
     }
     let id = state.sessions.open(hash);
     let cookie = state.sessions.cookie(&id, tls);
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+    let back = f.keep.to(&[], "");
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response())
+}
+
+/// A refused token (401): the page again, the message beside the token field, on the
+/// page's own day; where reads are closed, the sign-in page with the message.
+async fn refused(state: &AppState, keep: Keep) -> Result<Response, ApiError> {
+    if !state.config.open_reads {
+        return page::login_page(&keep, StatusCode::UNAUTHORIZED, "refused");
+    }
+    let q = PageQuery::kept(keep);
+    let notes = Notes::login_refused();
+    let (_, body) = state
+        .blocking(move |s| page::render(s, &q, None, notes))
+        .await?;
+    Ok(html::answer(StatusCode::UNAUTHORIZED, body))
 }
 
 #[tracing::instrument(skip_all)]
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<Keep>, FormRejection>,
+) -> Result<Response, ApiError> {
     let tls = state.config.secure_cookies;
     if let Some(id) = auth::session_id(&headers) {
         same_origin::check(&headers, tls)?;
         state.sessions.close(&id);
     }
     let cookie = Sessions::removal_cookie(tls);
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+    let back = form.map(|Form(keep)| keep).unwrap_or_default().to(&[], "");
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response())
 }

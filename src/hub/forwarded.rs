@@ -105,22 +105,13 @@ pub async fn last_seq(client: &impl GenericClient, school: &str) -> Result<u64, 
 pub async fn list(client: &impl GenericClient, school: &str) -> Result<Vec<Receipt>, HubError> {
     let rows = client
         .query(
-            "SELECT seq, hub_key, hash, received_at, signature FROM forwarded_receipts
+            "SELECT seq, hash, received_at, signature, hub_key FROM forwarded_receipts
              WHERE school = $1 ORDER BY seq, hub_key",
             &[&school],
         )
         .await?;
     rows.iter()
-        .map(|r| {
-            Ok(Receipt {
-                school: school.to_owned(),
-                seq: r.get::<_, i64>(0) as u64,
-                hub_key: r.get::<_, String>(1).trim().to_owned(),
-                hash: parse_hash(r.get(2))?,
-                received_at: r.get(3),
-                signature: r.get::<_, String>(4).trim().to_owned(),
-            })
-        })
+        .map(|r| Receipt::from_row(school, r, r.get::<_, String>(4).trim()))
         .collect()
 }
 
@@ -140,15 +131,6 @@ pub async fn signed_after(
         )
         .await?;
     rows.iter()
-        .map(|r| {
-            Ok(Receipt {
-                school: school.to_owned(),
-                seq: r.get::<_, i64>(0) as u64,
-                hash: parse_hash(r.get(1))?,
-                received_at: r.get(2),
-                hub_key: hub_key.to_owned(),
-                signature: r.get::<_, String>(3).trim().to_owned(),
-            })
-        })
+        .map(|r| Receipt::from_row(school, r, hub_key))
         .collect()
 }

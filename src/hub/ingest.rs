@@ -402,34 +402,39 @@ async fn latest_receipt(
             &[&school],
         )
         .await?;
-    row.map(|r| {
-        Ok(Receipt {
-            school: school.to_owned(),
-            seq: r.get::<_, i64>(0) as u64,
-            hash: parse_hash(r.get(1))?,
-            received_at: r.get(2),
-            hub_key: key.public_hex(),
-            signature: r.get::<_, String>(3).trim().to_owned(),
-        })
-    })
-    .transpose()
+    row.map(|r| Receipt::from_row(school, &r, &key.public_hex()))
+        .transpose()
+}
+
+/// Why a row the hub stored does not read back as the envelope it was.
+#[derive(Debug, thiserror::Error)]
+pub enum RowDamage {
+    /// The canonical bytes are not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// They are JSON, but not an object.
+    #[error("not a JSON object")]
+    NotAnObject,
+    /// They are an object, but not an envelope.
+    #[error("{0}")]
+    NotAnEnvelope(serde_json::Error),
+    /// The envelope does not hash to the hash stored beside it.
+    #[error("seq {0}: the stored row does not match its hash")]
+    Hash(u64),
 }
 
 /// Reads the stored envelopes back: canonical bytes plus hash make the envelope again,
 /// and its hash is recomputed, so a row changed in the database is noticed.
-pub fn envelope_of(canonical: &str, hash: &str) -> Result<Envelope, String> {
+pub fn envelope_of(canonical: &str, hash: &str) -> Result<Envelope, RowDamage> {
     let mut value: serde_json::Value =
-        serde_json::from_str(canonical).map_err(|e| format!("not JSON: {e}"))?;
+        serde_json::from_str(canonical).map_err(RowDamage::NotJson)?;
     value
         .as_object_mut()
-        .ok_or("not a JSON object")?
+        .ok_or(RowDamage::NotAnObject)?
         .insert("hash".into(), hash.trim().into());
-    let e: Envelope = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    let e: Envelope = serde_json::from_value(value).map_err(RowDamage::NotAnEnvelope)?;
     if e.compute_hash() != e.hash {
-        return Err(format!(
-            "seq {}: the stored row does not match its hash",
-            e.seq
-        ));
+        return Err(RowDamage::Hash(e.seq));
     }
     Ok(e)
 }

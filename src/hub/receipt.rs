@@ -28,6 +28,23 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    /// A stored receipt of `school`, from a row whose first columns are `seq, hash,
+    /// received_at, signature`, signed by the hub whose public key is `hub_key`.
+    pub(crate) fn from_row(
+        school: &str,
+        r: &tokio_postgres::Row,
+        hub_key: &str,
+    ) -> Result<Receipt, HubError> {
+        Ok(Receipt {
+            school: school.to_owned(),
+            seq: r.get::<_, i64>(0) as u64,
+            hash: super::schools::parse_hash(r.get(1))?,
+            received_at: r.get(2),
+            hub_key: hub_key.to_owned(),
+            signature: r.get::<_, String>(3).trim().to_owned(),
+        })
+    }
+
     /// The bytes signed: a fixed prefix, then each field on its own line. School ids
     /// hold no newline ([`super::check_id`]), so no two receipts share their bytes.
     pub fn message(school: &str, seq: u64, hash: &Hash, received_at: DateTime<Utc>) -> Vec<u8> {

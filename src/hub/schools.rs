@@ -232,7 +232,9 @@ pub fn in_region(schools: &[School], school: &str, region: &str) -> bool {
 pub fn parse_hash(text: &str) -> Result<Hash, HubError> {
     text.trim()
         .parse()
-        .map_err(|e: String| HubError::Schema(format!("a stored hash is damaged: {e}")))
+        .map_err(|e: events::envelope::NotAHash| {
+            HubError::Schema(format!("a stored hash is damaged: {e}"))
+        })
 }
 
 /// One school's name and head, read by its key alone.

@@ -2,7 +2,9 @@
 //! GB/T 9704): A4 with the standard margins, the title centred in 小标宋 二号, headings
 //! 一、 in 黑体 and （一） in 楷体, body text in 仿宋 三号 with a two-character first-line
 //! indent on a fixed 28-point line, tables for the plan against done and the year on
-//! year, and the page number centred at the foot as "— 1 —".
+//! year (numbers centred in their cells), the page number on the outer edge of the foot
+//! as "— 1 —" (odd pages right, even pages left), and the report closing as a 公文 does:
+//! the issuer's name (落款) and the day written (成文日期) on the right, then the 附注.
 //!
 //! The wording is the report template's (the same Markdown `annals report` prints), so
 //! a deployment that rewords its templates gets the same words in Word without a
@@ -11,8 +13,10 @@ use std::io::Cursor;
 
 use docx_rs::{
     AlignmentType, Docx, Footer, LineSpacing, LineSpacingType, PageMargin, PageNum, Paragraph, Run,
-    RunFonts, SpecialIndentType, Table, TableAlignmentType, TableCell, TableRow, WidthType,
+    RunFonts, SpecialIndentType, Table, TableAlignmentType, TableCell, TableRow, VAlignType,
+    WidthType,
 };
+use projections::report::Closing;
 
 use super::OfficeError;
 
@@ -42,23 +46,24 @@ const BODY_SIZE: usize = 32;
 const TITLE_SIZE: usize = 44;
 const NOTE_SIZE: usize = 28;
 const TABLE_SIZE: usize = 24;
+/// One character of body text (三号, 16 pt), in twentieths of a point.
+const CHAR: i32 = 320;
+/// One character of the page number (四号, 14 pt).
+const FOOT_CHAR: i32 = 280;
 
-/// The report's Markdown (as the templates word it) as a .docx file.
-pub fn report(markdown: &str) -> Result<Vec<u8>, OfficeError> {
+/// The report's Markdown (as the templates word it) as a .docx file; the lines that are
+/// `closing`'s signer and date are laid out as its 落款 and 成文日期.
+pub fn report(markdown: &str, closing: &Closing) -> Result<Vec<u8>, OfficeError> {
     let mut doc = Docx::new()
         .page_size(PAGE.0, PAGE.1)
         .page_margin(MARGIN)
         .default_fonts(fonts(BODY_FONT))
         .default_size(BODY_SIZE)
-        .footer(
-            Footer::new().add_paragraph(
-                Paragraph::new()
-                    .align(AlignmentType::Center)
-                    .add_run(Run::new().add_text("— ").size(NOTE_SIZE))
-                    .add_page_num(PageNum::new())
-                    .add_run(Run::new().add_text(" —").size(NOTE_SIZE)),
-            ),
-        );
+        // GB/T 9704: the number one character in from the outer edge, so odd pages
+        // (the default footer) right and even pages left.
+        .footer(Footer::new().add_paragraph(page_number(AlignmentType::Right)))
+        .even_footer(Footer::new().add_paragraph(page_number(AlignmentType::Left)));
+    let (signer_indent, date_indent) = closing_indents(closing);
     let lines: Vec<&str> = markdown.lines().collect();
     let mut i = 0;
     while i < lines.len() {
@@ -76,6 +81,17 @@ pub fn report(markdown: &str) -> Result<Vec<u8>, OfficeError> {
             doc = doc.add_table(table(&rows));
             continue;
         }
+        if line == closing.signer.trim() {
+            // One empty line between the text and the issuer's name.
+            doc = doc
+                .add_paragraph(Paragraph::new().line_spacing(body_spacing()))
+                .add_paragraph(signed(line, signer_indent));
+            continue;
+        }
+        if line == closing.date.trim() {
+            doc = doc.add_paragraph(signed(line, date_indent));
+            continue;
+        }
         doc = doc.add_paragraph(block(line));
     }
     let mut out = Cursor::new(Vec::new());
@@ -84,6 +100,44 @@ pub fn report(markdown: &str) -> Result<Vec<u8>, OfficeError> {
         reason: e.to_string(),
     })?;
     Ok(out.into_inner())
+}
+
+/// "— 7 —" at the foot, on the side given, one character in from the edge.
+fn page_number(side: AlignmentType) -> Paragraph {
+    let indent = Some(FOOT_CHAR);
+    let p = Paragraph::new()
+        .align(side)
+        .add_run(Run::new().add_text("— ").size(NOTE_SIZE))
+        .add_page_num(PageNum::new())
+        .add_run(Run::new().add_text(" —").size(NOTE_SIZE));
+    match side {
+        AlignmentType::Left => p.indent(indent, None, None, None),
+        _ => p.indent(None, None, indent, None),
+    }
+}
+
+/// How far from the right margin the 落款 and the 成文日期 end, in twips: the date two
+/// characters in, and the name placed so the date starts two characters right of where
+/// the name starts (GB/T 9704, 7.3.5.2); a name longer than that pushes the date in.
+fn closing_indents(closing: &Closing) -> (i32, i32) {
+    let half = CHAR / 2;
+    let width = |t: &str| display_width(t.trim()) as i32 * half;
+    let (name, date) = (width(&closing.signer), width(&closing.date));
+    let signer = 2 * CHAR + date + 2 * CHAR - name;
+    if signer >= 2 * CHAR {
+        (signer, 2 * CHAR)
+    } else {
+        (2 * CHAR, name - date)
+    }
+}
+
+/// A line of the closing, right-aligned `right` twips in from the margin.
+fn signed(text: &str, right: i32) -> Paragraph {
+    Paragraph::new()
+        .align(AlignmentType::Right)
+        .indent(None, None, Some(right), None)
+        .line_spacing(body_spacing())
+        .add_run(run(text, BODY_FONT, BODY_SIZE))
 }
 
 fn fonts(east_asia: &str) -> RunFonts {
@@ -218,6 +272,7 @@ fn table(rows: &[&str]) -> Table {
                         }
                         TableCell::new()
                             .width(grid[c], WidthType::Dxa)
+                            .vertical_align(VAlignType::Center)
                             .add_paragraph(
                                 Paragraph::new()
                                     .align(if header {

@@ -165,7 +165,13 @@ fn help(f: &FieldDef) -> String {
         FieldType::Boolean => "是 或 否".into(),
         FieldType::Date => "日期：Excel 日期或 2023-06-28".into(),
         FieldType::Enum => format!(
-            "从下拉列表选择：{}",
+            "{}：{}",
+            // Past Excel's 255 characters there is no drop-down (a target's metric).
+            if drop_down(f).is_some() {
+                "从下拉列表选择"
+            } else {
+                "填写以下之一"
+            },
             f.values
                 .iter()
                 .map(|v| v.label_zh.as_str())

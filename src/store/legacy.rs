@@ -1,6 +1,7 @@
 //! The log file earlier releases kept their events in (`events.log`: checksummed
 //! frames of compact records), read only to move a store's events into sled on its
 //! first open (`migrate`). Nothing writes this format any more.
+use super::damage::Damage;
 use std::{
     fs::File,
     io::{BufReader, Read},
@@ -48,7 +49,7 @@ pub enum Stop {
         /// The record's seq.
         seq: u64,
         /// Why.
-        reason: String,
+        reason: Damage,
     },
     /// The file could not be read.
     Io(std::io::Error),
@@ -107,7 +108,7 @@ impl Frames {
     /// `each` refuses a record, the rest of the frame is read only for its checksum.
     pub fn next_frame(
         &mut self,
-        mut each: impl FnMut(u64, u64, &[u8]) -> Result<(), String>,
+        mut each: impl FnMut(u64, u64, &[u8]) -> Result<(), Damage>,
     ) -> Option<Result<(), Stop>> {
         if self.at >= self.len {
             return None;

@@ -7,6 +7,7 @@ use std::path::Path;
 use events::{canonical, Envelope, Hash, GENESIS};
 
 use super::{
+    damage::Damage,
     legacy, record,
     trees::{self, Trees},
     Head, SLED_DIR,
@@ -14,15 +15,14 @@ use super::{
 
 /// Runs `f` on the trees of the closed store in `dir`, then closes sled and waits (up to
 /// 2 s) until its threads have let go of its file, so the next caller can open it.
-fn with_trees<T>(dir: &Path, f: impl FnOnce(&Trees) -> Result<T, String>) -> Result<T, String> {
+fn with_trees<T>(dir: &Path, f: impl FnOnce(&Trees) -> Result<T, Damage>) -> Result<T, Damage> {
     let db = sled::Config::new()
         .path(dir.join(SLED_DIR))
         .flush_every_ms(None)
-        .open()
-        .map_err(|e| e.to_string())?;
-    let trees = Trees::open(db).map_err(|e| e.to_string())?;
+        .open()?;
+    let trees = Trees::open(db)?;
     let out = f(&trees);
-    trees.db.flush().map_err(|e| e.to_string())?;
+    trees.db.flush()?;
     drop(trees);
     super::wait_for_sled(&dir.join(SLED_DIR).join("db"));
     out
@@ -30,12 +30,12 @@ fn with_trees<T>(dir: &Path, f: impl FnOnce(&Trees) -> Result<T, String>) -> Res
 
 /// Every event the `events` tree holds, in key order, each with the previous record's
 /// hash as its `prev_hash`.
-pub fn read_events(dir: &Path) -> Result<Vec<Envelope>, String> {
+pub fn read_events(dir: &Path) -> Result<Vec<Envelope>, Damage> {
     with_trees(dir, |trees| {
         let mut out: Vec<Envelope> = Vec::new();
         for item in trees.events.iter() {
-            let (key, bytes) = item.map_err(|e| e.to_string())?;
-            let seq = trees::seq_of(&key).ok_or("a key is not a seq")?;
+            let (key, bytes) = item?;
+            let seq = trees::seq_of(&key).ok_or(Damage::inconsistent("a key is not a seq"))?;
             let prev = out.last().map_or(GENESIS, |e| e.hash);
             out.push(record::decode(&bytes, seq, prev)?);
         }
@@ -46,10 +46,10 @@ pub fn read_events(dir: &Path) -> Result<Vec<Envelope>, String> {
 /// Replaces every event, id and correction entry with `envelopes` as they are (their
 /// seqs and hashes kept, right or wrong), and marks the last one the committed head:
 /// what a forger rewriting the store through sled's own API would leave.
-pub fn write_events(dir: &Path, envelopes: &[Envelope]) -> Result<(), String> {
+pub fn write_events(dir: &Path, envelopes: &[Envelope]) -> Result<(), Damage> {
     with_trees(dir, |trees| {
         for tree in [&trees.events, &trees.ids, &trees.corrections] {
-            tree.clear().map_err(|e| e.to_string())?;
+            tree.clear()?;
         }
         let catalog = events::Catalog::embedded();
         let records: Vec<Vec<u8>> = envelopes
@@ -70,29 +70,26 @@ pub fn write_events(dir: &Path, envelopes: &[Envelope]) -> Result<(), String> {
                 target: super::correction_target(&catalog, e),
             })
             .collect();
-        trees::write(trees, &entries, None).map_err(|e| e.to_string())?;
+        trees::write(trees, &entries, None)?;
         let head = envelopes.last().map_or(Head::default(), |e| Head {
             seq: e.seq,
             hash: e.hash,
             recorded_at: Some(e.recorded_at),
         });
-        trees::write_head(trees, &head).map_err(|e| e.to_string())
+        Ok(trees::write_head(trees, &head)?)
     })
 }
 
 /// The stored bytes of one event.
-pub fn record_bytes(dir: &Path, seq: u64) -> Result<Option<Vec<u8>>, String> {
+pub fn record_bytes(dir: &Path, seq: u64) -> Result<Option<Vec<u8>>, Damage> {
     with_trees(dir, |trees| {
-        let v = trees
-            .events
-            .get(trees::seq_key(seq))
-            .map_err(|e| e.to_string())?;
+        let v = trees.events.get(trees::seq_key(seq))?;
         Ok(v.map(|v| v.to_vec()))
     })
 }
 
 /// Puts `bytes` in place of one event's stored record, nothing else changed.
-pub fn set_record_bytes(dir: &Path, seq: u64, bytes: &[u8]) -> Result<(), String> {
+pub fn set_record_bytes(dir: &Path, seq: u64, bytes: &[u8]) -> Result<(), Damage> {
     insert(dir, "events", &trees::seq_key(seq), bytes)
 }
 
@@ -123,22 +120,21 @@ pub fn write_legacy_log(dir: &Path, envelopes: &[Envelope]) -> std::io::Result<(
 }
 
 /// The hash a stored record carries.
-pub fn record_hash(bytes: &[u8]) -> Result<Hash, String> {
+pub fn record_hash(bytes: &[u8]) -> Result<Hash, Damage> {
     record::hash(bytes)
 }
 
 /// Puts any key and value in one of the store's trees (`events`, `ids`, …).
-pub fn insert(dir: &Path, tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
+pub fn insert(dir: &Path, tree: &str, key: &[u8], value: &[u8]) -> Result<(), Damage> {
     insert_many(dir, tree, &[(key.to_vec(), value.to_vec())])
 }
 
 /// Puts many keys and values in one of the store's trees, in one opening of sled.
-pub fn insert_many(dir: &Path, tree: &str, pairs: &[(Vec<u8>, Vec<u8>)]) -> Result<(), String> {
+pub fn insert_many(dir: &Path, tree: &str, pairs: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Damage> {
     with_trees(dir, |trees| {
-        let tree = trees.db.open_tree(tree).map_err(|e| e.to_string())?;
+        let tree = trees.db.open_tree(tree)?;
         for (k, v) in pairs {
-            tree.insert(k.as_slice(), v.as_slice())
-                .map_err(|e| e.to_string())?;
+            tree.insert(k.as_slice(), v.as_slice())?;
         }
         Ok(())
     })

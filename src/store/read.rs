@@ -88,7 +88,7 @@ impl Scan {
             return Err(self.store.damaged(format!("seq {seq} is missing")));
         }
         self.next += 1;
-        let damaged = |e: String| {
+        let damaged = |e: super::Damage| {
             self.store
                 .damaged(format!("seq {seq} cannot be decoded: {e}"))
         };

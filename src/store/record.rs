@@ -6,6 +6,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use events::{canonical, Envelope, Hash, Occurred, Unsealed};
 use uuid::Uuid;
 
+use super::damage::Damage;
+
 /// Where the fields sit: the hash first (so the next record's `prev_hash` is one small
 /// read), then the id, then the kind.
 const HASH: usize = 0;
@@ -40,33 +42,29 @@ pub fn encode(e: &Unsealed, hash: Hash, out: &mut Vec<u8>) {
 }
 
 /// The hash a record carries.
-pub fn hash(record: &[u8]) -> Result<Hash, String> {
-    let bytes = record
-        .get(HASH..HASH + 32)
-        .ok_or("the record is cut short")?;
+pub fn hash(record: &[u8]) -> Result<Hash, Damage> {
+    let bytes = record.get(HASH..HASH + 32).ok_or(Damage::CutShort)?;
     Ok(Hash(bytes.try_into().expect("32 bytes")))
 }
 
 /// The id a record carries.
-pub fn id(record: &[u8]) -> Result<Uuid, String> {
-    let bytes = record.get(ID..ID + 16).ok_or("the record is cut short")?;
+pub fn id(record: &[u8]) -> Result<Uuid, Damage> {
+    let bytes = record.get(ID..ID + 16).ok_or(Damage::CutShort)?;
     Ok(Uuid::from_bytes(bytes.try_into().expect("16 bytes")))
 }
 
 /// The kind a record carries, without decoding the rest.
-pub fn kind(record: &[u8]) -> Result<&str, String> {
+pub fn kind(record: &[u8]) -> Result<&str, Damage> {
     let len = record
         .get(KIND_LEN..KIND)
         .map(|b| usize::from(u16::from_le_bytes(b.try_into().expect("2 bytes"))))
-        .ok_or("the record is cut short")?;
-    let bytes = record
-        .get(KIND..KIND + len)
-        .ok_or("the record is cut short")?;
-    std::str::from_utf8(bytes).map_err(|_| "the kind is not UTF-8".into())
+        .ok_or(Damage::CutShort)?;
+    let bytes = record.get(KIND..KIND + len).ok_or(Damage::CutShort)?;
+    std::str::from_utf8(bytes).map_err(|_| Damage::NotUtf8("kind"))
 }
 
 /// The whole event, given the seq and previous hash its place in the log gives it.
-pub fn decode(record: &[u8], seq: u64, prev_hash: Hash) -> Result<Envelope, String> {
+pub fn decode(record: &[u8], seq: u64, prev_hash: Hash) -> Result<Envelope, Damage> {
     let kind = kind(record)?.to_owned();
     let mut r = Reader {
         bytes: record,
@@ -79,18 +77,17 @@ pub fn decode(record: &[u8], seq: u64, prev_hash: Hash) -> Result<Envelope, Stri
     let by_len = u32::from_le_bytes(r.take()?) as usize;
     let by = r.slice(by_len)?;
     let recorded_by = std::str::from_utf8(by)
-        .map_err(|_| "the author is not UTF-8")?
+        .map_err(|_| Damage::NotUtf8("author"))?
         .to_owned();
-    let data = serde_json::from_slice(&record[r.at..])
-        .map_err(|e| format!("the data is not JSON: {e}"))?;
+    let data = serde_json::from_slice(&record[r.at..]).map_err(Damage::NotJson)?;
     Ok(Envelope {
         id: id(record)?,
         seq,
         kind,
         version,
-        occurred: Occurred::range(from, to)?,
+        occurred: Occurred::range(from, to).map_err(|r| Damage::Dates(r.to_string()))?,
         recorded_at: DateTime::<Utc>::from_timestamp_micros(micros)
-            .ok_or("the recording time is out of range")?,
+            .ok_or(Damage::Time("the recording time"))?,
         recorded_by,
         data,
         prev_hash,
@@ -104,16 +101,16 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn slice(&mut self, len: usize) -> Result<&[u8], String> {
+    fn slice(&mut self, len: usize) -> Result<&[u8], Damage> {
         let s = self
             .bytes
             .get(self.at..self.at + len)
-            .ok_or("the record is cut short")?;
+            .ok_or(Damage::CutShort)?;
         self.at += len;
         Ok(s)
     }
 
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], Damage> {
         Ok(self.slice(N)?.try_into().expect("N bytes"))
     }
 }
@@ -122,8 +119,8 @@ fn days(d: NaiveDate) -> i32 {
     d.num_days_from_ce()
 }
 
-fn day(n: i32) -> Result<NaiveDate, String> {
-    NaiveDate::from_num_days_from_ce_opt(n).ok_or_else(|| format!("day {n} is out of range"))
+fn day(n: i32) -> Result<NaiveDate, Damage> {
+    NaiveDate::from_num_days_from_ce_opt(n).ok_or(Damage::Day(n))
 }
 
 #[cfg(test)]

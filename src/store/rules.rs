@@ -2,7 +2,7 @@
 //! (a recorded draft, an import, a restore of an export) goes through the same ones, so
 //! no entrance can skip a check another makes (issue 13).
 use chrono::{DateTime, TimeDelta, Utc};
-use events::{catalog::KindDef, Catalog, FieldError};
+use events::{catalog::KindDef, Catalog, FieldError, Reason};
 use uuid::Uuid;
 
 /// How far past the store's clock a recording time may be: an export made on another
@@ -43,13 +43,18 @@ pub fn kind<'c>(
     if def.system && writer == Writer::Person {
         return Err(FieldError::new(
             "kind",
-            format!("'{kind}' is written by Annals itself and cannot be recorded"),
+            Reason::SystemKind {
+                kind: kind.to_owned(),
+            },
         ));
     }
     if version == 0 || version > def.version {
         return Err(FieldError::new(
             "version",
-            format!("must be between 1 and {} for {kind}", def.version),
+            Reason::BadVersion {
+                max: def.version,
+                kind: kind.to_owned(),
+            },
         ));
     }
     Ok(def)
@@ -66,14 +71,14 @@ pub fn recorded_at(
     match given {
         Some(t) if t > now + CLOCK_SKEW => Err(FieldError::new(
             "recorded_at",
-            format!("{t} is in the future"),
+            Reason::RecordedInFuture { at: t.to_string() },
         )),
         Some(t) if last.is_some_and(|l| t < l) => Err(FieldError::new(
             "recorded_at",
-            format!(
-                "{t} is earlier than the event before it ({})",
-                last.unwrap_or(t)
-            ),
+            Reason::RecordedBeforeLast {
+                at: t.to_string(),
+                last: last.unwrap_or(t).to_string(),
+            },
         )),
         Some(t) => Ok(t),
         None => Ok(last.map_or(now, |l| l.max(now))),
@@ -83,13 +88,12 @@ pub fn recorded_at(
 /// The target of a correction, if it may be corrected: it exists, is not voided, and is
 /// neither a correction nor a system record.
 pub fn target(target: Uuid, known: Option<Known>) -> Result<Known, FieldError> {
-    let refuse = |reason: String| Err(FieldError::new("data.target", reason));
+    let refuse = |reason: Reason| Err(FieldError::new("data.target", reason));
+    let id = target.to_string();
     match known {
-        None => refuse(format!("there is no event {target} to correct")),
-        Some(k) if k.voided => refuse(format!("event {target} is already voided")),
-        Some(k) if k.correction || k.system => refuse(format!(
-            "event {target} is a correction or system record; correct the original instead"
-        )),
+        None => refuse(Reason::NoSuchTarget { id }),
+        Some(k) if k.voided => refuse(Reason::AlreadyVoided { id }),
+        Some(k) if k.correction || k.system => refuse(Reason::TargetIsCorrection { id }),
         Some(k) => Ok(k),
     }
 }
@@ -132,7 +136,7 @@ mod tests {
         let early = recorded_at(Some(at("2026-11-30T00:00:00Z")), last, now);
         assert_eq!(early.unwrap_err().field, "recorded_at");
         let far = recorded_at(Some(at("2099-01-01T00:00:00Z")), last, now);
-        assert!(far.unwrap_err().reason.contains("future"));
+        assert!(far.unwrap_err().reason.to_string().contains("future"));
         let skewed = now + CLOCK_SKEW;
         assert_eq!(recorded_at(Some(skewed), last, now).unwrap(), skewed);
         assert!(recorded_at(Some(skewed + TimeDelta::seconds(1)), last, now).is_err());

@@ -25,17 +25,20 @@ pub enum Role {
     Admin,
 }
 
-impl std::str::FromStr for Role {
-    type Err = String;
+/// Text that names no role. Handling: use reader, recorder or admin.
+#[derive(Debug, thiserror::Error)]
+#[error("'{0}' is not a role; use reader, recorder or admin")]
+pub struct NotARole(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
+impl std::str::FromStr for Role {
+    type Err = NotARole;
+
+    fn from_str(s: &str) -> Result<Self, NotARole> {
         match s {
             "reader" => Ok(Role::Reader),
             "recorder" => Ok(Role::Recorder),
             "admin" => Ok(Role::Admin),
-            _ => Err(format!(
-                "'{s}' is not a role; use reader, recorder or admin"
-            )),
+            _ => Err(NotARole(s.to_owned())),
         }
     }
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use events::Catalog;
 
-use super::{record, Head, StoreError};
+use super::{damage::Damage, record, Head, StoreError};
 
 /// The version of this layout, kept in `meta`.
 pub const FORMAT: u32 = 3;
@@ -61,7 +61,7 @@ impl Trees {
     }
 
     /// The committed head: events past it were written by a batch that never finished.
-    pub fn head(&self) -> sled::Result<Result<Head, String>> {
+    pub fn head(&self) -> sled::Result<Result<Head, Damage>> {
         Ok(match self.meta.get(META_HEAD)? {
             None => Ok(Head::default()),
             Some(v) => decode_head(&v),
@@ -117,9 +117,9 @@ pub fn head_entries(head: &Head) -> [(&'static [u8], Vec<u8>); 2] {
     [(META_FORMAT, FORMAT.to_be_bytes().to_vec()), (META_HEAD, v)]
 }
 
-fn decode_head(v: &[u8]) -> Result<Head, String> {
+fn decode_head(v: &[u8]) -> Result<Head, Damage> {
     if v.len() != 48 {
-        return Err("the committed head is garbled".into());
+        return Err(Damage::inconsistent("the committed head is garbled"));
     }
     let seq = u64::from_be_bytes(v[..8].try_into().expect("8 bytes"));
     let hash = Hash(v[8..40].try_into().expect("32 bytes"));
@@ -128,11 +128,11 @@ fn decode_head(v: &[u8]) -> Result<Head, String> {
         i64::MIN => None,
         m => Some(
             DateTime::<Utc>::from_timestamp_micros(m)
-                .ok_or("the committed head's time is out of range")?,
+                .ok_or(Damage::Time("the committed head's time"))?,
         ),
     };
     if seq == 0 && hash != GENESIS {
-        return Err("the committed head is garbled".into());
+        return Err(Damage::inconsistent("the committed head is garbled"));
     }
     Ok(Head {
         seq,
@@ -170,7 +170,7 @@ pub fn correction_entry(key: &[u8], value: &[u8]) -> Option<(u64, bool)> {
 }
 
 /// Marks `head` committed in `meta`.
-pub fn write_head(trees: &Trees, head: &Head) -> Result<(), StoreError> {
+pub fn write_head(trees: &Trees, head: &Head) -> sled::Result<()> {
     for (k, v) in head_entries(head) {
         trees.meta.insert(k, v)?;
     }

@@ -134,16 +134,17 @@ impl std::fmt::Display for Seal {
     }
 }
 
-impl std::str::FromStr for Seal {
-    type Err = String;
+/// Text that does not read as a seal. Handling: paste the whole line `annals seal`
+/// printed.
+#[derive(Debug, thiserror::Error)]
+#[error("'{0}' is not a seal; it reads ANNALS-SEAL <seq> <hash> <time>")]
+pub struct NotASeal(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || {
-            format!(
-                "'{}' is not a seal; it reads ANNALS-SEAL <seq> <hash> <time>",
-                s.trim()
-            )
-        };
+impl std::str::FromStr for Seal {
+    type Err = NotASeal;
+
+    fn from_str(s: &str) -> Result<Self, NotASeal> {
+        let bad = || NotASeal(s.trim().to_owned());
         let mut parts = s.split_whitespace();
         if parts.next() != Some("ANNALS-SEAL") {
             return Err(bad());

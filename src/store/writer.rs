@@ -18,7 +18,7 @@ use events::{
     canonical,
     catalog::Correction,
     envelope::{truncate, ChainCheck},
-    Catalog, Envelope, FieldError, Hash, NewEvent, Occurred, Unsealed, GENESIS,
+    Catalog, Envelope, FieldError, Hash, NewEvent, Occurred, Reason, Unsealed, GENESIS,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -231,7 +231,7 @@ impl Writer {
         let committed = self.committed;
         let undone = self
             .remove_after(committed.seq)
-            .and_then(|()| trees::write_head(&self.trees, &committed));
+            .and_then(|()| Ok(trees::write_head(&self.trees, &committed)?));
         if let Err(e) = undone {
             tracing::error!(error = %e, "could not take the failed write back; reopen the store");
             self.broken = true;
@@ -373,7 +373,7 @@ impl Writer {
         for ev in events {
             let index = st.seen;
             st.seen += 1;
-            let mut fail = |field: &str, reason: String| {
+            let mut fail = |field: &str, reason: Reason| {
                 st.errors.push(ItemError {
                     index,
                     error: FieldError::new(field, reason),
@@ -392,11 +392,10 @@ impl Writer {
                 } else {
                     fail(
                         "id",
-                        format!(
-                            "{} already exists at seq {} with different content",
-                            ev.id(),
-                            known.seq
-                        ),
+                        Reason::IdConflict {
+                            id: ev.id().to_string(),
+                            seq: known.seq,
+                        },
                     );
                 }
                 continue;
@@ -496,7 +495,7 @@ impl Writer {
                     self.undo(st.mark)?;
                     return Err(StoreError::Rejected(vec![ItemError {
                         index: st.seen,
-                        error: FieldError::new("import_completed", e.to_string()),
+                        error: FieldError::new("import_completed", Reason::Said(e.to_string())),
                     }]));
                 }
             };
@@ -600,12 +599,19 @@ impl Writer {
             let mut fail = |error: FieldError| errors.push(ItemError { index, error });
             // The caller checked the file's chain; the store checks the link it makes.
             if let Err(err) = ChainCheck::after(self.head.seq, self.head.hash).check(e) {
-                fail(FieldError::new("hash", err.to_string()));
+                fail(FieldError::new(
+                    "hash",
+                    Reason::Chain {
+                        detail: err.to_string(),
+                    },
+                ));
             }
             if self.known(e.id)?.is_some() {
                 fail(FieldError::new(
                     "id",
-                    format!("{} is already in the log", e.id),
+                    Reason::AlreadyInLog {
+                        id: e.id.to_string(),
+                    },
                 ));
             }
             if let Err(err) = rules::kind(&self.catalog, &e.kind, e.version, rules::Writer::Restore)

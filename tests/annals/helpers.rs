@@ -7,7 +7,7 @@ use std::{
 };
 
 use annals::{
-    import::{self, ImportError, Outcome},
+    intake::{self, IntakeError, Outcome},
     store::{raw, Batch, Filter, Options, Receipt, Store, StoreError},
 };
 use events::{Catalog, Draft, Envelope, NewEvent};
@@ -17,9 +17,10 @@ use tempfile::TempDir;
 /// Who the tests record as.
 pub const AUTHOR: &str = "测试";
 
-/// The embedded catalog, as every command uses by default.
+/// The embedded catalog as every command loads it by default: `target_set`'s metric a
+/// choice of the embedded metrics.
 pub fn catalog() -> Arc<Catalog> {
-    Arc::new(Catalog::embedded())
+    Arc::new(annals::config::load_catalog(None, None).expect("the embedded catalog loads"))
 }
 
 /// Installs a tracing subscriber when `TEST_LOG` is set; otherwise tests stay quiet.
@@ -69,7 +70,7 @@ impl TestStore {
         let outcome = s
             .import(annals::EXAMPLE_DATASET.as_bytes())
             .expect("the example imports");
-        assert_eq!(outcome.mode, import::Mode::Appended);
+        assert_eq!(outcome.mode, intake::Mode::Appended);
         s
     }
 
@@ -112,13 +113,13 @@ impl TestStore {
     }
 
     /// Imports JSONL bytes under a test file name.
-    pub fn import(&self, bytes: &[u8]) -> Result<Outcome, ImportError> {
-        import::import(
+    pub fn import(&self, bytes: &[u8]) -> Result<Outcome, IntakeError> {
+        intake::jsonl::import(
             &self.store,
             bytes,
             "test.jsonl",
             AUTHOR,
-            import::Trust::Operator,
+            intake::Trust::Operator,
             false,
             &mut |_, _| {},
         )
@@ -127,7 +128,7 @@ impl TestStore {
     /// The whole log as exported JSONL.
     pub fn export(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        import::export(&self.store, &mut out).expect("the store exports");
+        intake::jsonl::export(&self.store, &mut out).expect("the store exports");
         out
     }
 

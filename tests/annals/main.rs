@@ -1,21 +1,17 @@
-//! Integration tests of the store, the JSONL import and export, and the `annals` command
-//! line: one test binary (see `../shared/STYLE.md`), its modules by area.
+//! The one integration-test binary (see `../shared/STYLE.md`), its modules by
+//! capability: the store, intake (every way in), the projections, the server, office
+//! files, the command line, trust (attacks, crashes, fuzzing), the hub; `bench` is the
+//! benchmark's smoke test and `helpers` what they share.
 //!
-//! Run one area with `cargo test --test annals store::`; set `TEST_LOG=1` to see the
-//! store's tracing output. The crash test prints its statistics with `--nocapture`.
-mod backup;
+//! Run one capability with `cargo test --test annals store::`; set `TEST_LOG=1` to see
+//! the store's tracing output. The crash tests print their statistics with `--nocapture`.
 mod bench;
-mod browser;
 mod cli;
-mod crash;
-mod faults;
-mod figures;
 mod helpers;
-mod hostile;
 mod hub;
-mod import;
+mod intake;
 mod office;
+pub(crate) mod projections;
 mod server;
-mod snapshot;
 mod store;
 mod trust;

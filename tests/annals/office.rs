@@ -8,8 +8,7 @@
 use std::{collections::BTreeMap, io::Cursor, io::Read};
 
 use annals::{
-    import::Outcome,
-    office::{self, ImportOptions, OfficeError},
+    intake::{self, ImportOptions, IntakeError, Outcome},
     store::Store,
     views,
 };
@@ -20,6 +19,7 @@ use rust_xlsxwriter::{Workbook, XlsxError};
 use crate::helpers::AUTHOR;
 
 mod http;
+mod official;
 mod out;
 pub mod sheets;
 
@@ -87,7 +87,7 @@ pub fn row(ws: &mut rust_xlsxwriter::Worksheet, r: u32, cells: &[&str]) -> Resul
 }
 
 /// Imports a file with the library call the command line and the server use.
-pub fn import(store: &Store, bytes: &[u8], name: &str) -> Result<Outcome, OfficeError> {
+pub fn import(store: &Store, bytes: &[u8], name: &str) -> Result<Outcome, IntakeError> {
     import_with(store, bytes, name, false)
 }
 
@@ -97,21 +97,21 @@ pub fn import_with(
     bytes: &[u8],
     name: &str,
     dry_run: bool,
-) -> Result<Outcome, OfficeError> {
+) -> Result<Outcome, IntakeError> {
     let options = ImportOptions {
         name,
         author: AUTHOR,
-        trust: annals::import::Trust::Operator,
+        trust: annals::intake::Trust::Operator,
         dry_run,
         max_events: None,
     };
-    office::import_file(store, bytes, options, &mut |_, _| {})
+    intake::import_file(store, bytes, options, &mut |_, _| {})
 }
 
 /// The listed problems of a refused import, as printed.
-pub fn problems(result: Result<Outcome, OfficeError>) -> Vec<String> {
+pub fn problems(result: Result<Outcome, IntakeError>) -> Vec<String> {
     match result {
-        Err(OfficeError::Cells(cells)) => cells.iter().map(ToString::to_string).collect(),
+        Err(IntakeError::Refused(cells)) => cells.iter().map(ToString::to_string).collect(),
         other => panic!("expected refused cells, got {other:?}"),
     }
 }

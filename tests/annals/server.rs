@@ -2,10 +2,13 @@
 //! every route, each error status, who may do what, the stream, the page and shutdown.
 pub(crate) mod app;
 pub(crate) mod binary;
+mod browser;
+mod clerk;
 mod events;
 mod logs;
 mod page;
 mod reads;
 mod roles;
+mod schema;
 mod shutdown;
 mod stream;

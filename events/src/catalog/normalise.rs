@@ -33,7 +33,18 @@ impl FieldDef {
             FieldType::Text | FieldType::List | FieldType::Object => {
                 each_text(value, &mut |s| replace(s, normalise))
             }
-            // Checked exactly as written: an enum's value, a date, an id.
+            // An enum's label names its value, on every way in (issue 17 item 3); a
+            // value is kept as it is, so no stored event reads differently.
+            FieldType::Enum => {
+                if let Value::String(s) = value {
+                    if let Some(e) = self.enum_value(&normalise(s)) {
+                        if e.value != *s {
+                            *s = e.value.clone();
+                        }
+                    }
+                }
+            }
+            // Checked exactly as written: a date, an id.
             _ => {}
         }
     }
@@ -83,6 +94,15 @@ mod tests {
                 "teachers": ["张 三", "李四"],
             })
         );
+    }
+
+    #[test]
+    fn an_enums_chinese_label_becomes_its_value() {
+        let catalog = Catalog::embedded();
+        let kind = catalog.kind("class_held").unwrap();
+        let mut data = json!({"category": "主体班"});
+        kind.normalise(&mut data);
+        assert_eq!(data["category"], "main");
     }
 
     #[test]

@@ -295,6 +295,8 @@ pub async fn school_report(
     if let Some(seal) = report.seal.as_mut() {
         seal.hash = hash_at(&client, id, seal.seq).await?;
     }
+    // Signed (落款) by the school whose log it is.
+    let report = report.signed_by(Some(&school.name));
     Ok((school, report))
 }
 

@@ -37,15 +37,11 @@ pub enum HubApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// What a hub's answer adds to the problem details: what a pushing school acts on.
 #[derive(Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    title: &'a str,
-    status: u16,
+struct Hub<'a> {
     /// A short word a client acts on.
     error: &'a str,
-    detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     school: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,27 +98,18 @@ impl IntoResponse for HubApiError {
             ),
         };
         let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %format!("{self:#}"), "internal error");
-            "服务器内部错误，已记录日志。An internal error occurred; it has been logged.".to_owned()
+            crate::http::error::internal(&self)
         } else {
             self.to_string()
         };
-        let body = Problem {
-            kind: "about:blank",
-            title: status.canonical_reason().unwrap_or("Error"),
-            status: status.as_u16(),
+        let title = status.canonical_reason().unwrap_or("Error");
+        let more = Hub {
             error,
-            detail,
             school,
             seq,
             head_seq,
         };
-        let mut resp = (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            serde_json::to_vec(&body).unwrap_or_default(),
-        )
-            .into_response();
+        let mut resp = crate::http::error::problem(status, title, detail, more);
         if status == StatusCode::UNAUTHORIZED {
             // Browsers then ask for the reader's token (as the password) themselves.
             resp.headers_mut().insert(

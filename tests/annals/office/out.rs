@@ -10,8 +10,8 @@ use calamine::Data;
 
 use super::{class_book, part, read_book};
 use crate::{
-    figures::{REPORT_SENTENCES, SEED},
     helpers::{annals, run, TestStore},
+    projections::figures::{REPORT_SENTENCES, SEED},
 };
 
 fn tool(var: &str, default: &str) -> PathBuf {
@@ -290,7 +290,8 @@ fn the_office_commands_write_files_import_every_format_and_refuse_binary_to_stdo
     std::fs::write(at("bad.xlsx"), class_book(&[("2023-ZT-C3", "-3")])).unwrap();
     let bad = run(annals(store).arg("import").arg(at("bad.xlsx"))).failed();
     assert!(
-        bad.stderr.contains("1 problem(s) found; nothing was imported:\n举办培训班!G2: 培训人数: must be a whole number ≥ 0"),
+        bad.stderr
+            .contains("1 处问题，未写入任何内容：\n举办培训班!G2: 培训人数: 必须是不小于 0 的整数"),
         "{}",
         bad.stderr
     );

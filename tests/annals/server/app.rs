@@ -1,12 +1,11 @@
 //! `spawn_app()`: the real server on port 0 over a temporary sled folder, and a
 //! `TestApp` with request helpers (zero2prod's `tests/api/helpers.rs`).
-use std::{path::Path, sync::Arc, sync::Once, time::Duration};
+use std::{path::Path, sync::Once, time::Duration};
 
 use annals::{
     http::{self, AppState, Config},
     store::{Options, Role, Store},
 };
-use events::Catalog;
 use projections::{metric::Metrics, report::Templates};
 use reqwest::{header, Response, StatusCode};
 use serde_json::Value;
@@ -87,7 +86,7 @@ pub fn init_tracing() {
 
 /// Opens the store in `dir` as the server does.
 pub fn open_store(dir: &Path) -> Store {
-    Store::open(dir, Arc::new(Catalog::embedded()), Options::default()).expect("the store opens")
+    Store::open(dir, crate::helpers::catalog(), Options::default()).expect("the store opens")
 }
 
 /// A server over the example dataset, reads closed, default limits.
@@ -116,12 +115,12 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         let store = store.clone();
         move || {
             if options.example {
-                annals::import::import(
+                annals::intake::jsonl::import(
                     &store,
                     annals::EXAMPLE_DATASET.as_bytes(),
                     annals::EXAMPLE_NAME,
                     "测试",
-                    annals::import::Trust::Operator,
+                    annals::intake::Trust::Operator,
                     false,
                     &mut |_, _| {},
                 )

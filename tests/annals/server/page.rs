@@ -74,7 +74,7 @@ async fn with_open_reads_the_page_shows_the_bars_of_30_june_2023_to_anyone() {
     );
 
     let en = page(&app, "/?on=2023-06-30&lang=en", None).await;
-    assert_eq!(figures(&en), ["9 / 17classes", "10 / 21sessions"]);
+    assert_eq!(figures(&en), ["9 / 17 classes", "10 / 21 sessions"]);
     assert!(en.contains("with 49.6% of the year gone"));
 }
 
@@ -139,7 +139,7 @@ async fn recording_through_the_form_redirects_and_the_event_appears() {
     let after = page(&app, &location, Some(&cookie)).await;
     assert!(after.contains(&format!("已记录，序号 {seq}")));
     assert!(
-        after.contains(&format!("<td>{seq}</td>")),
+        after.contains(&format!("<td class=\"seq\">{seq}</td>")),
         "the new event is in the table"
     );
     assert!(after.contains("乡镇党委书记专题培训班"));
@@ -180,7 +180,8 @@ async fn a_bad_trainee_count_comes_back_with_the_message_beside_the_field() {
         .split("<div class=\"error\" data-field=\"trainees\">")
         .nth(1)
         .expect("a message beside the trainees field");
-    assert!(message.starts_with("must be a whole number"), "{message}");
+    // In the page's language (issue 17 item 3).
+    assert!(message.starts_with("必须是不小于 0 的整数"), "{message}");
     assert!(
         beside.find("data-field=\"trainees\"") < beside.find("name=\"f_"),
         "the message follows its own field, before the next one"

@@ -2,7 +2,7 @@
 //! time, or past the store's checks. Every way in is tried: the JSON API, an upload,
 //! the store's restore of an export.
 use annals::{
-    import::{ImportError, Mode},
+    intake::{IntakeError, Mode},
     store::{Batch, StoreError},
 };
 use chrono::{DateTime, Utc};
@@ -272,7 +272,7 @@ fn issue_13_a_continuation_with_a_bad_void_writes_nothing() {
         json!({"target": Uuid::from_u128(5), "reason": "x"}),
     );
     match s.import(&lines(&[bad])) {
-        Err(ImportError::Lines(lines)) => {
+        Err(IntakeError::Refused(lines)) => {
             assert_eq!(lines.listed()[0].field, "data.target", "{lines:?}")
         }
         other => panic!("expected a refused line, got {other:?}"),

@@ -108,7 +108,7 @@ async fn the_export_route_streams_the_log_up_to_the_head_it_names() {
     let lines: Vec<&str> = body.lines().collect();
     assert_eq!(head.split(' ').next().unwrap(), lines.len().to_string());
     let (count, hash) =
-        annals::import::verify_file(&events::Catalog::embedded(), body.as_bytes()).unwrap();
+        annals::intake::jsonl::verify_file(&events::Catalog::embedded(), body.as_bytes()).unwrap();
     assert_eq!(format!("{count} {hash}"), head);
 }
 

@@ -164,12 +164,12 @@ fn a_read_only_disk_gives_a_clear_error_and_loses_nothing() {
     drop(example);
     {
         let store = open(&dir);
-        annals::import::import(
+        annals::intake::jsonl::import(
             &store,
             &exported,
             "backup.jsonl",
             AUTHOR,
-            annals::import::Trust::Operator,
+            annals::intake::Trust::Operator,
             false,
             &mut |_, _| {},
         )

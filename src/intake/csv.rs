@@ -1,9 +1,9 @@
-//! Reading one sheet saved as CSV (UTF-8, as Excel's "CSV UTF-8" and WPS save it). A
+//! The CSV source: one sheet saved as CSV (UTF-8, as Excel's "CSV UTF-8" and WPS save it). A
 //! CSV has no sheet name, so the file's name names the kind: `举办培训班.csv` or
 //! `class_held.csv`.
 use std::path::Path;
 
-use super::{
+use crate::office::{
     sheet::{Cell, Piece, Row},
     xlsx::LAST_COLUMN,
     OfficeError,

@@ -1,7 +1,7 @@
 //! The JSONL file format through the library: all-or-nothing imports that name each bad
 //! line, idempotent re-imports, exact restores, backfilled times and chain checks.
 use annals::{
-    import::{verify_file, ImportError, Mode},
+    intake::{jsonl::verify_file, IntakeError, Mode},
     store::Filter,
 };
 use chrono::{DateTime, Duration, Utc};
@@ -20,9 +20,9 @@ fn example_lines() -> usize {
 }
 
 /// The line errors of a refused import, as `LINE: field: reason` strings.
-fn line_errors(result: Result<annals::import::Outcome, ImportError>) -> Vec<String> {
+fn line_errors(result: Result<annals::intake::Outcome, IntakeError>) -> Vec<String> {
     match result {
-        Err(ImportError::Lines(lines)) => lines.iter().map(ToString::to_string).collect(),
+        Err(IntakeError::Refused(lines)) => lines.iter().map(ToString::to_string).collect(),
         other => panic!("expected line errors, got {other:?}"),
     }
 }
@@ -333,7 +333,7 @@ fn an_import_with_several_bad_lines_lists_every_one_and_writes_nothing() {
     assert_eq!(errors.len(), 5, "{errors:#?}");
     // The message lists them one a line, as the CLI prints it.
     assert!(
-        message.starts_with("5 line(s) refused; nothing was imported:\n"),
+        message.starts_with("5 problem(s) found; nothing was imported:\n"),
         "{message}"
     );
     for e in &errors {
@@ -564,12 +564,12 @@ fn issue_14_an_import_of_many_chunks_refused_at_its_end_leaves_nothing() {
         .collect();
     lines.push(void(Uuid::from_u128(77)));
     match s.import(&jsonl(&lines)) {
-        Err(ImportError::Lines(errors)) => {
+        Err(IntakeError::Refused(errors)) => {
             assert_eq!(errors.total(), 1, "{errors:?}");
             let errors = errors.listed();
             assert_eq!(
-                (errors[0].line, errors[0].field.as_str()),
-                (3_001, "data.target")
+                (&errors[0].at, errors[0].field.as_str()),
+                (&annals::intake::At::Line(3_001), "data.target")
             );
         }
         other => panic!("expected the last line refused, got {other:?}"),

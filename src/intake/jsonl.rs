@@ -1,100 +1,20 @@
-//! The JSONL file format: one envelope (or draft) per line. Import is all or nothing,
+//! The JSONL source: one envelope (or draft) per line. Import is all or nothing,
 //! export writes the exact envelopes, and a file's chain can be checked with no store.
-use std::{fmt, io::Write};
+use std::io::Write;
 
-use events::{envelope::ChainCheck, Catalog, Draft, Envelope, Hash, NewEvent};
-use serde::Serialize;
+use events::{envelope::ChainCheck, Catalog, Draft, Envelope, Hash, NewEvent, Reason};
 
-use crate::store::{Batch, Filter, ImportNote, Receipt, Store, StoreError};
-
-mod problems;
-
-pub use problems::{Problems, MAX_LISTED_ERRORS};
+use super::{stream, At, IntakeError, Mode, Outcome, Problem, Problems, Progress, Trust};
+use crate::store::{Filter, ImportNote, Store, StoreError};
 
 /// The most characters of a parser's message a line's error repeats: serde's messages
 /// quote what they could not read, which may be most of a line.
 const MESSAGE_CHARS: usize = 200;
 
-/// One bad line of a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LineError {
-    /// The 1-based line number.
-    pub line: usize,
-    /// The failing field.
-    pub field: String,
-    /// Why.
-    pub reason: String,
-}
-
-impl fmt::Display for LineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.line, self.field, self.reason)
-    }
-}
-
-/// Why an import wrote nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    /// Lines failed validation, the chain check or the store's checks. Handling: fix
-    /// each listed line and import again; nothing was written.
-    #[error("{} line(s) refused; nothing was imported:\n{}", .0.total(), .0)]
-    Lines(Problems<LineError>),
-    /// The store failed. Handling: as for the store error.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// How an import was applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// The file is a copy of this log (an export): its events were appended verbatim.
-    Restored,
-    /// The file's events were appended as new events, with an `import_completed` record.
-    Appended,
-    /// Everything in the file was already in the log; nothing was written.
-    Unchanged,
-    /// A dry run: the file is valid; nothing was written.
-    Checked,
-}
-
-/// What an import did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    /// How it was applied.
-    pub mode: Mode,
-    /// Event lines in the file.
-    pub lines: usize,
-    /// Events written (not counting `import_completed`).
-    pub added: usize,
-    /// Lines that were already in the log.
-    pub existing: usize,
-    /// The first and last seq written (the `import_completed` record included), when
-    /// anything was; the events of one import are always contiguous.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub written: Option<[u64; 2]>,
-}
-
 enum Line {
     Draft(NewEvent),
     Envelope(Envelope),
 }
-
-/// What an import may keep of what its file says about who recorded each line, when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trust {
-    /// A recorder (over HTTP, whatever the token's role): every line is a new event,
-    /// recorded by the importer now; an export's envelopes become drafts of their
-    /// content, and its system records are left out.
-    Recorder,
-    /// The store's own operator at the command line, who holds its files: drafts keep
-    /// the recording times and authors of history brought in from paper, and an export
-    /// of this log (or of an empty one) is restored as it is, through the store's checks.
-    Operator,
-}
-
-/// Called with (lines done, lines in all) while a large file is checked.
-pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
 
 /// Imports a JSONL file into the store, all or nothing.
 #[tracing::instrument(skip_all, fields(file = name, bytes = bytes.len()))]
@@ -106,19 +26,13 @@ pub fn import(
     trust: Trust,
     dry_run: bool,
     progress: Progress,
-) -> Result<Outcome, ImportError> {
+) -> Result<Outcome, IntakeError> {
     if !dry_run && starts_with_draft(store.catalog(), bytes) {
         return import_streaming(store, bytes, name, author, trust, progress);
     }
     let (lines, numbers) = parse(store.catalog(), bytes, progress)?;
     let count = lines.len();
-    let outcome = |mode, added, existing| Outcome {
-        mode,
-        lines: count,
-        added,
-        existing,
-        written: None,
-    };
+    let outcome = |mode, added, existing| Outcome::nothing(mode, count, added, existing);
     let envelopes: Option<Vec<Envelope>> = lines
         .iter()
         .map(|l| match l {
@@ -164,7 +78,7 @@ pub fn import(
         }
     }
     if !errors.is_empty() {
-        return Err(ImportError::Lines(errors));
+        return Err(IntakeError::Refused(errors));
     }
     let note = ImportNote {
         file_hash: Hash::of(bytes),
@@ -173,95 +87,9 @@ pub fn import(
     };
     let written = stream(store, author, dry_run, |feed| {
         events.into_iter().for_each(|e| feed.push(e));
-        Ok::<_, ImportError>(note)
+        Ok::<_, IntakeError>(note)
     })?;
     written.map_err(|e| at_lines(e, &kept_numbers))
-}
-
-/// The outcome of appending new events (and the import record after them).
-fn appended(receipts: &[Receipt], lines: usize) -> Outcome {
-    let existing = receipts.iter().filter(|r| r.existing).count();
-    let added = receipts.len() - existing;
-    // The new events and the import record follow each other in one batch.
-    let first = receipts.iter().filter(|r| !r.existing).map(|r| r.seq).min();
-    Outcome {
-        mode: if added == 0 {
-            Mode::Unchanged
-        } else {
-            Mode::Appended
-        },
-        lines,
-        added,
-        existing,
-        written: first.map(|f| [f, f + added as u64]),
-    }
-}
-
-/// Where an import puts its validated events while its file is still being read. The
-/// store's writer is not taken until the whole file has been read and checked, so a
-/// large or slow upload never holds up anybody else's append (issue 13); the events
-/// are then appended as one batch, all or nothing. See [`stream`].
-pub struct Feed {
-    /// `None` in a dry run (events are only counted), and once abandoned.
-    events: Option<Vec<NewEvent>>,
-    count: usize,
-}
-
-impl Feed {
-    /// Takes the next event; the store names a refused one by its place in this order.
-    pub fn push(&mut self, event: NewEvent) {
-        self.count += 1;
-        if let Some(events) = &mut self.events {
-            events.push(event);
-        }
-    }
-
-    /// How many events were handed over.
-    pub fn count(&self) -> usize {
-        self.count
-    }
-
-    /// Gives up keeping events as soon as the file is known to be refused, so their
-    /// memory is free while the rest of the file is checked for its other errors.
-    pub fn abandon(&mut self) {
-        self.events = None;
-    }
-}
-
-/// Runs `read` (which reads and validates a file, pushing each good event to the
-/// [`Feed`]), then appends what it pushed as one batch that ends with the file's
-/// `import_completed` note. All or nothing: only when `read` returns its file's note is
-/// anything written; when it fails, `read`'s error is returned. The inner result is the
-/// store's: its refusals name events by the order they were pushed.
-pub fn stream<E>(
-    store: &Store,
-    author: &str,
-    dry_run: bool,
-    read: impl FnOnce(&mut Feed) -> Result<ImportNote, E>,
-) -> Result<Result<Outcome, StoreError>, E> {
-    let mut feed = Feed {
-        events: (!dry_run).then(Vec::new),
-        count: 0,
-    };
-    let note = read(&mut feed)?;
-    let lines = note.lines;
-    let Some(events) = feed.events.filter(|_| !dry_run) else {
-        return Ok(Ok(Outcome {
-            mode: Mode::Checked,
-            lines,
-            added: feed.count,
-            existing: 0,
-            written: None,
-        }));
-    };
-    Ok(store
-        .append(Batch {
-            events,
-            expected_seq: None,
-            author: author.to_owned(),
-            import: Some(note),
-        })
-        .map(|receipts| appended(&receipts, lines)))
 }
 
 /// Whether the file's first event line is a draft rather than an exported envelope:
@@ -282,7 +110,7 @@ fn import_streaming(
     author: &str,
     trust: Trust,
     progress: Progress,
-) -> Result<Outcome, ImportError> {
+) -> Result<Outcome, IntakeError> {
     let catalog = store.catalog();
     let mut numbers = Vec::new();
     let written = stream(store, author, false, |feed| {
@@ -307,14 +135,10 @@ fn import_streaming(
             }
         }
         if count == 0 {
-            errors.push(LineError {
-                line: 1,
-                field: "file".into(),
-                reason: "holds no events".into(),
-            });
+            errors.push(Problem::new(At::Line(1), "file", Reason::NoEvents));
         }
         if !errors.is_empty() {
-            return Err(ImportError::Lines(errors));
+            return Err(IntakeError::Refused(errors));
         }
         Ok(ImportNote {
             file_hash: Hash::of(bytes),
@@ -326,20 +150,15 @@ fn import_streaming(
 }
 
 /// Checks an exported file's chain with no store: every hash and link, from genesis.
-pub fn verify_file(catalog: &Catalog, bytes: &[u8]) -> Result<(u64, Hash), ImportError> {
+pub fn verify_file(catalog: &Catalog, bytes: &[u8]) -> Result<(u64, Hash), IntakeError> {
     let (lines, numbers) = parse(catalog, bytes, &mut |_, _| {})?;
     let mut envs = Vec::with_capacity(lines.len());
     for (line, n) in lines.into_iter().zip(&numbers) {
         match line {
             Line::Envelope(e) => envs.push(e),
             Line::Draft(_) => {
-                return Err(ImportError::Lines(
-                    vec![LineError {
-                        line: *n,
-                        field: "hash".into(),
-                        reason: "is missing: this is a draft, not an exported event".into(),
-                    }]
-                    .into(),
+                return Err(IntakeError::Refused(
+                    vec![Problem::new(At::Line(*n), "hash", Reason::NotExported)].into(),
                 ))
             }
         }
@@ -397,7 +216,7 @@ fn parse(
     catalog: &Catalog,
     bytes: &[u8],
     progress: Progress,
-) -> Result<(Vec<Line>, Vec<usize>), ImportError> {
+) -> Result<(Vec<Line>, Vec<usize>), IntakeError> {
     let mut lines = Vec::new();
     let mut numbers = Vec::new();
     let mut errors = Problems::new();
@@ -411,31 +230,23 @@ fn parse(
         }
     }
     if lines.is_empty() && errors.is_empty() {
-        errors.push(LineError {
-            line: 1,
-            field: "file".into(),
-            reason: "holds no events".into(),
-        });
+        errors.push(Problem::new(At::Line(1), "file", Reason::NoEvents));
     }
     if errors.is_empty() {
         Ok((lines, numbers))
     } else {
-        Err(ImportError::Lines(errors))
+        Err(IntakeError::Refused(errors))
     }
 }
 
-fn parse_line(catalog: &Catalog, n: usize, raw: &[u8]) -> Result<Line, Vec<LineError>> {
-    let err = |field: &str, reason: String| {
-        vec![LineError {
-            line: n,
-            field: field.into(),
-            reason,
-        }]
-    };
+fn parse_line(catalog: &Catalog, n: usize, raw: &[u8]) -> Result<Line, Vec<Problem>> {
+    let err = |field: &str, reason: Reason| vec![Problem::new(At::Line(n), field, reason)];
     let text = std::str::from_utf8(raw).map_err(|e| {
         err(
             "line",
-            format!("is not valid UTF-8 (byte {})", e.valid_up_to()),
+            Reason::NotUtf8 {
+                byte: e.valid_up_to(),
+            },
         )
     })?;
     // The common line, a draft, is read straight into its struct; anything else (an
@@ -447,25 +258,43 @@ fn parse_line(catalog: &Catalog, n: usize, raw: &[u8]) -> Result<Line, Vec<LineE
                 .map_err(|e| field_errors(n, e));
         }
     }
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| err("line", format!("is not valid JSON: {}", message(&e))))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        err(
+            "line",
+            Reason::NotJson {
+                detail: message(&e),
+            },
+        )
+    })?;
     if !value.is_object() {
-        return Err(err("line", "must be a JSON object".into()));
+        return Err(err("line", Reason::LineNotObject));
     }
     if value.get("hash").is_some() {
-        let e: Envelope = serde_json::from_value(value)
-            .map_err(|e| err("envelope", format!("is malformed: {}", message(&e))))?;
+        let e: Envelope = serde_json::from_value(value).map_err(|e| {
+            err(
+                "envelope",
+                Reason::Malformed {
+                    detail: message(&e),
+                },
+            )
+        })?;
         let kind = catalog
             .require_kind(&e.kind)
-            .map_err(|fe| err(&fe.field, fe.reason))?;
+            .map_err(|fe| vec![Problem::of(At::Line(n), fe)])?;
         let errors = kind.validate_data(&kind.current(e.version, &e.data));
         if !errors.is_empty() {
             return Err(field_errors(n, events::Error::Invalid(errors)));
         }
         Ok(Line::Envelope(e))
     } else {
-        let draft: Draft = serde_json::from_value(value)
-            .map_err(|e| err("line", format!("is malformed: {}", message(&e))))?;
+        let draft: Draft = serde_json::from_value(value).map_err(|e| {
+            err(
+                "line",
+                Reason::Malformed {
+                    detail: message(&e),
+                },
+            )
+        })?;
         NewEvent::parse(catalog, draft)
             .map(Line::Draft)
             .map_err(|e| field_errors(n, e))
@@ -478,37 +307,29 @@ fn message(e: &serde_json::Error) -> String {
     events::error::cut(&e.to_string(), MESSAGE_CHARS).into_owned()
 }
 
-fn field_errors(line: usize, e: events::Error) -> Vec<LineError> {
+fn field_errors(line: usize, e: events::Error) -> Vec<Problem> {
     match e {
         events::Error::Invalid(list) => list
             .into_iter()
-            .map(|f| LineError {
-                line,
-                field: f.field,
-                reason: f.reason,
-            })
+            .map(|f| Problem::of(At::Line(line), f))
             .collect(),
-        other => vec![LineError {
-            line,
-            field: "line".into(),
-            reason: other.to_string(),
-        }],
+        other => vec![Problem::new(
+            At::Line(line),
+            "line",
+            Reason::Said(other.to_string()),
+        )],
     }
 }
 
-fn chain_error(line: usize, e: events::Error) -> ImportError {
-    ImportError::Lines(
-        vec![LineError {
-            line,
-            field: "hash".into(),
-            reason: e.to_string(),
-        }]
-        .into(),
-    )
+fn chain_error(line: usize, e: events::Error) -> IntakeError {
+    let reason = Reason::Chain {
+        detail: e.to_string(),
+    };
+    IntakeError::Refused(vec![Problem::new(At::Line(line), "hash", reason)].into())
 }
 
 /// The file's chain must hold within itself, from wherever it starts.
-fn check_chain(envs: &[Envelope], numbers: &[usize]) -> Result<(), ImportError> {
+fn check_chain(envs: &[Envelope], numbers: &[usize]) -> Result<(), IntakeError> {
     let first = &envs[0];
     let mut chain = ChainCheck::after(first.seq.saturating_sub(1), first.prev_hash);
     for (e, n) in envs.iter().zip(numbers) {
@@ -545,7 +366,7 @@ fn new_event(
     n: usize,
     trust: Trust,
     author: &str,
-) -> Result<Option<NewEvent>, Vec<LineError>> {
+) -> Result<Option<NewEvent>, Vec<Problem>> {
     let event = match line {
         Line::Draft(ev) => ev,
         Line::Envelope(e) if is_system(catalog, &e) => return Ok(None),
@@ -576,18 +397,6 @@ fn as_draft(e: Envelope) -> Draft {
 }
 
 /// Maps the store's per-event errors back to the file's line numbers.
-fn at_lines(e: StoreError, numbers: &[usize]) -> ImportError {
-    match e {
-        StoreError::Rejected(items) => ImportError::Lines(
-            items
-                .into_iter()
-                .map(|i| LineError {
-                    line: numbers.get(i.index).copied().unwrap_or(0),
-                    field: i.error.field,
-                    reason: i.error.reason,
-                })
-                .collect(),
-        ),
-        other => ImportError::Store(other),
-    }
+fn at_lines(e: StoreError, numbers: &[usize]) -> IntakeError {
+    IntakeError::located(e, |i| At::Line(numbers.get(i).copied().unwrap_or(0)))
 }

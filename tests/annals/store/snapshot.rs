@@ -227,3 +227,27 @@ fn issue_14_a_snapshot_edited_at_its_head_is_named_by_verify() {
         "{out:?}"
     );
 }
+
+/// Issue 15: the snapshot's checksum became a CRC-32 and its format version 2; a
+/// snapshot an earlier release wrote (version 1) is ignored, the whole log folded, and
+/// a snapshot of this version written in its place.
+#[test]
+fn issue_15_a_snapshot_of_an_older_format_version_is_ignored_and_rewritten() {
+    let s = TestStore::with_example();
+    views::fold_with(&s.store, ALWAYS).unwrap();
+    let good = snapshot(&s);
+    // The facts' own bytes start after the store's 80-byte header: "ANNFACTS", then
+    // the format version (u32 LE).
+    let version = 80 + 8;
+    assert_eq!(&good[80..version], b"ANNFACTS");
+    assert_eq!(
+        good[version..version + 4],
+        projections::facts::SNAPSHOT_VERSION.to_le_bytes()
+    );
+    let mut older = good.clone();
+    older[version..version + 4].copy_from_slice(&1u32.to_le_bytes());
+    put(&s, &older);
+    let folded = views::fold_with(&s.store, ALWAYS).unwrap();
+    assert_eq!(answers(&folded, &s.events()), fresh(&s));
+    assert_eq!(snapshot(&s), good, "rewritten in this version");
+}

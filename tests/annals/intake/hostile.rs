@@ -4,8 +4,8 @@
 //! imported in this process to check what they are refused with.
 //!
 //! To measure by hand (RELIABILITY.md, "Imports: memory"), write every file with
-//! `HOSTILE_OUT=/tmp/hostile cargo test --test annals hostile::write -- --ignored`.
-use annals::import::ImportError;
+//! `HOSTILE_OUT=/tmp/hostile cargo test --test annals intake::hostile::write -- --ignored`.
+use annals::intake::IntakeError;
 use annals::office::{OfficeError, XLSX_TYPE};
 use reqwest::{header::CONTENT_TYPE, StatusCode};
 use serde_json::Value;
@@ -221,16 +221,16 @@ fn issue_13_problems_past_the_first_hundred_are_counted_and_quoted_values_cut() 
     let s = TestStore::new();
     let short = |reason: &str| reason.chars().count() <= 300;
     match import(&s.store, &files::long_days(300, 30_000), "long.jsonl") {
-        Err(OfficeError::Jsonl(ImportError::Lines(lines))) => {
+        Err(IntakeError::Refused(lines)) => {
             assert_eq!(lines.listed().len(), 100);
             assert!(lines.total() > 300, "{}", lines.total());
-            assert!(lines.iter().all(|l| short(&l.reason)));
-            let first = &lines.listed()[0].reason;
+            assert!(lines.iter().all(|l| short(&l.reason.to_string())));
+            let first = lines.listed()[0].reason.to_string();
             assert!(
                 first.starts_with(&format!("'{}…'", "9".repeat(40))),
                 "{first}"
             );
-            let message = ImportError::Lines(lines.clone()).to_string();
+            let message = IntakeError::Refused(lines.clone()).to_string();
             assert!(
                 message.ends_with(&format!("… and {} more", lines.total() - 100)),
                 "{message}"
@@ -239,19 +239,20 @@ fn issue_13_problems_past_the_first_hundred_are_counted_and_quoted_values_cut() 
         other => panic!("{other:?}"),
     }
     match import(&s.store, &files::bad_cells(300, 30_000), "登记表.xlsx") {
-        Err(OfficeError::Cells(cells)) => {
+        Err(IntakeError::Refused(cells)) => {
             assert_eq!(cells.listed().len(), 100);
             assert!(cells.total() > 1_000, "{}", cells.total());
-            assert!(cells.iter().all(|c| short(&c.reason)));
-            assert!(cells
-                .iter()
-                .any(|c| c.reason.contains(&format!("{}…", "x".repeat(40)))));
+            assert!(cells.iter().all(|c| short(&c.reason.to_string())));
+            assert!(cells.iter().any(|c| c
+                .reason
+                .to_string()
+                .contains(&format!("{}…", "x".repeat(40)))));
         }
         other => panic!("{other:?}"),
     }
     // Merged regions are a sheet's problems: 200 000 of them, the first hundred kept.
     match import(&s.store, &files::merged(200_000), "登记表.xlsx") {
-        Err(OfficeError::Cells(cells)) => {
+        Err(IntakeError::Refused(cells)) => {
             assert_eq!(
                 (cells.listed().len(), cells.more()),
                 (100, cells.total() - 100)
@@ -269,7 +270,9 @@ fn issue_13_problems_past_the_first_hundred_are_counted_and_quoted_values_cut() 
 fn issue_13_files_that_would_exhaust_memory_are_refused_naming_the_part_and_the_limit() {
     let s = TestStore::new();
     let refused = |bytes: Vec<u8>, name: &str| match import(&s.store, &bytes, name) {
-        Err(e @ (OfficeError::OverLimit { .. } | OfficeError::Unreadable(_))) => e.to_string(),
+        Err(IntakeError::File(
+            e @ (OfficeError::OverLimit { .. } | OfficeError::Unreadable(_)),
+        )) => e.to_string(),
         other => panic!("{name}: {other:?}"),
     };
     for (bytes, wanted) in [

@@ -3,7 +3,8 @@
 //! chromedriver's WebDriver protocol, checks the progress bars (F20–F24), signs in,
 //! records a class session through the form, sees it appear, and saves a screenshot
 //! under `target/browser/`. Issue 13: a recorder's markup is shown as text and never
-//! runs, and the browser enforces the Content-Security-Policy.
+//! runs, and the browser enforces the Content-Security-Policy. Issue 17: a clerk's day
+//! through the page, in the same session (`clerk.rs`).
 //!
 //! Set `CHROMIUM` and `CHROMEDRIVER` to use binaries elsewhere than `/usr/bin`.
 use std::{
@@ -16,6 +17,8 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::server::binary::{self, free_port, Running, Served};
+
+mod clerk;
 
 /// WebDriver's key for an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -331,33 +334,7 @@ async fn the_page_in_chromium_shows_the_figures_and_records_through_the_form() {
         .script("return document.querySelector('#record-form input[name=kind]').value;")
         .await;
     assert_eq!(kind, "class_held", "the form records a class by default");
-    browser
-        .set_value("#record-form input[name=occurred_from]", "2023-06-26")
-        .await;
-    browser
-        .set_value("#record-form input[name=occurred_to]", "2023-06-28")
-        .await;
-    browser
-        .type_into("#record-form input[name=f_class_id]", "2023-ZT02")
-        .await;
-    browser
-        .type_into(
-            "#record-form input[name=f_class_name]",
-            "村（社区）党组织书记培训班",
-        )
-        .await;
-    browser
-        .click("#record-form select[name=f_category] option[value=main]")
-        .await;
-    browser
-        .type_into("#record-form input[name=f_session]", "3")
-        .await;
-    browser
-        .type_into("#record-form input[name=f_trainees]", "99")
-        .await;
-    browser
-        .type_into("#record-form input[name=f_methods]", "讲授式、研讨式")
-        .await;
+    clerk::enter_the_class(&browser).await;
     browser.click("#record-submit").await;
     let url = browser.wait_for_url("recorded=").await;
     let seq: u64 = url
@@ -386,13 +363,15 @@ async fn the_page_in_chromium_shows_the_figures_and_records_through_the_form() {
         browser.texts("#progress .figure").await,
         ["9 / 17个", "11 / 21期"]
     );
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("the target folder")
-        .join("browser")
-        .join("progress.png");
+        .join("browser");
+    let shot = shots.join("progress.png");
     browser.screenshot(&shot).await;
     println!("screenshot: {}", shot.display());
+
+    clerk::a_clerks_day(&browser, &address, &admin_token, seq, &shots).await;
     browser.quit().await;
 
     // SIGTERM: the real binary shuts down gracefully and exits 0.
