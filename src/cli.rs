@@ -71,9 +71,14 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-fn parse_offset(s: &str) -> Result<FixedOffset, String> {
+/// A `--utc-offset` that does not read as one.
+#[derive(Debug, thiserror::Error)]
+#[error("'{0}' is not a UTC offset such as +08:00")]
+struct NotAnOffset(String);
+
+fn parse_offset(s: &str) -> Result<FixedOffset, NotAnOffset> {
     s.parse::<FixedOffset>()
-        .map_err(|_| format!("'{s}' is not a UTC offset such as +08:00"))
+        .map_err(|_| NotAnOffset(s.to_owned()))
 }
 
 /// Which day, which knowledge and which period a figure is computed for.
