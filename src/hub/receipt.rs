@@ -57,7 +57,7 @@ impl Receipt {
 
     /// Checks the signature against `key` (the hub's key as the school was given it).
     pub fn verify(&self, key: &VerifyingKey) -> Result<(), HubError> {
-        let bytes: [u8; 64] = hex::decode(&self.signature)
+        let bytes: [u8; 64] = const_hex::decode(&self.signature)
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| {
@@ -83,7 +83,7 @@ impl HubKey {
 
     /// The key from its secret as stored (hex).
     pub fn from_hex(text: &str) -> Result<Self, HubError> {
-        let bytes: [u8; 32] = hex::decode(text.trim())
+        let bytes: [u8; 32] = const_hex::decode(text.trim())
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| HubError::Key("the stored secret is not 32 bytes in hex".into()))?;
@@ -92,7 +92,7 @@ impl HubKey {
 
     /// The secret as stored (hex).
     pub fn secret_hex(&self) -> String {
-        hex::encode(self.0.to_bytes())
+        const_hex::encode(self.0.to_bytes())
     }
 
     /// The public half, which verifies receipts.
@@ -102,7 +102,7 @@ impl HubKey {
 
     /// The public half as hex, as receipts carry it.
     pub fn public_hex(&self) -> String {
-        hex::encode(self.public().to_bytes())
+        const_hex::encode(self.public().to_bytes())
     }
 
     /// Signs a receipt.
@@ -116,14 +116,14 @@ impl HubKey {
             hash,
             received_at,
             hub_key: self.public_hex(),
-            signature: hex::encode(signature.to_bytes()),
+            signature: const_hex::encode(signature.to_bytes()),
         }
     }
 }
 
 /// A public key from hex (as `GET /hub/api/key` and receipts give it).
 pub fn public_key(text: &str) -> Result<VerifyingKey, HubError> {
-    let bytes: [u8; 32] = hex::decode(text.trim())
+    let bytes: [u8; 32] = const_hex::decode(text.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| HubError::Key(format!("'{text}' is not a public key (32 bytes in hex)")))?;
