@@ -3,7 +3,7 @@
 //! command line, workbook, CSV, JSONL) stores one name one way.
 use serde_json::Value;
 
-use super::{FieldDef, FieldType, KindDef};
+use super::{Catalog, FieldDef, FieldType, KindDef};
 use crate::text::{normalise, normalise_name};
 
 impl KindDef {
@@ -19,6 +19,29 @@ impl KindDef {
             match self.field(name) {
                 Some(f) => f.normalise(value),
                 None => each_text(value, &mut |s| replace(s, normalise)),
+            }
+        }
+    }
+}
+
+impl Catalog {
+    /// An amendment's replacement data (`data.data`), whose kind only the store knows:
+    /// a field that holds people's names in the catalog's kinds is made canonical as a
+    /// name, as the event it corrects was, so that one teacher stays one person in every
+    /// count after a correction sent through the API or an import, not only after one
+    /// made on the page (which converts by the target's kind).
+    pub(crate) fn normalise_replacement_names(&self, amendment: &mut Value) {
+        let Some(map) = amendment.get_mut("data").and_then(Value::as_object_mut) else {
+            return;
+        };
+        for (name, value) in map.iter_mut() {
+            let a_name = self
+                .kinds()
+                .filter(|k| !k.system && k.correction.is_none())
+                .filter_map(|k| k.field(name))
+                .any(|f| matches!(f.ty, FieldType::Person | FieldType::People));
+            if a_name {
+                each_text(value, &mut |s| replace(s, normalise_name));
             }
         }
     }
@@ -114,5 +137,21 @@ mod tests {
         kind.normalise(&mut data);
         assert_eq!(data["data"]["speaker"], "张三");
         assert_eq!(data["reason"], "更正");
+    }
+
+    #[test]
+    fn an_amendments_names_are_canonical_as_the_events_were() {
+        let catalog = Catalog::embedded();
+        let mut data = json!({"target": "x", "reason": "更正",
+            "data": {"teachers": ["Ｌｉ\u{3000}Ｍｉｎｇ", "张  三"], "class_name": "Ａ班"}});
+        catalog.normalise_replacement_names(&mut data);
+        assert_eq!(data["data"]["teachers"], json!(["Li Ming", "张 三"]));
+        assert_eq!(
+            data["data"]["class_name"], "Ａ班",
+            "free text is kept as written"
+        );
+        let mut new = json!({"teachers": ["Ｌｉ\u{3000}Ｍｉｎｇ"]});
+        catalog.kind("class_held").unwrap().normalise(&mut new);
+        assert_eq!(new["teachers"][0], data["data"]["teachers"][0]);
     }
 }
