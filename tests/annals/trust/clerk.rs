@@ -139,3 +139,18 @@ async fn issue_17_an_amendment_through_the_api_keeps_one_teacher_one_person() {
         "the same teacher as the event itself: {shown}"
     );
 }
+
+#[tokio::test]
+async fn issue_17_a_form_of_many_made_up_fields_is_answered_in_a_page_of_bounded_size() {
+    let app = spawn_app().await;
+    let cookie = app.login(&app.recorder).await;
+    let names: Vec<String> = (0..5_000).map(|i| format!("f_x{i}")).collect();
+    let mut form: Vec<(&str, &str)> = CLASS.to_vec();
+    form.extend(names.iter().map(|n| (n.as_str(), "1")));
+    let resp = app.post_form("/record", Some(&cookie), &form).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = resp.text().await.unwrap();
+    let said = body.matches("class=\"error\"").count();
+    assert!((1..=110).contains(&said), "{said} messages");
+    assert!(body.len() < 200_000, "a page of {} bytes", body.len());
+}
