@@ -140,7 +140,7 @@ impl NewEvent {
         // version reads it, and kept as written at its version.
         kind.normalise(&mut draft.data);
         if kind.correction == Some(Correction::Amend) {
-            catalog.normalise_replacement_names(&mut draft.data);
+            catalog.normalise_replacement(&mut draft.data);
         }
         let data = canonical::to_vec(&draft.data);
         errors.extend(if version < kind.version {

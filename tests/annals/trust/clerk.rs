@@ -154,3 +154,22 @@ async fn issue_17_a_form_of_many_made_up_fields_is_answered_in_a_page_of_bounded
     assert!((1..=110).contains(&said), "{said} messages");
     assert!(body.len() < 200_000, "a page of {} bytes", body.len());
 }
+
+#[tokio::test]
+async fn issue_17_people_sent_as_one_item_through_the_api_are_the_people_the_form_would_make() {
+    let app = spawn_app().await;
+    let mut event = class("2023-ZT-94", 1, "2023-06-07");
+    event["data"]["teachers"] = json!(["张三、李四", "王五"]);
+    let id = app.record(&event).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = app
+        .get_json(&format!("/api/events/{id}"), Who::Reader)
+        .await;
+    assert_eq!(
+        shown["event"]["data"]["teachers"],
+        json!(["张三", "李四", "王五"]),
+        "three teachers, as the page's form and a cell read 张三、李四, 王五: {shown}"
+    );
+}
