@@ -173,3 +173,46 @@ async fn issue_17_people_sent_as_one_item_through_the_api_are_the_people_the_for
         "three teachers, as the page's form and a cell read 张三、李四, 王五: {shown}"
     );
 }
+
+/// Open (not fixed in review2): the JSON API takes any id a recorder chooses, and a
+/// register row's id is derived from its content alone, so it can be worked out and
+/// taken first with other content; the register's import is then refused whole, and
+/// voiding the squatter does not free the id. The page's form no longer takes such an
+/// id (above); the API keeps them because an export re-uploaded keeps its ids.
+#[tokio::test]
+#[ignore = "open: a person-chosen UUIDv8 can pre-empt a register row's id"]
+async fn issue_17_a_recorder_cannot_take_a_register_rows_id_first() {
+    const CSV: &str = "开始日期,结束日期,班次编号,班次名称,班次类别,期次,培训人数,委托/主办单位,教学方式,授课教师\n\
+                       2023-05-08,2023-05-12,SQ-2,青年干部班,main,1,40,,,\n";
+    let path = "/api/imports?name=%E4%B8%BE%E5%8A%9E%E5%9F%B9%E8%AE%AD%E7%8F%AD.csv";
+    // Where the row's id comes from: the same register imported elsewhere.
+    let elsewhere = spawn_app().await;
+    let resp = elsewhere
+        .post_raw(path, Who::Recorder, "text/csv", CSV)
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let events = elsewhere
+        .get_json("/api/events?kind=class_held", Who::Reader)
+        .await;
+    let row_id = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["data"]["class_id"] == "SQ-2")
+        .unwrap()["id"]
+        .clone();
+
+    let app = spawn_app().await;
+    app.record(
+        &json!({"id": row_id, "kind": "plan_made", "occurred": "2023-06-20",
+        "data": {"title": "占位", "due": "2023-12-31", "area": "party"}}),
+    )
+    .await;
+    let resp = app.post_raw(path, Who::Recorder, "text/csv", CSV).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::CREATED,
+        "{}",
+        resp.text().await.unwrap()
+    );
+}
