@@ -139,6 +139,9 @@ impl NewEvent {
         // Text is made canonical first (one name, one way); then checked as the current
         // version reads it, and kept as written at its version.
         kind.normalise(&mut draft.data);
+        if kind.correction == Some(Correction::Amend) {
+            catalog.normalise_replacement(&mut draft.data);
+        }
         let data = canonical::to_vec(&draft.data);
         errors.extend(if version < kind.version {
             kind.validate_data(&kind.upcast(version, draft.data.clone()))

@@ -4,7 +4,7 @@
 //! `report.html`.
 use axum::{http::StatusCode, response::Response};
 use projections::period::Lang;
-use pulldown_cmark::{html, Event, Options, Parser};
+use pulldown_cmark::{html, Event, Options, Parser, Tag, TagEnd};
 use serde_json::json;
 
 use super::{html as pages, page::Keep, ApiError};
@@ -31,13 +31,18 @@ pub fn report_page(period: &str, keep: Keep, markdown: &str) -> Result<Response,
     Ok(pages::answer(StatusCode::OK, body))
 }
 
-/// The Markdown as HTML. Raw HTML is never passed through: whatever a recorder typed and
-/// the report quotes is shown as the text it is.
+/// The Markdown as HTML. Raw HTML is never passed through, and no link or image is
+/// made: the report's templates have none, so any there came from what a recorder typed
+/// (a plan's title `[登录](https://elsewhere/)` or `![](https://elsewhere/t.png)`), and
+/// is shown as the text it is, its words without the address.
 pub fn to_html(markdown: &str) -> String {
-    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
-        Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
-        other => other,
-    });
+    let parser =
+        Parser::new_ext(markdown, Options::ENABLE_TABLES).filter_map(|event| match event {
+            Event::Html(text) | Event::InlineHtml(text) => Some(Event::Text(text)),
+            Event::Start(Tag::Link { .. } | Tag::Image { .. })
+            | Event::End(TagEnd::Link | TagEnd::Image) => None,
+            other => Some(other),
+        });
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut out, parser);
     out
@@ -57,5 +62,17 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("&lt;script&gt;"), "{html}");
+    }
+
+    #[test]
+    fn links_and_images_typed_by_a_recorder_are_shown_as_text() {
+        let html = super::to_html(
+            "1. [登录](javascript:alert(1)) ![图](https://elsewhere.example/t.png) <https://elsewhere.example/>\n",
+        );
+        assert!(
+            !html.contains("<a") && !html.contains("<img") && !html.contains("javascript:"),
+            "{html}"
+        );
+        assert!(html.contains("登录") && html.contains("图"), "{html}");
     }
 }

@@ -7,6 +7,10 @@ use serde_json::Value;
 use super::{FieldDef, FieldType};
 use crate::{error::excerpt, message::Reason, text};
 
+/// What separates the items of a list typed as text: commas, the Chinese enumeration
+/// comma, semicolons. No item holds one, on any way in (see `normalise`).
+pub(crate) const LIST_SEPARATORS: [char; 5] = [',', '，', '、', ';', '；'];
+
 /// One value as it came in.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Input<'a> {
@@ -86,7 +90,7 @@ impl FieldDef {
                 .map(|e| Value::String(e.value.clone()))
                 .ok_or_else(|| self.not_one_of(t)),
             FieldType::List | FieldType::People => Ok(Value::Array(
-                t.split([',', '，', '、', ';', '；'])
+                t.split(LIST_SEPARATORS)
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(|s| Value::String(s.to_owned()))

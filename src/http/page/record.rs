@@ -92,9 +92,13 @@ struct Read {
 fn read(s: &Inner, form: &Sent, lang: Lang) -> Result<Read, ApiError> {
     let catalog = s.store.catalog();
     let mode = Mode::named(form.get("correct").map(String::as_str));
+    // Only an id the page could have drawn (a UUIDv7) is taken as the event's: any
+    // other, such as the content-derived UUIDv8 a register's row will take, would let a
+    // recorder take that id first and have the register's import refused whole.
     let form_id = form
         .get("form_id")
-        .and_then(|v| v.parse::<Uuid>().ok())
+        .and_then(|v| v.trim().parse::<Uuid>().ok())
+        .filter(|id| id.get_version_num() == 7)
         .unwrap_or_else(Uuid::now_v7);
     let text = |k: &str| form.get(k).map_or("", |v| v.trim());
     let mut errors = BTreeMap::new();
