@@ -19,6 +19,7 @@ mod format;
 pub mod jsonl;
 pub mod problem;
 pub mod record;
+mod row_id;
 pub mod sheet;
 mod stream;
 pub mod workbook;

@@ -243,6 +243,12 @@ pub enum Reason {
         /// Where the other content is.
         seq: u64,
     },
+    /// A person chose the id a register's row gets from its content, which the log does
+    /// not hold yet: only that register's import may bring it.
+    RowIdTaken {
+        /// The id.
+        id: String,
+    },
     /// A restored event's id is in the log already.
     AlreadyInLog {
         /// The id.
@@ -483,6 +489,10 @@ impl Reason {
             IdConflict { id, seq } => pick(
                 format!("{id} 已存在于序号 {seq}，且内容不同"),
                 format!("{id} already exists at seq {seq} with different content"),
+            ),
+            RowIdTaken { id } => pick(
+                format!("{id} 是登记表中某一行的编号（由该行内容算出），只能通过导入该登记表写入；请去掉编号或另用一个"),
+                format!("{id} is the id of a register's row (made from the row's content); only importing that register may use it: leave the id out or choose another"),
             ),
             AlreadyInLog { id } => pick(
                 format!("{id} 已在日志中"),

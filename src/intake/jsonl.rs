@@ -4,7 +4,7 @@ use std::io::Write;
 
 use events::{envelope::ChainCheck, Catalog, Draft, Envelope, Hash, NewEvent, Reason};
 
-use super::{stream, At, IntakeError, Mode, Outcome, Problem, Problems, Progress, Trust};
+use super::{row_id, stream, At, IntakeError, Mode, Outcome, Problem, Problems, Progress, Trust};
 use crate::store::{Filter, ImportNote, Store, StoreError};
 
 /// The most characters of a parser's message a line's error repeats: serde's messages
@@ -68,7 +68,7 @@ pub fn import(
     let mut kept_numbers = Vec::with_capacity(count);
     let mut errors = Problems::new();
     for (line, n) in lines.into_iter().zip(&numbers) {
-        match new_event(store.catalog(), line, *n, trust, author) {
+        match new_event(store, line, *n, trust, author)? {
             Ok(Some(ev)) => {
                 events.push(ev);
                 kept_numbers.push(*n);
@@ -118,9 +118,11 @@ fn import_streaming(
         let mut count = 0;
         for (n, raw) in event_lines(bytes, progress) {
             count += 1;
-            let event = match parse_line(catalog, n, raw)
-                .and_then(|l| new_event(catalog, l, n, trust, author))
-            {
+            let line = match parse_line(catalog, n, raw) {
+                Ok(line) => new_event(store, line, n, trust, author)?,
+                Err(e) => Err(e),
+            };
+            let event = match line {
                 Ok(Some(ev)) => ev,
                 Ok(None) => continue,
                 Err(e) => {
@@ -357,27 +359,38 @@ fn continuation(store: &Store, envs: &[Envelope]) -> Result<Option<Vec<Envelope>
     ))
 }
 
+/// A line as a new event (`None` for a line that brings none), or its problems.
+type LineEvent = Result<Option<NewEvent>, Vec<Problem>>;
+
 /// A line as a new event of this log: a draft as it is, an exported event as a draft
 /// of its content; `None` for the system records another log wrote. A recorder's
-/// lines are recorded by the recorder, now, whatever they say.
+/// lines are recorded by the recorder, now, whatever they say, and may not take a
+/// register row's id the log does not hold (`row_id`). The outer error is the store's.
 fn new_event(
-    catalog: &Catalog,
+    store: &Store,
     line: Line,
     n: usize,
     trust: Trust,
     author: &str,
-) -> Result<Option<NewEvent>, Vec<Problem>> {
+) -> Result<LineEvent, StoreError> {
+    let catalog = store.catalog();
     let event = match line {
         Line::Draft(ev) => ev,
-        Line::Envelope(e) if is_system(catalog, &e) => return Ok(None),
-        Line::Envelope(e) => {
-            NewEvent::parse(catalog, as_draft(e)).map_err(|err| field_errors(n, err))?
-        }
+        Line::Envelope(e) if is_system(catalog, &e) => return Ok(Ok(None)),
+        Line::Envelope(e) => match NewEvent::parse(catalog, as_draft(e)) {
+            Ok(ev) => ev,
+            Err(err) => return Ok(Err(field_errors(n, err))),
+        },
     };
-    Ok(Some(match trust {
-        Trust::Recorder => event.recorded_now_by(author),
+    Ok(Ok(Some(match trust {
+        Trust::Recorder => {
+            if let Some(reason) = row_id::refused(store, &event)? {
+                return Ok(Err(vec![Problem::new(At::Line(n), "id", reason)]));
+            }
+            event.recorded_now_by(author)
+        }
         Trust::Operator => event,
-    }))
+    })))
 }
 
 fn is_system(catalog: &Catalog, e: &Envelope) -> bool {

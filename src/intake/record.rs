@@ -4,7 +4,7 @@
 use events::{Draft, NewEvent, Reason};
 use serde_json::{Map, Value};
 
-use super::{problem::MAX_LISTED_ERRORS, At, IntakeError, Problem, Problems};
+use super::{problem::MAX_LISTED_ERRORS, row_id, At, IntakeError, Problem, Problems};
 use crate::store::{Batch, Receipt, Store};
 
 /// The fields of a submission.
@@ -116,6 +116,11 @@ pub fn record(store: &Store, submission: Submission, by: Recorder) -> Result<Rec
 /// a front end that looks at the event between the two (the page holds back a likely
 /// repeat).
 pub fn append(store: &Store, event: NewEvent, by: Recorder) -> Result<Receipt, IntakeError> {
+    if let Some(reason) = row_id::refused(store, &event)? {
+        return Err(IntakeError::Refused(
+            vec![Problem::new(At::Draft, "id", reason)].into(),
+        ));
+    }
     let event = event.recorded_now_by(by.author.clone());
     let receipts = store
         .append(Batch {
@@ -152,6 +157,13 @@ pub fn record_batch(
                 (draft.recorded_by, draft.recorded_at) = (None, None);
                 NewEvent::parse(catalog, draft).map_err(field_errors)
             });
+        let parsed = match parsed {
+            Ok(ev) => match row_id::refused(store, &ev)? {
+                None => Ok(ev),
+                Some(reason) => Err(vec![events::FieldError::new("id", reason)]),
+            },
+            Err(list) => Err(list),
+        };
         match parsed {
             Ok(ev) => events.push(ev.recorded_now_by(by.author.clone())),
             Err(list) => problems.extend(list.into_iter().map(|f| Problem::of(At::Item(index), f))),

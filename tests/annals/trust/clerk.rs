@@ -1,7 +1,7 @@
 //! Issue 17's new ways in (the page's record, amend and void forms, the report as a
 //! page, corrections sent through the API) attacked as a recorder with a token would.
 use reqwest::{header, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::server::app::{class, spawn_app, TestApp, Who};
 
@@ -174,13 +174,12 @@ async fn issue_17_people_sent_as_one_item_through_the_api_are_the_people_the_for
     );
 }
 
-/// Open (not fixed in review2): the JSON API takes any id a recorder chooses, and a
-/// register row's id is derived from its content alone, so it can be worked out and
-/// taken first with other content; the register's import is then refused whole, and
-/// voiding the squatter does not free the id. The page's form no longer takes such an
-/// id (above); the API keeps them because an export re-uploaded keeps its ids.
+/// A register row's id is derived from its content alone, so it can be worked out; a
+/// recorder who took it first with other content would make the register's import fail
+/// for good (voiding does not free an id). A person may now repeat such an id the log
+/// holds (a re-sent export) but not bring a new one: through the API, a JSONL upload or
+/// the command line, it is refused naming `id`, and the register then imports.
 #[tokio::test]
-#[ignore = "open: a person-chosen UUIDv8 can pre-empt a register row's id"]
 async fn issue_17_a_recorder_cannot_take_a_register_rows_id_first() {
     const CSV: &str = "开始日期,结束日期,班次编号,班次名称,班次类别,期次,培训人数,委托/主办单位,教学方式,授课教师\n\
                        2023-05-08,2023-05-12,SQ-2,青年干部班,main,1,40,,,\n";
@@ -203,11 +202,24 @@ async fn issue_17_a_recorder_cannot_take_a_register_rows_id_first() {
         .clone();
 
     let app = spawn_app().await;
-    app.record(
-        &json!({"id": row_id, "kind": "plan_made", "occurred": "2023-06-20",
-        "data": {"title": "占位", "due": "2023-12-31", "area": "party"}}),
-    )
-    .await;
+    let squat = json!({"id": row_id, "kind": "plan_made", "occurred": "2023-06-20",
+        "data": {"title": "占位", "due": "2023-12-31", "area": "party"}});
+    let resp = app.append(&squat).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = resp.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "id", "{problem}");
+    let line = format!("{squat}\n");
+    let resp = app
+        .post_raw(
+            "/api/imports?name=squat.jsonl",
+            Who::Recorder,
+            "application/x-ndjson",
+            line,
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = resp.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "1: id", "{problem}");
     let resp = app.post_raw(path, Who::Recorder, "text/csv", CSV).await;
     assert_eq!(
         resp.status(),
