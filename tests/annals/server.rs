@@ -3,7 +3,7 @@
 pub(crate) mod app;
 pub(crate) mod binary;
 mod browser;
-mod clerk;
+pub(crate) mod clerk;
 mod events;
 mod logs;
 mod page;

@@ -41,7 +41,8 @@ fn value_of(html: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
-const CLASS: [(&str, &str); 10] = [
+/// The page's form for one class session, as a clerk fills it.
+pub(crate) const CLASS: [(&str, &str); 10] = [
     ("kind", "class_held"),
     ("lang", "zh"),
     ("on", "2023-06-30"),
@@ -54,7 +55,8 @@ const CLASS: [(&str, &str); 10] = [
     ("f_trainees", "38"),
 ];
 
-fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+/// [`CLASS`] with some fields replaced or added.
+pub(crate) fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut form: Vec<(&str, &str)> = CLASS
         .iter()
         .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
@@ -64,7 +66,8 @@ fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     form
 }
 
-async fn head(app: &TestApp) -> u64 {
+/// How many events the log holds.
+pub(crate) async fn head(app: &TestApp) -> u64 {
     app.get_json("/api/verify", Who::Reader).await["count"]
         .as_u64()
         .unwrap()

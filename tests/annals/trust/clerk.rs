@@ -3,36 +3,10 @@
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
-use crate::server::app::{class, spawn_app, TestApp, Who};
-
-const CLASS: [(&str, &str); 10] = [
-    ("kind", "class_held"),
-    ("lang", "zh"),
-    ("on", "2023-06-30"),
-    ("occurred_from", "2023-06-12"),
-    ("occurred_to", "2023-06-16"),
-    ("f_class_id", "2023-ZT-91"),
-    ("f_class_name", "乡镇党委书记专题培训班"),
-    ("f_category", "main"),
-    ("f_session", "1"),
-    ("f_trainees", "38"),
-];
-
-fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut form: Vec<(&str, &str)> = CLASS
-        .iter()
-        .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
-        .copied()
-        .collect();
-    form.extend_from_slice(extra);
-    form
-}
-
-async fn head(app: &TestApp) -> u64 {
-    app.get_json("/api/verify", Who::Reader).await["count"]
-        .as_u64()
-        .unwrap()
-}
+use crate::server::{
+    app::{class, spawn_app, Who},
+    clerk::{head, with, CLASS},
+};
 
 #[tokio::test]
 async fn issue_17_a_link_or_image_typed_into_a_plan_is_text_on_the_report_page() {
