@@ -28,14 +28,34 @@ pub const DOCX_TYPE: &str =
 pub(crate) const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 pub(crate) const CFB_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 
+/// What is wrong with a file, in both languages: it names the file's own parts and
+/// sizes, so it is written where it is found rather than kept in the message catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Words {
+    /// In Chinese.
+    pub zh: String,
+    /// In English.
+    pub en: String,
+}
+
+impl Words {
+    /// The same message in Chinese and in English.
+    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Words {
+        Words {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+}
+
 /// Everything reading or writing an office file can refuse or fail at.
 #[derive(Debug, thiserror::Error)]
 pub enum OfficeError {
     /// The bytes are not a file of the format they were sent as (not a workbook, not
-    /// UTF-8 text, an old `.xls`…). Handling: show the message; it says what to save
-    /// the file as.
-    #[error("{0}")]
-    Unreadable(String),
+    /// UTF-8 text, an old `.xls`…). Handling: show the message ([`OfficeError::text`]);
+    /// it says what to save the file as.
+    #[error("{}", .0.en)]
+    Unreadable(Words),
     /// The workbook is encrypted with a password. Handling: ask the user to remove the
     /// password in Excel or WPS and send the file again.
     #[error(
@@ -49,16 +69,16 @@ pub enum OfficeError {
     /// file made to exhaust the server), or its sheets hold more cells or text than an
     /// import checks. Handling: show the message; nothing was read past what it names.
     #[error(
-        "the file cannot be read safely: {} {reason}; nothing was imported. A register \
+        "the file cannot be read safely: {} {}; nothing was imported. A register \
          saved by Excel or WPS is far smaller: open it there, save it again (or split it) \
          and import that",
-        excerpt(.part)
+        excerpt(.part), .reason.en
     )]
     OverLimit {
         /// The part, as the zip names it (or the sheets).
         part: String,
         /// What is over which limit.
-        reason: String,
+        reason: Words,
     },
     /// A workbook or document could not be written: a bug, not the caller's fault.
     /// Handling: report it.
@@ -69,4 +89,24 @@ pub enum OfficeError {
         /// The writer's words.
         reason: String,
     },
+}
+
+impl OfficeError {
+    /// The message in Chinese or English, for the person who sent the file.
+    pub fn text(&self, en: bool) -> String {
+        match self {
+            OfficeError::Unreadable(words) if en => words.en.clone(),
+            OfficeError::Unreadable(words) => words.zh.clone(),
+            OfficeError::OverLimit { part, reason } if !en => format!(
+                "文件无法安全读取：{} {}，未导入任何内容。Excel 或 WPS 保存的登记表要小得多：\
+                 请在其中打开、重新保存（或拆分）后再导入",
+                excerpt(part),
+                reason.zh
+            ),
+            OfficeError::Encrypted if !en => "工作簿设有密码（已加密），无法读取：请在 Excel 或 WPS \
+                 中打开，去掉密码（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空），保存后重新导入"
+                .to_owned(),
+            other => other.to_string(),
+        }
+    }
 }

@@ -351,6 +351,14 @@ pub enum Reason {
     },
     /// A message of a lower layer (a parser's, a token's), passed on as it was said.
     Said(String),
+    /// A message written in both languages where it was made: a file's problem, which
+    /// names the file's own parts and sizes.
+    Words {
+        /// In Chinese.
+        zh: String,
+        /// In English.
+        en: String,
+    },
 }
 
 impl Reason {
@@ -579,6 +587,7 @@ impl Reason {
                 format!("the cell holds the error {value}; correct its formula or type the value"),
             ),
             Said(text) => text.clone(),
+            Words { zh, en: english } => pick(zh.clone(), english.clone()),
         }
     }
 

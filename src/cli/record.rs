@@ -70,10 +70,21 @@ impl Ctx<'_> {
     /// Every problem intake found, in the chosen language (or as JSON); other errors
     /// go on as errors. `import` reports its refusals the same way.
     pub(super) fn refused(&self, e: intake::IntakeError) -> anyhow::Result<ExitCode> {
-        let intake::IntakeError::Refused(problems) = e else {
-            return Err(e.into());
-        };
         let en = self.cli.lang == Lang::En;
+        let problems = match e {
+            intake::IntakeError::Refused(problems) => problems,
+            // What is wrong with the file as a whole, in the chosen language.
+            intake::IntakeError::File(file) => {
+                let said = file.text(en);
+                if self.cli.json {
+                    self.print_json(&json!({ "error": said }))?;
+                } else {
+                    eprintln!("{said}");
+                }
+                return Ok(ExitCode::FAILURE);
+            }
+            other => return Err(other.into()),
+        };
         if self.cli.json {
             let errors: Vec<_> = problems.iter().map(|p| p.json(en)).collect();
             let error = self.t("校验未通过，未写入任何内容", "refused; nothing was written");

@@ -233,10 +233,15 @@ impl From<OfficeError> for ApiError {
                 ApiError::Invalid(vec![Problem::new(
                     At::Draft,
                     "body",
-                    events::Reason::Said(unreadable.to_string()),
+                    events::Reason::Words {
+                        zh: unreadable.text(false),
+                        en: unreadable.text(true),
+                    },
                 )])
             }
-            too_large @ OfficeError::OverLimit { .. } => ApiError::TooLarge(too_large.to_string()),
+            too_large @ OfficeError::OverLimit { .. } => {
+                ApiError::TooLarge(too_large.text(lang::english()))
+            }
             write @ OfficeError::Write { .. } => ApiError::Internal(write.into()),
         }
     }

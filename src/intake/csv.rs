@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::office::{
     sheet::{Cell, Piece, Row},
     xlsx::LAST_COLUMN,
-    OfficeError,
+    OfficeError, Words,
 };
 
 /// Rows handed over at a time: a large file is checked as it is read, never held
@@ -31,10 +31,16 @@ pub fn read(
 ) -> Result<(), OfficeError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
-        return Err(OfficeError::Unreadable(format!(
-            "the CSV file is not UTF-8 text (byte {} is not); Excel's plain CSV uses the \
-             local code page (GBK): save it as \"CSV UTF-8 (逗号分隔)\" instead",
-            e.valid_up_to() + 1
+        let byte = e.valid_up_to() + 1;
+        return Err(OfficeError::Unreadable(Words::new(
+            format!(
+                "CSV 文件不是 UTF-8 文本（第 {byte} 个字节不是）；Excel 的普通 CSV 使用本地编码（GBK）：\
+                 请改存为“CSV UTF-8 (逗号分隔)”"
+            ),
+            format!(
+                "the CSV file is not UTF-8 text (byte {byte} is not); Excel's plain CSV uses the \
+                 local code page (GBK): save it as \"CSV UTF-8 (逗号分隔)\" instead"
+            ),
         )));
     }
     // For progress only: a quoted cell may hold line ends too.
@@ -49,16 +55,25 @@ pub fn read(
         .from_reader(bytes);
     let mut rows = Vec::with_capacity(ROWS_AT_A_TIME);
     for (at, record) in (0..).zip(reader.records()) {
-        let record = record
-            .map_err(|e| OfficeError::Unreadable(format!("the CSV file cannot be read: {e}")))?;
+        let record = record.map_err(|e| {
+            OfficeError::Unreadable(Words::new(
+                format!("CSV 文件无法读取：{e}"),
+                format!("the CSV file cannot be read: {e}"),
+            ))
+        })?;
         // A line of commas alone would otherwise make a row of millions of cells.
         if record.len() > LAST_COLUMN as usize + 1 {
-            return Err(OfficeError::Unreadable(format!(
-                "line {} of the CSV file has {} cells, more than the {} columns a sheet \
-                 has; save the sheet again as \"CSV UTF-8 (逗号分隔)\" from Excel or WPS",
-                u64::from(at) + 1,
-                record.len(),
-                LAST_COLUMN + 1
+            let (line, cells, columns) = (u64::from(at) + 1, record.len(), LAST_COLUMN + 1);
+            return Err(OfficeError::Unreadable(Words::new(
+                format!(
+                    "CSV 文件第 {line} 行有 {cells} 个单元格，超过工作表的 {columns} 列；\
+                     请在 Excel 或 WPS 中重新另存为“CSV UTF-8 (逗号分隔)”"
+                ),
+                format!(
+                    "line {line} of the CSV file has {cells} cells, more than the {columns} \
+                     columns a sheet has; save the sheet again as \"CSV UTF-8 (逗号分隔)\" from \
+                     Excel or WPS"
+                ),
             )));
         }
         let cells = record.iter().map(Cell::text).collect();

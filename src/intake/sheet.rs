@@ -11,7 +11,7 @@ use super::{stream, At, ImportOptions, IntakeError, Outcome, Problem, Problems, 
 use crate::{
     office::{
         sheet::{kind_of_sheet, recordable, sheet_title, Cell, Row, INSTRUCTIONS},
-        OfficeError,
+        OfficeError, Words,
     },
     store::{ImportNote, Store, StoreError},
 };
@@ -254,19 +254,32 @@ pub fn import(
         if reader.cells > MAX_CELLS {
             return Err(IntakeError::File(OfficeError::OverLimit {
                 part: "its sheets".into(),
-                reason: format!(
-                    "hold more than {MAX_CELLS} cells (the empty ones before a filled one \
-                     in its row counted), more than an import reads"
+                reason: Words::new(
+                    format!(
+                        "（各工作表）的单元格超过 {MAX_CELLS} 个（同一行中填写的单元格之前的空单元格\
+                         也计算在内），超出一次导入读取的上限"
+                    ),
+                    format!(
+                        "hold more than {MAX_CELLS} cells (the empty ones before a filled one \
+                         in its row counted), more than an import reads"
+                    ),
                 ),
             }));
         }
         if reader.text > MAX_TEXT {
             return Err(IntakeError::File(OfficeError::OverLimit {
                 part: "its sheets".into(),
-                reason: format!(
-                    "hold more than {} MiB of text in their cells (a text used in many \
-                     cells counted each time), more than an import reads",
-                    MAX_TEXT >> 20
+                reason: Words::new(
+                    format!(
+                        "（各工作表）单元格中的文字超过 {} MiB（同一文字用于多个单元格时每次都计算），\
+                         超出一次导入读取的上限",
+                        MAX_TEXT >> 20
+                    ),
+                    format!(
+                        "hold more than {} MiB of text in their cells (a text used in many \
+                         cells counted each time), more than an import reads",
+                        MAX_TEXT >> 20
+                    ),
                 ),
             }));
         }

@@ -15,7 +15,7 @@ use memchr::memmem;
 
 use super::{
     sheet::{Cell, Piece, Row},
-    OfficeError, CFB_MAGIC, ZIP_MAGIC,
+    OfficeError, Words, CFB_MAGIC, ZIP_MAGIC,
 };
 
 /// Reads every worksheet of a workbook (chart sheets left out) in the workbook's order,
@@ -135,10 +135,16 @@ impl<'n> Rows<'n> {
             return Ok(true);
         }
         if col > LAST_COLUMN {
-            return Err(OfficeError::Unreadable(format!(
-                "the sheet {} has a cell past column XFD, the last one Excel has; \
-                 open it in Excel or WPS, save it again as .xlsx and import that",
-                self.sheet
+            let sheet = &self.sheet;
+            return Err(OfficeError::Unreadable(Words::new(
+                format!(
+                    "工作表“{sheet}”有单元格超出了 Excel 的最后一列 XFD；\
+                     请在 Excel 或 WPS 中打开，重新另存为 .xlsx 后再导入"
+                ),
+                format!(
+                    "the sheet {sheet} has a cell past column XFD, the last one Excel has; \
+                     open it in Excel or WPS, save it again as .xlsx and import that"
+                ),
             )));
         }
         if self.rows.last().is_none_or(|r| r.at != at) {
@@ -207,27 +213,32 @@ pub const LAST_COLUMN: u32 = 16_383;
 /// calamine is asked, which would only call them malformed.
 fn check(bytes: &[u8]) -> Result<(), OfficeError> {
     if bytes.starts_with(CFB_MAGIC) && !is_encrypted(bytes) {
-        return Err(OfficeError::Unreadable(
+        return Err(OfficeError::Unreadable(Words::new(
+            "该文件是 Excel 97–2003 工作簿（.xls）或其他旧格式；请另存为 Excel 工作簿（.xlsx）后再导入",
             "the file is an Excel 97–2003 workbook (.xls) or another old format; save it as \
-             an Excel workbook (.xlsx, Excel 工作簿) and import that"
-                .into(),
-        ));
+             an Excel workbook (.xlsx, Excel 工作簿) and import that",
+        )));
     }
     if !bytes.starts_with(ZIP_MAGIC) && !bytes.starts_with(CFB_MAGIC) {
-        return Err(OfficeError::Unreadable(format!(
-            "the file is not an Excel workbook (.xlsx): it starts with {}",
-            describe_start(bytes)
+        let start = describe_start(bytes);
+        return Err(OfficeError::Unreadable(Words::new(
+            format!("该文件不是 Excel 工作簿（.xlsx）：它以{}开头", start.zh),
+            format!(
+                "the file is not an Excel workbook (.xlsx): it starts with {}",
+                start.en
+            ),
         )));
     }
     // A zip names its parts in plain text; without a workbook part it is another kind of
     // zip (a Word document, an archive).
     if bytes.starts_with(ZIP_MAGIC) && memmem::find(bytes, b"xl/workbook").is_none() {
-        return Err(OfficeError::Unreadable(
+        return Err(OfficeError::Unreadable(Words::new(
+            "该文件不是 Excel 工作簿（.xlsx）：它是一个不含工作簿的压缩包（Word 文档或其他文件）；\
+             请在 Excel 或 WPS 中把登记表另存为 Excel 工作簿（.xlsx）",
             "the file is not an Excel workbook (.xlsx): it is a zip archive without a \
              workbook in it (a Word document, or another kind of file); save the register \
-             from Excel or WPS as an Excel workbook (.xlsx, Excel 工作簿)"
-                .into(),
-        ));
+             from Excel or WPS as an Excel workbook (.xlsx, Excel 工作簿)",
+        )));
     }
     Ok(())
 }
@@ -265,37 +276,49 @@ fn unreadable(e: XlsxError) -> OfficeError {
     match e {
         XlsxError::Password => OfficeError::Encrypted,
         XlsxError::Zip(_) | XlsxError::FileNotFound(_) | XlsxError::RelationshipNotFound => {
-            OfficeError::Unreadable(format!(
-                "the file is not an Excel workbook (.xlsx) ({e}); save it from Excel or WPS as \
-                 an Excel workbook (.xlsx, Excel 工作簿)"
-            ))
+            not_a_workbook(&e)
         }
         other => damaged(&other),
     }
 }
 
-/// A workbook that opened but could not be read through.
-fn damaged(e: &dyn std::fmt::Display) -> OfficeError {
-    OfficeError::Unreadable(format!(
-        "the workbook cannot be read ({e}); open it in Excel or WPS, save it again as .xlsx \
-         and import that"
+/// A file that is not a workbook after all: `e` says what its zip lacks.
+pub(crate) fn not_a_workbook(e: &dyn std::fmt::Display) -> OfficeError {
+    OfficeError::Unreadable(Words::new(
+        format!("该文件不是 Excel 工作簿（.xlsx）（{e}）；请在 Excel 或 WPS 中另存为 Excel 工作簿（.xlsx）"),
+        format!(
+            "the file is not an Excel workbook (.xlsx) ({e}); save it from Excel or WPS as \
+             an Excel workbook (.xlsx, Excel 工作簿)"
+        ),
     ))
 }
 
-fn describe_start(bytes: &[u8]) -> String {
+/// A workbook that opened but could not be read through.
+fn damaged(e: &dyn std::fmt::Display) -> OfficeError {
+    OfficeError::Unreadable(Words::new(
+        format!("工作簿无法读取（{e}）；请在 Excel 或 WPS 中打开，重新另存为 .xlsx 后再导入"),
+        format!(
+            "the workbook cannot be read ({e}); open it in Excel or WPS, save it again as \
+             .xlsx and import that"
+        ),
+    ))
+}
+
+fn describe_start(bytes: &[u8]) -> Words {
     if bytes.is_empty() {
-        return "nothing (the file is empty)".into();
+        return Words::new("空内容（文件是空的）", "nothing (the file is empty)");
     }
     let head = &bytes[..bytes.len().min(16)];
     match std::str::from_utf8(head) {
-        Ok(text) => format!("the text {text:?}"),
-        Err(_) => format!(
-            "the bytes {}",
-            head.iter()
+        Ok(text) => Words::new(format!("文字 {text:?} "), format!("the text {text:?}")),
+        Err(_) => {
+            let hex = head
+                .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect::<Vec<_>>()
-                .join(" ")
-        ),
+                .join(" ");
+            Words::new(format!("字节 {hex} "), format!("the bytes {hex}"))
+        }
     }
 }
 

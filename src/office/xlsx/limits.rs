@@ -16,7 +16,7 @@ use memchr::{memchr_iter, memmem};
 use zip::ZipArchive;
 
 use super::CFB_MAGIC;
-use crate::office::OfficeError;
+use crate::office::{OfficeError, Words};
 
 /// The most any part may unpack to, before what it is matters.
 pub const MAX_PART: u64 = 512 << 20;
@@ -76,7 +76,7 @@ fn check_sizes(zip: &mut ZipArchive<Cursor<&[u8]>>) -> Result<(), OfficeError> {
     for i in 0..zip.len() {
         let (name, size) = entry(zip, i)?;
         if size > MAX_PART {
-            return Err(over(&name, size, MAX_PART, "a part"));
+            return Err(over(&name, size, MAX_PART, &What("一个部分", "a part")));
         }
     }
     Ok(())
@@ -96,30 +96,51 @@ fn check_for_calamine(zip: &mut ZipArchive<Cursor<&[u8]>>) -> Result<(), OfficeE
         let table = !key.ends_with(".xml") || is("styles.xml") || is("sharedstrings.xml");
         if sheets_apart && key.contains("worksheets/") && !table {
             if size > MAX_SHEET {
-                return Err(over(&name, size, MAX_SHEET, "a worksheet"));
+                return Err(over(
+                    &name,
+                    size,
+                    MAX_SHEET,
+                    &What("一个工作表", "a worksheet"),
+                ));
             }
             continue;
         }
         if size > MAX_TABLE_PART {
-            return Err(over(&name, size, MAX_TABLE_PART, OTHER_PART));
+            return Err(over(&name, size, MAX_TABLE_PART, &OTHER_PART));
         }
         if key.ends_with(".xml") || key.ends_with(".rels") {
             xml += size;
             if xml > MAX_TABLES_XML {
                 return Err(OfficeError::OverLimit {
                     part: "its XML parts together".into(),
-                    reason: format!(
-                        "unpack to more than the {} they may, worksheets left out",
-                        mib(MAX_TABLES_XML)
+                    reason: Words::new(
+                        format!(
+                            "（除工作表外的各 XML 部分合计）解压后超过允许的 {}",
+                            mib(MAX_TABLES_XML)
+                        ),
+                        format!(
+                            "unpack to more than the {} they may, worksheets left out",
+                            mib(MAX_TABLES_XML)
+                        ),
                     ),
                 });
             }
         }
         if is("styles.xml") && size > MAX_STYLES {
-            return Err(over(&name, size, MAX_STYLES, "a styles part"));
+            return Err(over(
+                &name,
+                size,
+                MAX_STYLES,
+                &What("样式部分", "a styles part"),
+            ));
         }
         if key.ends_with(".rels") && size > MAX_RELS {
-            return Err(over(&name, size, MAX_RELS, "a relations part"));
+            return Err(over(
+                &name,
+                size,
+                MAX_RELS,
+                &What("关系部分", "a relations part"),
+            ));
         }
         if is("styles.xml") || is("sharedstrings.xml") {
             looked_into.push((i, name, is("styles.xml")));
@@ -148,14 +169,17 @@ pub fn check_sheets(count: usize) -> Result<(), OfficeError> {
     if count > MAX_SHEETS {
         return Err(OfficeError::OverLimit {
             part: "xl/workbook.xml".into(),
-            reason: format!("names {count} sheets, more than the {MAX_SHEETS} a workbook may have"),
+            reason: Words::new(
+                format!("列出了 {count} 个工作表，超过一个工作簿允许的 {MAX_SHEETS} 个"),
+                format!("names {count} sheets, more than the {MAX_SHEETS} a workbook may have"),
+            ),
         });
     }
     Ok(())
 }
 
 /// What the tighter limit is for.
-const OTHER_PART: &str = "a part other than a worksheet";
+const OTHER_PART: What = What("工作表以外的部分", "a part other than a worksheet");
 
 /// Whether the worksheets' folder holds only worksheets, as far as calamine goes:
 /// calamine finds its workbook part, and beside it the shared strings and styles, where
@@ -198,27 +222,25 @@ fn open(bytes: &[u8]) -> Option<ZipArchive<Cursor<&[u8]>>> {
 
 /// An entry's name and declared unpacked size.
 fn entry(zip: &mut ZipArchive<Cursor<&[u8]>>, i: usize) -> Result<(String, u64), OfficeError> {
-    let file = zip.by_index_raw(i).map_err(|e| {
-        OfficeError::Unreadable(format!(
-            "the file is not an Excel workbook (.xlsx) ({e}); save it from Excel or WPS as \
-             an Excel workbook (.xlsx, Excel 工作簿)"
-        ))
-    })?;
+    let file = zip.by_index_raw(i).map_err(|e| super::not_a_workbook(&e))?;
     let name = String::from_utf8_lossy(file.name_raw()).into_owned();
     Ok((name, file.size()))
 }
 
 /// A part over the limit for `what` it is.
-fn over(part: &str, size: u64, cap: u64, what: &str) -> OfficeError {
+fn over(part: &str, size: u64, cap: u64, what: &What) -> OfficeError {
+    let (size, cap) = (mib(size), mib(cap));
     OfficeError::OverLimit {
         part: part.to_owned(),
-        reason: format!(
-            "unpacks to {}, more than the {} {what} may hold",
-            mib(size),
-            mib(cap)
+        reason: Words::new(
+            format!("解压后为 {size}，超过{}允许的 {cap}", what.0),
+            format!("unpacks to {size}, more than the {cap} {} may hold", what.1),
         ),
     }
 }
+
+/// A kind of part, in Chinese and in English.
+struct What(&'static str, &'static str);
 
 /// A size in MiB, rounded up.
 fn mib(bytes: u64) -> String {
@@ -240,9 +262,14 @@ fn check_unique_count(name: &str, xml: &[u8]) -> Result<(), OfficeError> {
         if count > MAX_SHARED_STRINGS as u64 {
             return Err(OfficeError::OverLimit {
                 part: name.to_owned(),
-                reason: format!(
-                    "says it holds {count} strings, more than the {MAX_SHARED_STRINGS} a \
-                     workbook may"
+                reason: Words::new(
+                    format!(
+                        "声明含有 {count} 个字符串，超过一个工作簿允许的 {MAX_SHARED_STRINGS} 个"
+                    ),
+                    format!(
+                        "says it holds {count} strings, more than the {MAX_SHARED_STRINGS} a \
+                         workbook may"
+                    ),
                 ),
             });
         }
@@ -284,11 +311,19 @@ fn check_styles(name: &str, xml: &[u8]) -> Result<(), OfficeError> {
     if table > MAX_STYLE_TABLE {
         return Err(OfficeError::OverLimit {
             part: name.to_owned(),
-            reason: format!(
-                "has {styles} cell styles with texts of up to {longest} bytes, which would \
-                 take {}, more than the {} a workbook's styles may",
-                mib(table),
-                mib(MAX_STYLE_TABLE)
+            reason: Words::new(
+                format!(
+                    "有 {styles} 个单元格样式，文字最长 {longest} 字节，读取需要 {}，\
+                     超过工作簿样式允许的 {}",
+                    mib(table),
+                    mib(MAX_STYLE_TABLE)
+                ),
+                format!(
+                    "has {styles} cell styles with texts of up to {longest} bytes, which would \
+                     take {}, more than the {} a workbook's styles may",
+                    mib(table),
+                    mib(MAX_STYLE_TABLE)
+                ),
             ),
         });
     }

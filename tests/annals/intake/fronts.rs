@@ -403,3 +403,52 @@ async fn a_dry_run_over_http_finds_a_workbook_already_imported() {
         "{again}"
     );
 }
+
+/// Issue 17 item 3: a file that is not a workbook is refused in the language of whoever
+/// sent it, on the command line (`--lang`) and over HTTP (`Accept-Language`), as its
+/// fields would be.
+#[tokio::test]
+async fn a_file_that_is_not_a_workbook_is_refused_in_the_senders_language() {
+    let old_xls = {
+        let mut bytes = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
+        bytes.resize(4096, 0);
+        bytes
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("登记表.xlsx");
+    std::fs::write(&file, &old_xls).unwrap();
+    let file = file.to_str().unwrap();
+    let zh = run(annals(dir.path()).args(["import", file]));
+    assert!(!zh.status.success());
+    assert!(
+        zh.stderr.contains("请另存为 Excel 工作簿（.xlsx）"),
+        "{}",
+        zh.stderr
+    );
+    let en = run(annals(dir.path()).args(["--lang", "en", "import", file]));
+    assert!(!en.status.success());
+    assert!(
+        en.stderr.contains("save it as an Excel workbook (.xlsx"),
+        "{}",
+        en.stderr
+    );
+
+    let app = spawn_open_app().await;
+    let path = "/api/imports?name=%E7%99%BB%E8%AE%B0%E8%A1%A8.xlsx";
+    for (language, needle) in [
+        ("zh-CN,zh;q=0.9", "请另存为 Excel 工作簿（.xlsx）"),
+        ("en-GB,en;q=0.9", "save it as an Excel workbook (.xlsx"),
+    ] {
+        let resp = app
+            .request(reqwest::Method::POST, path, Who::Recorder)
+            .header(header::ACCEPT_LANGUAGE, language)
+            .header(header::CONTENT_TYPE, annals::office::XLSX_TYPE)
+            .body(old_xls.clone())
+            .send()
+            .await
+            .unwrap();
+        let body = problem(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let reason = body["errors"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains(needle), "{language}: {body}");
+    }
+}

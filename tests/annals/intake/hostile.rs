@@ -137,7 +137,7 @@ async fn issue_13_hostile_imports_leave_the_server_answering_within_256_mb() {
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{problem}");
         let detail = problem["detail"].as_str().unwrap();
         assert!(
-            detail.contains("cannot be read safely") && detail.contains(part),
+            detail.contains("无法安全读取") && detail.contains(part),
             "{detail}"
         );
     }
@@ -198,7 +198,7 @@ fn issue_13_the_command_line_refuses_a_hostile_workbook_within_256_mb() {
     let import = peak::run(annals(&store).arg("import").arg(&file), dir.path());
     assert!(!import.status.success());
     assert!(
-        import.stderr.contains("cannot be read safely")
+        import.stderr.contains("无法安全读取")
             && import.stderr.contains("xl/worksheets/sheet1.xml"),
         "{}",
         import.stderr

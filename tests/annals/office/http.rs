@@ -173,7 +173,7 @@ async fn csv_and_jsonl_are_told_by_their_content_type_and_other_bodies_are_refus
         p["errors"][0]["reason"]
             .as_str()
             .unwrap()
-            .contains("not an Excel workbook"),
+            .contains("不是 Excel 工作簿"),
         "{p}"
     );
     let locked = include_bytes!("../../fixtures/password-protected.xlsx").to_vec();
@@ -187,7 +187,7 @@ async fn csv_and_jsonl_are_told_by_their_content_type_and_other_bodies_are_refus
         p["errors"][0]["reason"]
             .as_str()
             .unwrap()
-            .contains("password-protected"),
+            .contains("设有密码"),
         "{p}"
     );
 }
