@@ -11,6 +11,8 @@
 //! - [`workbook`]: the metrics, progress and timelines as a workbook.
 //! - [`docx`]: the report as a Word document in the layout of Chinese official reports.
 use events::error::excerpt;
+/// A file's problem in both languages (`events::Words`), as every office module writes it.
+pub use events::Words;
 
 pub mod docx;
 pub mod sheet;
@@ -27,26 +29,6 @@ pub const DOCX_TYPE: &str =
 /// The first bytes of a zip (xlsx) and of an OLE container (xls, or an encrypted xlsx).
 pub(crate) const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 pub(crate) const CFB_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
-
-/// What is wrong with a file, in both languages: it names the file's own parts and
-/// sizes, so it is written where it is found rather than kept in the message catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Words {
-    /// In Chinese.
-    pub zh: String,
-    /// In English.
-    pub en: String,
-}
-
-impl Words {
-    /// The same message in Chinese and in English.
-    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Words {
-        Words {
-            zh: zh.into(),
-            en: en.into(),
-        }
-    }
-}
 
 /// Everything reading or writing an office file can refuse or fail at.
 #[derive(Debug, thiserror::Error)]

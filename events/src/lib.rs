@@ -38,5 +38,5 @@ pub use catalog::Catalog;
 pub use draft::{Draft, NewEvent};
 pub use envelope::{Envelope, Hash, Unsealed, GENESIS};
 pub use error::{Error, FieldError};
-pub use message::Reason;
+pub use message::{Reason, Words};
 pub use occurred::Occurred;

@@ -353,12 +353,36 @@ pub enum Reason {
     Said(String),
     /// A message written in both languages where it was made: a file's problem, which
     /// names the file's own parts and sizes.
-    Words {
-        /// In Chinese.
-        zh: String,
-        /// In English.
-        en: String,
-    },
+    Words(Words),
+}
+
+/// The same message in Chinese and in English, written where it is made (it names what
+/// the catalog cannot: a file's parts and sizes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Words {
+    /// In Chinese.
+    pub zh: String,
+    /// In English.
+    pub en: String,
+}
+
+impl Words {
+    /// The same message in Chinese and in English.
+    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Words {
+        Words {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    /// The message in English or Chinese.
+    pub fn text(&self, en: bool) -> &str {
+        if en {
+            &self.en
+        } else {
+            &self.zh
+        }
+    }
 }
 
 impl Reason {
@@ -587,7 +611,7 @@ impl Reason {
                 format!("the cell holds the error {value}; correct its formula or type the value"),
             ),
             Said(text) => text.clone(),
-            Words { zh, en: english } => pick(zh.clone(), english.clone()),
+            Words(words) => words.text(en).to_owned(),
         }
     }
 

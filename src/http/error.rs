@@ -233,10 +233,10 @@ impl From<OfficeError> for ApiError {
                 ApiError::Invalid(vec![Problem::new(
                     At::Draft,
                     "body",
-                    events::Reason::Words {
-                        zh: unreadable.text(false),
-                        en: unreadable.text(true),
-                    },
+                    events::Reason::Words(events::Words::new(
+                        unreadable.text(false),
+                        unreadable.text(true),
+                    )),
                 )])
             }
             too_large @ OfficeError::OverLimit { .. } => {
