@@ -1,14 +1,18 @@
 //! What every command shares: the parsed command line, the catalog, and opening the
-//! store, printing JSON and picking a language the same way.
-use std::sync::Arc;
+//! store, printing JSON, picking a language and reporting intake's refusals the same way.
+use std::{process::ExitCode, sync::Arc};
 
 use anyhow::Context;
 use chrono::Utc;
 use events::Catalog;
-use projections::period::Query;
+use projections::period::{Lang, Query};
+use serde_json::json;
 
 use super::{Cli, When};
-use crate::store::{Options, Store};
+use crate::{
+    intake,
+    store::{Options, Store},
+};
 
 /// The command line as parsed and the catalog it loaded, handed to every command.
 pub(super) struct Ctx<'a> {
@@ -50,5 +54,38 @@ impl Ctx<'_> {
             Some(k) => format!("{} ({})", self.t(&k.label_zh, &k.label_en), k.name),
             None => kind.to_owned(),
         }
+    }
+
+    /// Every problem intake found, in the chosen language (or as JSON); other errors
+    /// go on as errors: `record` and `import` report their refusals alike.
+    pub(super) fn refused(&self, e: intake::IntakeError) -> anyhow::Result<ExitCode> {
+        let en = self.cli.lang == Lang::En;
+        let problems = match e {
+            intake::IntakeError::Refused(problems) => problems,
+            // What is wrong with the file as a whole, in the chosen language.
+            intake::IntakeError::File(file) => {
+                let said = file.text(en);
+                if self.cli.json {
+                    self.print_json(&json!({ "error": said }))?;
+                } else {
+                    eprintln!("{said}");
+                }
+                return Ok(ExitCode::FAILURE);
+            }
+            other => return Err(other.into()),
+        };
+        if self.cli.json {
+            let errors: Vec<_> = problems.iter().map(|p| p.json(en)).collect();
+            let error = self.t("校验未通过，未写入任何内容", "refused; nothing was written");
+            self.print_json(&json!({"error": error, "total": problems.total(), "errors": errors}))?;
+        } else {
+            let said = self.t(
+                "处问题，未写入任何内容：",
+                "problem(s) found; nothing was written:",
+            );
+            eprintln!("{} {said}", problems.total());
+            eprintln!("{}", problems.text(en));
+        }
+        Ok(ExitCode::FAILURE)
     }
 }

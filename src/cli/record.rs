@@ -2,8 +2,6 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use projections::period::Lang;
-use serde_json::json;
 
 use super::Ctx;
 use crate::intake;
@@ -65,38 +63,5 @@ impl Ctx<'_> {
             );
         }
         Ok(ExitCode::SUCCESS)
-    }
-
-    /// Every problem intake found, in the chosen language (or as JSON); other errors
-    /// go on as errors. `import` reports its refusals the same way.
-    pub(super) fn refused(&self, e: intake::IntakeError) -> anyhow::Result<ExitCode> {
-        let en = self.cli.lang == Lang::En;
-        let problems = match e {
-            intake::IntakeError::Refused(problems) => problems,
-            // What is wrong with the file as a whole, in the chosen language.
-            intake::IntakeError::File(file) => {
-                let said = file.text(en);
-                if self.cli.json {
-                    self.print_json(&json!({ "error": said }))?;
-                } else {
-                    eprintln!("{said}");
-                }
-                return Ok(ExitCode::FAILURE);
-            }
-            other => return Err(other.into()),
-        };
-        if self.cli.json {
-            let errors: Vec<_> = problems.iter().map(|p| p.json(en)).collect();
-            let error = self.t("校验未通过，未写入任何内容", "refused; nothing was written");
-            self.print_json(&json!({"error": error, "total": problems.total(), "errors": errors}))?;
-        } else {
-            let said = self.t(
-                "处问题，未写入任何内容：",
-                "problem(s) found; nothing was written:",
-            );
-            eprintln!("{} {said}", problems.total());
-            eprintln!("{}", problems.text(en));
-        }
-        Ok(ExitCode::FAILURE)
     }
 }
